@@ -1,0 +1,144 @@
+//! The error object a method returns to its caller.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+/// The standard JSON-RPC 2.0 error codes, and the messages the specification gives them.
+pub mod codes {
+    /// Invalid JSON was received.
+    pub const PARSE_ERROR: i64 = -32700;
+    /// The JSON sent is not a valid request object.
+    pub const INVALID_REQUEST: i64 = -32600;
+    /// The method does not exist or is not available on this transport.
+    pub const METHOD_NOT_FOUND: i64 = -32601;
+    /// Invalid method parameters.
+    pub const INVALID_PARAMS: i64 = -32602;
+    /// Internal JSON-RPC error, including a handler that panicked.
+    pub const INTERNAL_ERROR: i64 = -32603;
+
+    pub(crate) const PARSE_ERROR_MSG: &str = "Parse error";
+    pub(crate) const INVALID_REQUEST_MSG: &str = "Invalid Request";
+    pub(crate) const METHOD_NOT_FOUND_MSG: &str = "Method not found";
+    pub(crate) const INTERNAL_ERROR_MSG: &str = "Internal error";
+}
+
+/// A JSON-RPC error object: what a caller receives when a method fails.
+///
+/// Handlers return it directly (`Result<T, RpcError>`) or return their own error type that
+/// converts into it with one `From` impl:
+///
+/// ```
+/// use rpc_runtime::RpcError;
+///
+/// #[derive(Debug, thiserror::Error)]
+/// enum BankError {
+///     #[error("insufficient funds: {0} missing")]
+///     Insufficient(u64),
+/// }
+///
+/// impl From<BankError> for RpcError {
+///     fn from(err: BankError) -> Self {
+///         match &err {
+///             BankError::Insufficient(missing) => {
+///                 RpcError::new(-32010, err.to_string()).with_data(serde_json::json!({ "missing": missing }))
+///             }
+///         }
+///     }
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct RpcError {
+    code: i64,
+    message: Cow<'static, str>,
+    data: Option<Box<RawValue>>,
+}
+
+impl RpcError {
+    /// An error with a code and a message, and no data.
+    pub fn new(code: i64, message: impl Into<Cow<'static, str>>) -> Self {
+        RpcError {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// Attaches `data`, serialized now. Data that cannot be serialized is dropped and logged,
+    /// because an error path must not fail in turn.
+    pub fn with_data(mut self, data: impl Serialize) -> Self {
+        match serde_json::value::to_raw_value(&data) {
+            Ok(raw) => self.data = Some(raw),
+            Err(err) => tracing::warn!(code = self.code, %err, "dropping unserializable error data"),
+        }
+        self
+    }
+
+    /// -32602, for a handler that validates its params beyond their types.
+    pub fn invalid_params(message: impl Into<Cow<'static, str>>) -> Self {
+        RpcError::new(codes::INVALID_PARAMS, message)
+    }
+
+    /// -32603 with the standard message.
+    pub fn internal() -> Self {
+        RpcError::new(codes::INTERNAL_ERROR, codes::INTERNAL_ERROR_MSG)
+    }
+
+    pub(crate) fn parse_error() -> Self {
+        RpcError::new(codes::PARSE_ERROR, codes::PARSE_ERROR_MSG)
+    }
+
+    pub(crate) fn invalid_request() -> Self {
+        RpcError::new(codes::INVALID_REQUEST, codes::INVALID_REQUEST_MSG)
+    }
+
+    pub(crate) fn method_not_found() -> Self {
+        RpcError::new(codes::METHOD_NOT_FOUND, codes::METHOD_NOT_FOUND_MSG)
+    }
+
+    /// The error code.
+    pub fn code(&self) -> i64 {
+        self.code
+    }
+
+    /// The human-readable message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The attached data, as raw JSON.
+    pub fn data(&self) -> Option<&RawValue> {
+        self.data.as_deref()
+    }
+}
+
+impl fmt::Display for RpcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}
+
+impl std::error::Error for RpcError {}
+
+impl PartialEq for RpcError {
+    fn eq(&self, other: &Self) -> bool {
+        self.code == other.code
+            && self.message == other.message
+            && self.data.as_deref().map(RawValue::get) == other.data.as_deref().map(RawValue::get)
+    }
+}
+
+impl Serialize for RpcError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Error", 2 + usize::from(self.data.is_some()))?;
+        s.serialize_field("code", &self.code)?;
+        s.serialize_field("message", &self.message)?;
+        if let Some(data) = &self.data {
+            s.serialize_field("data", data)?;
+        }
+        s.end()
+    }
+}

@@ -1,0 +1,107 @@
+//! Expose plain Rust functions over JSON-RPC 2.0 (and 1.0), on HTTP and WebSocket from one port.
+//!
+//! ```no_run
+//! use rpc_runtime::{RpcError, Server, methods, rpc_method};
+//!
+//! #[rpc_method("math.subtract")]
+//! async fn subtract(minuend: i64, subtrahend: i64) -> Result<i64, RpcError> {
+//!     minuend.checked_sub(subtrahend).ok_or_else(|| RpcError::invalid_params("overflow"))
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let server = Server::bind("127.0.0.1:8080", methods![subtract]).await?;
+//!     server.serve().await;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! `math.subtract` now answers `[42, 23]` and `{"minuend": 42, "subtrahend": 23}` alike, over
+//! `POST /` and over a WebSocket at `ws://127.0.0.1:8080/`, and `subtract` is still an ordinary
+//! function that tests may call directly.
+//!
+//! # Handlers
+//! - **Params** are any `T: DeserializeOwned`, taken positionally or by name. `Option<T>` params
+//!   may be omitted (trailing ones positionally, any by name) or `null`. A last param marked
+//!   `#[rpc(rest)]` of type `Vec<T>` takes every remaining positional param. `#[rpc(name = "x")]`
+//!   renames a param for named calls. Missing, surplus, mistyped and unknown params get -32602
+//!   naming the param.
+//! - **Returns** are `T: Serialize`, `()` (the result is `null`), or `Result<T, E>` where
+//!   `RpcError: From<E>`. The macro knows a fallible return by its type's last path segment
+//!   being `Result`.
+//! - **Context**: a param whose type's last path segment is `Context` receives the [`Context`]
+//!   (transport, peer address, headers, connection id, server state) and is not read from the
+//!   params.
+//! - **Options**: `#[rpc_method("name", http = false, websocket = false, blocking = true)]`. A
+//!   method switched off for a transport does not exist there (-32601). `blocking = true` runs a
+//!   sync body on tokio's blocking pool; without it, sync bodies run inline and should be quick.
+//! - **Notifications**: `#[rpc_notification("name")]` handlers return `()` and never answer. A
+//!   call (a request with an id) to a notification-only name gets -32601, with data saying to
+//!   send it without an id. A notification to an `#[rpc_method]` runs it and drops the result.
+//! - **Panics** in a handler answer that call with -32603, are logged with `tracing` naming the
+//!   method, and leave the connection and server serving.
+//!
+//! # Transports
+//! - HTTP/1.1 `POST` with `Content-Type: application/json` (else 415); other verbs get 405; an
+//!   answer with nothing to send (notifications only) is 204; a body over the limit is 413.
+//! - WebSocket (a `GET` upgrade on the same path): text frames carry JSON-RPC. Binary frames are
+//!   accepted too and read as UTF-8 JSON-RPC (answered in text frames). Calls on one connection
+//!   run concurrently and each response is sent as soon as it is ready. A message over the limit
+//!   closes the connection with 1009, invalid UTF-8 in a text frame with 1007, and a server
+//!   shutting down with 1001, in every case after answering the calls already accepted.
+
+mod context;
+mod dispatch;
+mod error;
+mod method;
+mod params;
+mod protocol;
+mod router;
+mod server;
+mod state;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use context::{ConnectionId, Context, Transport};
+pub use error::{RpcError, codes};
+pub use method::{MethodDescriptor, MethodKind};
+pub use params::Params;
+pub use router::{Router, RouterError};
+pub use server::{DEFAULT_MAX_REQUEST_SIZE, Server, ServerBuilder, ServerHandle};
+
+/// Exposes a function as a JSON-RPC method. See the [crate docs](crate#handlers).
+///
+/// ```
+/// use rpc_runtime::{RpcError, rpc_method};
+///
+/// #[rpc_method("math.sum")]
+/// fn sum(#[rpc(rest)] values: Vec<i64>) -> i64 {
+///     values.iter().sum()
+/// }
+///
+/// #[rpc_method(websocket = false)]
+/// async fn greet(name: String, #[rpc(name = "salutation")] greeting: Option<String>) -> String {
+///     format!("{}, {name}!", greeting.as_deref().unwrap_or("Hello"))
+/// }
+///
+/// assert_eq!(sum(vec![1, 2, 4]), 7); // still an ordinary function
+/// ```
+pub use rpc_macros::rpc_method;
+
+/// Registers a handler for inbound notifications. It must return `()`.
+///
+/// ```
+/// use rpc_runtime::rpc_notification;
+///
+/// #[rpc_notification("log.line")]
+/// fn log_line(line: String) {
+///     println!("{line}");
+/// }
+/// ```
+pub use rpc_macros::rpc_notification;
+
+/// Builds a [`Router`] from annotated functions: `methods![subtract, math::add]`. Two entries
+/// with the same method name are a compile error.
+pub use rpc_macros::methods;

@@ -1,0 +1,99 @@
+//! A registered method: its name, its transport policy and its type-erased handler.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::{Context, Params, RpcError, Transport};
+
+/// A method's result, serialized to JSON text, or its error.
+#[doc(hidden)]
+pub type MethodResult = Result<String, RpcError>;
+
+/// What a handler hands back: sync handlers finish at once, so they skip the boxed future.
+#[doc(hidden)]
+pub enum Outcome {
+    Ready(MethodResult),
+    Pending(Pin<Box<dyn Future<Output = MethodResult> + Send>>),
+}
+
+/// Reads the params and starts the call. Params are read before the call is started, so the
+/// future owns its arguments and does not borrow the message.
+pub(crate) type Handler = Arc<dyn Fn(Context, Params<'_>) -> Outcome + Send + Sync>;
+
+/// Whether a name answers calls or only takes notifications.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MethodKind {
+    /// `#[rpc_method]`: answers calls; a notification to it runs it and discards the result.
+    Call,
+    /// `#[rpc_notification]`: runs on notifications; a call (with an id) gets -32601.
+    Notification,
+}
+
+/// One method as the router holds it; built by the macros.
+#[derive(Clone)]
+pub struct MethodDescriptor {
+    pub(crate) name: &'static str,
+    pub(crate) rust_path: &'static str,
+    pub(crate) kind: MethodKind,
+    pub(crate) http: bool,
+    pub(crate) websocket: bool,
+    pub(crate) handler: Handler,
+}
+
+impl MethodDescriptor {
+    #[doc(hidden)]
+    pub fn new(
+        name: &'static str,
+        rust_path: &'static str,
+        kind: MethodKind,
+        http: bool,
+        websocket: bool,
+        handler: fn(Context, Params<'_>) -> Outcome,
+    ) -> Self {
+        MethodDescriptor {
+            name,
+            rust_path,
+            kind,
+            http,
+            websocket,
+            handler: Arc::new(handler),
+        }
+    }
+
+    /// The JSON-RPC method name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The Rust item that implements it, for messages.
+    pub fn rust_path(&self) -> &'static str {
+        self.rust_path
+    }
+
+    /// Whether it answers calls or takes notifications.
+    pub fn kind(&self) -> MethodKind {
+        self.kind
+    }
+
+    /// Whether the method exists on `transport`.
+    pub fn serves(&self, transport: Transport) -> bool {
+        match transport {
+            Transport::Http => self.http,
+            Transport::WebSocket => self.websocket,
+        }
+    }
+}
+
+impl fmt::Debug for MethodDescriptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MethodDescriptor")
+            .field("name", &self.name)
+            .field("rust_path", &self.rust_path)
+            .field("kind", &self.kind)
+            .field("http", &self.http)
+            .field("websocket", &self.websocket)
+            .finish_non_exhaustive()
+    }
+}

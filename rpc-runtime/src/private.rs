@@ -1,0 +1,148 @@
+//! What generated code names, and nothing else uses. Not a public API: it changes without notice.
+
+use std::future::Future;
+
+pub use serde;
+pub use serde_json;
+
+pub use crate::method::{MethodKind, MethodResult, Outcome};
+pub use crate::params::{ParamReader, Params};
+pub use crate::{Context, MethodDescriptor, Router, RpcError};
+
+/// Implemented by the struct `#[rpc_method]` emits beside each function, so that `methods![f]`
+/// can reach the method through the function's name.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an RPC method",
+    label = "not annotated with `#[rpc_method]` or `#[rpc_notification]`",
+    note = "`methods![...]` takes paths to functions annotated with `#[rpc_method]` or `#[rpc_notification]`"
+)]
+pub trait MethodDef {
+    /// The JSON-RPC name, for the compile-time duplicate check.
+    const NAME: &'static str;
+    /// Builds the descriptor the router holds.
+    fn descriptor() -> MethodDescriptor;
+}
+
+/// Serializes a handler's return value.
+pub fn encode<T: serde::Serialize + ?Sized>(value: &T) -> MethodResult {
+    serde_json::to_string(value).map_err(|err| {
+        tracing::error!(%err, "a handler's return value could not be serialized");
+        RpcError::internal()
+    })
+}
+
+/// Serializes a handler's `Ok` value, or converts its error.
+pub fn encode_result<T: serde::Serialize, E: IntoRpcError>(result: Result<T, E>) -> MethodResult {
+    match result {
+        Ok(value) => encode(&value),
+        Err(err) => Err(err.into_rpc_error()),
+    }
+}
+
+/// An error a handler may return. Implemented for every type `RpcError` converts from.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned as an RPC error",
+    label = "no conversion into `RpcError`",
+    note = "implement `From<{Self}> for rpc_runtime::RpcError` to choose its code, message and data"
+)]
+pub trait IntoRpcError {
+    /// The JSON-RPC error the caller receives.
+    fn into_rpc_error(self) -> RpcError;
+}
+
+impl<E> IntoRpcError for E
+where
+    RpcError: From<E>,
+{
+    fn into_rpc_error(self) -> RpcError {
+        RpcError::from(self)
+    }
+}
+
+/// Starts an async handler's body.
+pub fn pending<F: Future<Output = MethodResult> + Send + 'static>(future: F) -> Outcome {
+    Outcome::Pending(Box::pin(future))
+}
+
+/// Runs a sync handler's body on tokio's blocking pool (`blocking = true`).
+pub fn blocking<F: FnOnce() -> MethodResult + Send + 'static>(body: F) -> Outcome {
+    pending(async move {
+        match tokio::task::spawn_blocking(body).await {
+            Ok(result) => result,
+            // Re-raised so that dispatch reports it like any other handler panic.
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            Err(_) => Err(RpcError::internal()),
+        }
+    })
+}
+
+/// The router of a `methods![...]` list, whose names were checked at compile time.
+pub fn router(methods: Vec<MethodDescriptor>) -> Router {
+    methods
+        .into_iter()
+        .try_fold(Router::new(), Router::add)
+        .unwrap_or_else(|err| unreachable!("methods![] checks names at compile time: {err}"))
+}
+
+/// Fails compilation when `names[index]` repeats an earlier name; `paths` are the list's
+/// entries as written, for the message.
+pub const fn assert_unique_name(names: &[&str], paths: &[&str], index: usize) {
+    let mut earlier = 0;
+    while earlier < index {
+        if str_eq(names[earlier], names[index]) {
+            let mut message = Message::new();
+            message.push("method name `");
+            message.push(names[index]);
+            message.push("` is already used by `");
+            message.push(paths[earlier]);
+            message.push("`");
+            panic!("{}", message.as_str());
+        }
+        earlier += 1;
+    }
+}
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// A fixed buffer to build a compile-time panic message in, since `const` code cannot format.
+struct Message {
+    bytes: [u8; 256],
+    len: usize,
+}
+
+impl Message {
+    const fn new() -> Self {
+        Message { bytes: [0; 256], len: 0 }
+    }
+
+    const fn push(&mut self, text: &str) {
+        let text = text.as_bytes();
+        let mut i = 0;
+        while i < text.len() && self.len < self.bytes.len() {
+            self.bytes[self.len] = text[i];
+            self.len += 1;
+            i += 1;
+        }
+    }
+
+    const fn as_str(&self) -> &str {
+        match std::str::from_utf8(self.bytes.split_at(self.len).0) {
+            Ok(text) => text,
+            // Truncation split a character; the names are lost, the fact is not.
+            Err(_) => "duplicate method name",
+        }
+    }
+}

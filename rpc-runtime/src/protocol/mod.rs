@@ -1,0 +1,8 @@
+//! JSON-RPC wire format: parsing requests, encoding responses. Nothing here knows about
+//! methods or transports.
+
+mod request;
+mod response;
+
+pub(crate) use request::{Invalid, Request, Version};
+pub(crate) use response::{encode_error, encode_success};

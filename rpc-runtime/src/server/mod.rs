@@ -1,0 +1,205 @@
+//! The server: one listener answering JSON-RPC over HTTP `POST` and WebSocket on one path.
+
+mod http;
+mod ws;
+
+use std::future::{Future, pending};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::Router;
+use crate::state::StateMap;
+
+/// The default limit on an HTTP body or a WebSocket message: 10 MiB.
+pub const DEFAULT_MAX_REQUEST_SIZE: usize = 10 * 1024 * 1024;
+
+/// Configures a [`Server`] before it binds.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use rpc_runtime::{Server, methods, rpc_method};
+///
+/// #[rpc_method]
+/// fn ping() -> &'static str { "pong" }
+///
+/// struct Db;
+///
+/// let server = Server::builder()
+///     .path("/rpc")
+///     .max_request_size(1024 * 1024)
+///     .state(Db)
+///     .bind("127.0.0.1:0", methods![ping])
+///     .await?;
+/// println!("listening on {}", server.local_addr());
+/// server.serve_with_shutdown(async { tokio::signal::ctrl_c().await.ok(); }).await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct ServerBuilder {
+    path: String,
+    max_request_size: usize,
+    state: StateMap,
+}
+
+impl ServerBuilder {
+    /// The path that takes `POST`s and WebSocket upgrades; `/` by default.
+    ///
+    /// # Panics
+    /// If `path` does not start with `/`: no request could ever match it.
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        let path = path.into();
+        assert!(path.starts_with('/'), "server path must start with `/`, got {path:?}");
+        self.path = path;
+        self
+    }
+
+    /// The largest HTTP body or WebSocket message accepted, in bytes. A larger body gets 413; a
+    /// larger message closes its WebSocket with 1009.
+    pub fn max_request_size(mut self, bytes: usize) -> Self {
+        self.max_request_size = bytes;
+        self
+    }
+
+    /// Registers `value` for handlers to read through [`Context::state`](crate::Context::state).
+    /// One value per type; a second of the same type replaces the first.
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.state.insert(value);
+        self
+    }
+
+    /// Binds the listener; port 0 picks a free port, which [`Server::local_addr`] reports.
+    pub async fn bind(self, addr: impl ToSocketAddrs, router: Router) -> io::Result<Server> {
+        let listener = TcpListener::bind(addr).await?;
+        let local_addr = listener.local_addr()?;
+        Ok(Server {
+            listener,
+            local_addr,
+            shared: Arc::new(Shared {
+                router,
+                path: self.path,
+                max_request_size: self.max_request_size,
+                state: Arc::new(self.state),
+                stop: CancellationToken::new(),
+                connections: TaskTracker::new(),
+            }),
+        })
+    }
+}
+
+/// A bound server, not yet serving.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    shared: Arc<Shared>,
+}
+
+/// What every connection of one server shares.
+#[derive(Debug)]
+struct Shared {
+    router: Router,
+    path: String,
+    max_request_size: usize,
+    state: Arc<StateMap>,
+    /// Cancelled when the server stops: connections finish what they accepted, then close.
+    stop: CancellationToken,
+    connections: TaskTracker,
+}
+
+impl Server {
+    /// A builder with the defaults: path `/`, 10 MiB requests, no state.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder {
+            path: "/".to_owned(),
+            max_request_size: DEFAULT_MAX_REQUEST_SIZE,
+            state: StateMap::default(),
+        }
+    }
+
+    /// Binds with the defaults; see [`ServerBuilder::bind`].
+    pub async fn bind(addr: impl ToSocketAddrs, router: Router) -> io::Result<Server> {
+        Server::builder().bind(addr, router).await
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until the process ends.
+    pub async fn serve(self) {
+        self.serve_with_shutdown(pending()).await
+    }
+
+    /// Serves until `signal` completes, then stops gracefully: no new connections or calls are
+    /// taken, calls in flight finish and are answered, then every connection closes (WebSockets
+    /// with 1001). Returns when all connections are closed.
+    pub async fn serve_with_shutdown(self, signal: impl Future<Output = ()>) {
+        let Server { listener, shared, .. } = self;
+        let mut signal = std::pin::pin!(signal);
+        loop {
+            let accepted = tokio::select! {
+                () = &mut signal => break,
+                accepted = listener.accept() => accepted,
+            };
+            match accepted {
+                Ok((stream, peer)) => {
+                    // Responses are written whole; Nagle would only delay them.
+                    let _ = stream.set_nodelay(true);
+                    shared.connections.spawn(http::serve_connection(shared.clone(), stream, peer));
+                }
+                Err(err) => {
+                    // Out of file descriptors, most likely: back off instead of spinning.
+                    tracing::warn!(%err, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+        drop(listener);
+        shared.stop.cancel();
+        shared.connections.close();
+        shared.connections.wait().await;
+    }
+
+    /// Serves on a new task; the handle stops it.
+    pub fn spawn(self) -> ServerHandle {
+        let local_addr = self.local_addr;
+        let stop = CancellationToken::new();
+        let signal = stop.clone().cancelled_owned();
+        ServerHandle {
+            local_addr,
+            stop,
+            task: tokio::spawn(self.serve_with_shutdown(signal)),
+        }
+    }
+}
+
+/// Controls a server started with [`Server::spawn`].
+#[derive(Debug)]
+pub struct ServerHandle {
+    local_addr: SocketAddr,
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl ServerHandle {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops gracefully (see [`Server::serve_with_shutdown`]) and waits until it has.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        if let Err(err) = self.task.await {
+            tracing::error!(%err, "the server task failed");
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! WebSocket: the upgrade handshake over hyper, then one task per connection that reads
+//! messages, runs each call on its own task, and writes each response as soon as it is ready.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use http::header::{CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::task::JoinSet;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Message;
+
+use super::Shared;
+use super::http::{Body, status};
+use crate::context::ConnectionId;
+use crate::{Context, Transport};
+
+/// How long a closing connection waits for the peer to answer its close frame.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+type Socket = WebSocketStream<TokioIo<Upgraded>>;
+
+pub(super) fn is_upgrade<B>(request: &Request<B>) -> bool {
+    request.method() == Method::GET
+        && has_token(request.headers(), CONNECTION, "upgrade")
+        && has_token(request.headers(), UPGRADE, "websocket")
+}
+
+fn has_token(headers: &HeaderMap, name: http::HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|item| item.trim().eq_ignore_ascii_case(token))
+}
+
+/// Answers the handshake with 101 and starts the connection's task once hyper hands the
+/// socket over.
+pub(super) fn upgrade(shared: &Arc<Shared>, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    if request.headers().get(SEC_WEBSOCKET_VERSION).map(HeaderValue::as_bytes) != Some(b"13") {
+        let mut response = status(StatusCode::UPGRADE_REQUIRED, "unsupported WebSocket version");
+        response.headers_mut().insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        return response;
+    }
+    let Some(key) = request.headers().get(SEC_WEBSOCKET_KEY) else {
+        return status(StatusCode::BAD_REQUEST, "missing Sec-WebSocket-Key");
+    };
+    let accept = derive_accept_key(key.as_bytes());
+    let cx = Context::new(
+        Transport::WebSocket,
+        Some(peer),
+        request.headers().clone(),
+        ConnectionId::next(),
+        shared.state.clone(),
+    );
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(shared.max_request_size))
+        .max_frame_size(Some(shared.max_request_size));
+    let upgrading = hyper::upgrade::on(request);
+    let task_shared = shared.clone();
+    shared.connections.spawn(async move {
+        match upgrading.await {
+            Ok(upgraded) => {
+                let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+                serve(socket, task_shared, cx).await;
+            }
+            Err(err) => tracing::debug!(%peer, %err, "WebSocket upgrade failed"),
+        }
+    });
+
+    let mut response = status(StatusCode::SWITCHING_PROTOCOLS, "");
+    let headers = response.headers_mut();
+    headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    // The accept key is base64, always a valid header value.
+    if let Ok(accept) = HeaderValue::from_str(&accept) {
+        headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    response
+}
+
+/// Why the server closes a connection it has stopped reading from.
+fn close_frame(code: CloseCode, reason: &'static str) -> CloseFrame {
+    CloseFrame {
+        code,
+        reason: reason.into(),
+    }
+}
+
+async fn serve(mut socket: Socket, shared: Arc<Shared>, cx: Context) {
+    let mut calls = JoinSet::new();
+    // Set once the server stops reading: it then finishes the calls in flight and closes.
+    let mut closing: Option<CloseFrame> = None;
+    loop {
+        tokio::select! {
+            Some(done) = calls.join_next(), if !calls.is_empty() => {
+                if write_responses(&mut socket, &mut calls, done).await.is_err() {
+                    return;
+                }
+            }
+            frame = socket.next(), if closing.is_none() => match frame {
+                Some(Ok(Message::Text(text))) => {
+                    let (shared, cx) = (shared.clone(), cx.clone());
+                    calls.spawn(async move { shared.router.handle(&text, &cx).await });
+                }
+                Some(Ok(Message::Binary(bytes))) => {
+                    let (shared, cx) = (shared.clone(), cx.clone());
+                    calls.spawn(async move { shared.router.handle_bytes(&bytes, &cx).await });
+                }
+                // tungstenite answers pings and the peer's close frame itself; after a close,
+                // the stream ends once the reply is flushed.
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Close(_) | Message::Frame(_))) => {}
+                Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
+                    tracing::debug!(size, max_size, "WebSocket message over the limit");
+                    closing = Some(close_frame(CloseCode::Size, "message too large"));
+                }
+                Some(Err(WsError::Utf8(_))) => {
+                    closing = Some(close_frame(CloseCode::Invalid, "text frame is not valid UTF-8"));
+                }
+                Some(Err(err)) => {
+                    tracing::debug!(%err, "WebSocket connection failed");
+                    return;
+                }
+                None => return,
+            },
+            () = shared.stop.cancelled(), if closing.is_none() => {
+                closing = Some(close_frame(CloseCode::Away, "server shutting down"));
+            }
+        }
+        if calls.is_empty() {
+            if let Some(frame) = closing.take() {
+                close(socket, frame).await;
+                return;
+            }
+        }
+    }
+}
+
+/// Writes the response that just finished and any others already done, then flushes once, so
+/// responses that finish together share a write.
+async fn write_responses(
+    socket: &mut Socket,
+    calls: &mut JoinSet<Option<String>>,
+    first: Result<Option<String>, tokio::task::JoinError>,
+) -> Result<(), WsError> {
+    let mut done = Some(first);
+    while let Some(result) = done {
+        match result {
+            Ok(Some(response)) => socket.feed(Message::text(response)).await?,
+            Ok(None) => {}
+            // Dispatch catches handler panics, so this is a bug in the runtime itself.
+            Err(err) => tracing::error!(%err, "a WebSocket call task failed"),
+        }
+        done = calls.try_join_next();
+    }
+    socket.flush().await
+}
+
+/// Sends our close frame and waits, for a bounded time, for the peer's answer.
+async fn close(mut socket: Socket, frame: CloseFrame) {
+    if socket.close(Some(frame)).await.is_err() {
+        return;
+    }
+    let drain = async { while let Some(Ok(_)) = socket.next().await {} };
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, drain).await;
+}
