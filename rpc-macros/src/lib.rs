@@ -1,5 +1,64 @@
-//! stub
+//! Procedural macros for `rpc-runtime`. Depend on `rpc-runtime`, which re-exports them; the
+//! code they generate names only `::rpc_runtime::__private`.
+
+mod ast;
+mod attr;
+mod check;
+mod ctxt;
+mod expand;
+
 use proc_macro::TokenStream;
-#[proc_macro_attribute] pub fn rpc_method(_a: TokenStream, i: TokenStream) -> TokenStream { i }
-#[proc_macro_attribute] pub fn rpc_notification(_a: TokenStream, i: TokenStream) -> TokenStream { i }
-#[proc_macro] pub fn methods(_i: TokenStream) -> TokenStream { TokenStream::new() }
+use proc_macro2::TokenStream as TokenStream2;
+use quote::quote;
+use syn::punctuated::Punctuated;
+use syn::{Token, parse_macro_input};
+
+use crate::ast::{Kind, Method};
+use crate::attr::{MethodArgs, RawArgs};
+use crate::ctxt::Ctxt;
+
+/// Exposes a function as a JSON-RPC method. Documented on `rpc_runtime::rpc_method`.
+#[proc_macro_attribute]
+pub fn rpc_method(args: TokenStream, item: TokenStream) -> TokenStream {
+    let args = parse_macro_input!(args as RawArgs);
+    function(Kind::Method, args, item.into()).into()
+}
+
+/// Registers a handler for inbound notifications. Documented on `rpc_runtime::rpc_notification`.
+#[proc_macro_attribute]
+pub fn rpc_notification(args: TokenStream, item: TokenStream) -> TokenStream {
+    let args = parse_macro_input!(args as RawArgs);
+    function(Kind::Notification, args, item.into()).into()
+}
+
+/// Builds a router from annotated functions. Documented on `rpc_runtime::methods`.
+#[proc_macro]
+pub fn methods(input: TokenStream) -> TokenStream {
+    let paths = parse_macro_input!(input with Punctuated::<syn::Path, Token![,]>::parse_terminated);
+    let paths: Vec<_> = paths.into_iter().collect();
+    expand::expand_list(&paths).into()
+}
+
+fn function(kind: Kind, args: RawArgs, item: TokenStream2) -> TokenStream2 {
+    let mut item: syn::ItemFn = match syn::parse2(item) {
+        Ok(item) => item,
+        Err(err) => {
+            let message = format!("`{}` can only be used on functions", kind.attr());
+            return syn::Error::new(err.span(), message).to_compile_error();
+        }
+    };
+    let cx = Ctxt::new();
+    let args = MethodArgs::from_raw(&cx, args);
+    let method = Method::from_syn(&cx, kind, args, item.vis.clone(), item.sig.clone());
+    check::method(&cx, &method);
+    // The function is emitted without its `#[rpc(...)]` param attributes, which rustc does not
+    // know, and is kept even when there are errors so that its callers still compile.
+    item.sig = method.sig.clone();
+    match cx.check() {
+        Ok(()) => expand::expand_method(&method, quote!(#item)),
+        Err(err) => {
+            let err = err.to_compile_error();
+            quote!(#item #err)
+        }
+    }
+}

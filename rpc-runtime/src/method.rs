@@ -50,7 +50,7 @@ impl MethodDescriptor {
         kind: MethodKind,
         http: bool,
         websocket: bool,
-        handler: fn(Context, Params<'_>) -> Outcome,
+        handler: fn(Context, Params<'_>) -> Result<Outcome, RpcError>,
     ) -> Self {
         MethodDescriptor {
             name,
@@ -58,7 +58,7 @@ impl MethodDescriptor {
             kind,
             http,
             websocket,
-            handler: Arc::new(handler),
+            handler: Arc::new(move |cx, params| handler(cx, params).unwrap_or_else(|err| Outcome::Ready(Err(err)))),
         }
     }
 

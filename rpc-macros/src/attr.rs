@@ -1,0 +1,142 @@
+//! Parsing the macros' arguments: `#[rpc_method("name", http = false)]` and the `#[rpc(...)]`
+//! attributes on params. Values are only read here; rules that relate them live in `check`.
+
+use quote::ToTokens;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Expr, ExprLit, Lit, LitBool, LitStr, Meta, Token};
+
+use crate::ctxt::Ctxt;
+
+/// The arguments of `#[rpc_method(...)]` / `#[rpc_notification(...)]`.
+#[derive(Default)]
+pub(crate) struct MethodArgs {
+    pub name: Option<LitStr>,
+    pub http: Option<LitBool>,
+    pub websocket: Option<LitBool>,
+    pub blocking: Option<LitBool>,
+}
+
+const FLAGS: &str = "`http`, `websocket`, `blocking`";
+
+/// The raw list; each entry is an expression so that a misspelt one still parses and can be
+/// reported precisely.
+pub(crate) struct RawArgs(Punctuated<Expr, Token![,]>);
+
+impl Parse for RawArgs {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        Punctuated::parse_terminated(input).map(RawArgs)
+    }
+}
+
+impl MethodArgs {
+    // Input:  "math.subtract", http = false
+    // Output: MethodArgs { name: Some("math.subtract"), http: Some(false), .. }
+    pub(crate) fn from_raw(cx: &Ctxt, raw: RawArgs) -> Self {
+        let mut args = MethodArgs::default();
+        for (index, arg) in raw.0.into_iter().enumerate() {
+            match arg {
+                Expr::Lit(ExprLit { lit: Lit::Str(name), .. }) if index == 0 => args.name = Some(name),
+                Expr::Assign(assign) => {
+                    let Some(key) = single_ident(&assign.left) else {
+                        cx.error_spanned_by(&assign.left, format!("expected one of {FLAGS}"));
+                        continue;
+                    };
+                    let slot = match key.to_string().as_str() {
+                        "http" => &mut args.http,
+                        "websocket" => &mut args.websocket,
+                        "blocking" => &mut args.blocking,
+                        _ => {
+                            cx.error_spanned_by(key, format!("unknown argument `{key}`, expected one of {FLAGS}"));
+                            continue;
+                        }
+                    };
+                    let Expr::Lit(ExprLit { lit: Lit::Bool(value), .. }) = *assign.right else {
+                        cx.error_spanned_by(&assign.right, format!("expected `true` or `false` for `{key}`"));
+                        continue;
+                    };
+                    if slot.replace(value).is_some() {
+                        cx.error_spanned_by(key, format!("duplicate argument `{key}`"));
+                    }
+                }
+                Expr::Path(path) if path.path.get_ident().is_some_and(is_flag) => {
+                    let key = &path.path.segments[0].ident;
+                    cx.error_spanned_by(&path, format!("expected a value: `{key} = true` or `{key} = false`"));
+                }
+                other if index == 0 => cx.error_spanned_by(
+                    other,
+                    "the method name must be a string literal, like `\"math.subtract\"`",
+                ),
+                Expr::Lit(ExprLit { lit: Lit::Str(name), .. }) => {
+                    cx.error_spanned_by(name, "the method name must come first")
+                }
+                other => cx.error_spanned_by(other, format!("expected one of {FLAGS}, like `http = false`")),
+            }
+        }
+        args
+    }
+}
+
+fn single_ident(expr: &Expr) -> Option<&syn::Ident> {
+    match expr {
+        Expr::Path(path) if path.qself.is_none() && path.attrs.is_empty() => path.path.get_ident(),
+        _ => None,
+    }
+}
+
+fn is_flag(ident: &syn::Ident) -> bool {
+    ident == "http" || ident == "websocket" || ident == "blocking"
+}
+
+/// The `#[rpc(...)]` attributes of one param.
+#[derive(Default)]
+pub(crate) struct ParamArgs {
+    /// `#[rpc(name = "x")]`: the param's name in named calls.
+    pub rename: Option<LitStr>,
+    /// `#[rpc(rest)]`: collects the remaining positional params.
+    pub rest: Option<syn::Path>,
+}
+
+impl ParamArgs {
+    /// Reads and removes the `#[rpc(...)]` attributes, which mean nothing to rustc.
+    pub(crate) fn take(cx: &Ctxt, attrs: &mut Vec<Attribute>) -> Self {
+        let mut args = ParamArgs::default();
+        for attr in attrs.iter().filter(|attr| attr.path().is_ident("rpc")) {
+            let metas = match attr.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated) {
+                Ok(metas) => metas,
+                Err(err) => {
+                    cx.syn_error(err);
+                    continue;
+                }
+            };
+            for meta in metas {
+                args.apply(cx, meta);
+            }
+        }
+        attrs.retain(|attr| !attr.path().is_ident("rpc"));
+        args
+    }
+
+    fn apply(&mut self, cx: &Ctxt, meta: Meta) {
+        match &meta {
+            Meta::Path(path) if path.is_ident("rest") => {
+                if self.rest.replace(path.clone()).is_some() {
+                    cx.error_spanned_by(path, "duplicate argument `rest`");
+                }
+            }
+            Meta::NameValue(pair) if pair.path.is_ident("name") => match &pair.value {
+                Expr::Lit(ExprLit { lit: Lit::Str(name), .. }) => {
+                    if self.rename.replace(name.clone()).is_some() {
+                        cx.error_spanned_by(&pair.path, "duplicate argument `name`");
+                    }
+                }
+                other => cx.error_spanned_by(other, "the param name must be a string literal, like `name = \"x\"`"),
+            },
+            _ => {
+                let key = meta.path();
+                let shown = key.to_token_stream().to_string().replace(' ', "");
+                cx.error_spanned_by(key, format!("unknown param argument `{shown}`, expected `name = \"...\"` or `rest`"));
+            }
+        }
+    }
+}

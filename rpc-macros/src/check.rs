@@ -1,0 +1,103 @@
+//! Rules about a method as a whole: what its parts must be together.
+
+use std::collections::HashMap;
+
+use crate::ast::{Kind, Method, Output, Role};
+use crate::ctxt::Ctxt;
+
+pub(crate) fn method(cx: &Ctxt, method: &Method) {
+    signature(cx, method);
+    name(cx, method);
+    transports(cx, method);
+    output(cx, method);
+    params(cx, method);
+}
+
+fn signature(cx: &Ctxt, method: &Method) {
+    let attr = method.kind.attr();
+    let sig = &method.sig;
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        cx.error_spanned_by(&sig.generics, format!("`{attr}` cannot be used on generic functions"));
+    }
+    for param in &method.params {
+        if let syn::Type::ImplTrait(impl_trait) = &param.ty {
+            cx.error_spanned_by(impl_trait, format!("`{attr}` cannot be used on generic functions"));
+        }
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        cx.error_spanned_by(unsafety, format!("`{attr}` cannot be used on unsafe functions"));
+    }
+    if let Some(variadic) = &sig.variadic {
+        cx.error_spanned_by(variadic, format!("`{attr}` cannot be used on C-variadic functions"));
+    }
+}
+
+fn name(cx: &Ctxt, method: &Method) {
+    let name = method.name.value();
+    if name.is_empty() {
+        cx.error_spanned_by(&method.name, "the method name cannot be empty");
+    } else if name.starts_with("rpc.") {
+        cx.error_spanned_by(
+            &method.name,
+            "method names beginning with `rpc.` are reserved by JSON-RPC for the protocol itself",
+        );
+    }
+}
+
+fn transports(cx: &Ctxt, method: &Method) {
+    let off = |flag: &Option<syn::LitBool>| flag.as_ref().is_some_and(|flag| !flag.value);
+    if off(&method.args.http) && off(&method.args.websocket) {
+        cx.error_spanned_by(
+            &method.args.websocket,
+            "a method served on no transport can never be called: remove `http = false` or `websocket = false`",
+        );
+    }
+    if let Some(blocking) = method.args.blocking.as_ref().filter(|flag| flag.value) {
+        if method.is_async() {
+            cx.error_spanned_by(
+                blocking,
+                "`blocking = true` is for sync functions: an async function runs on the runtime's own tasks",
+            );
+        }
+    }
+}
+
+fn output(cx: &Ctxt, method: &Method) {
+    if method.kind == Kind::Notification && !matches!(method.output, Output::Unit) {
+        cx.syn_error(syn::Error::new(
+            method.output.span(&method.sig),
+            "a notification handler cannot return a value, since notifications are never answered: remove the return type",
+        ));
+    }
+}
+
+fn params(cx: &Ctxt, method: &Method) {
+    let mut names: HashMap<String, &syn::Ident> = HashMap::new();
+    let mut context = None;
+    let rpc_params: Vec<_> = method.params.iter().filter(|p| !matches!(p.role, Role::Context)).collect();
+    for param in &method.params {
+        if let Role::Context = param.role {
+            if let Some(first) = context.replace(&param.ident) {
+                cx.error_spanned_by(&param.ty, format!("only one `Context` param is allowed, and `{first}` is one"));
+            }
+            if let Some(rename) = &param.rename {
+                cx.error_spanned_by(rename, "the `Context` param is not read from the request, so it has no name");
+            }
+            continue;
+        }
+        let json_name = param.json_name();
+        if let Some(first) = names.insert(json_name.clone(), &param.ident) {
+            let at = param.rename.as_ref().map_or(param.ident.span(), syn::LitStr::span);
+            cx.syn_error(syn::Error::new(at, format!("param name `{json_name}` is already used by `{first}`")));
+        }
+        if let (Role::Rest(inner), Some(rest)) = (&param.role, &param.rest) {
+            if inner.is_none() {
+                cx.error_spanned_by(&param.ty, "a `#[rpc(rest)]` param collects the remaining params, so its type must be `Vec<T>`");
+            }
+            let is_last = rpc_params.last().is_some_and(|last| std::ptr::eq(*last, param));
+            if !is_last {
+                cx.error_spanned_by(rest, "only the last param can be `#[rpc(rest)]`");
+            }
+        }
+    }
+}
