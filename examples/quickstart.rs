@@ -22,8 +22,13 @@ fn sum(#[rpc(rest)] values: Vec<i64>) -> i64 {
 
 #[rpc_method]
 fn hello(name: Option<String>, cx: Context) -> String {
-    let peer = cx.peer_addr().map_or_else(|| "unknown".to_owned(), |addr| addr.to_string());
-    format!("hello, {} (from {peer})", name.as_deref().unwrap_or("world"))
+    let peer = cx
+        .peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |addr| addr.to_string());
+    format!(
+        "hello, {} (from {peer})",
+        name.as_deref().unwrap_or("world")
+    )
 }
 
 #[tokio::main]

@@ -24,7 +24,9 @@ fn post(url: &str, content_type: Option<&str>, body: &'static str) -> Request<Fu
     if let Some(content_type) = content_type {
         request = request.header("content-type", content_type);
     }
-    request.body(Full::new(Bytes::from_static(body.as_bytes()))).unwrap()
+    request
+        .body(Full::new(Bytes::from_static(body.as_bytes())))
+        .unwrap()
 }
 
 #[tokio::test]
@@ -37,8 +39,14 @@ async fn requires_a_json_content_type() {
         (Some("Application/JSON;charset=UTF-8"), StatusCode::OK),
         (None, StatusCode::UNSUPPORTED_MEDIA_TYPE),
         (Some("text/plain"), StatusCode::UNSUPPORTED_MEDIA_TYPE),
-        (Some("application/x-www-form-urlencoded"), StatusCode::UNSUPPORTED_MEDIA_TYPE),
-        (Some("application/jsonp"), StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        (
+            Some("application/x-www-form-urlencoded"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            Some("application/jsonp"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
     ] {
         let reply = http.send(post(&http.url, content_type, CALL)).await;
         assert_eq!(reply.status, status, "{content_type:?}");
@@ -64,7 +72,13 @@ async fn refuses_other_verbs_and_paths() {
         assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
         assert_eq!(reply.headers["allow"], "POST, GET");
     }
-    let reply = http.send(post(&format!("{}other", http.url), Some("application/json"), CALL)).await;
+    let reply = http
+        .send(post(
+            &format!("{}other", http.url),
+            Some("application/json"),
+            CALL,
+        ))
+        .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     server.stop().await;
 }
@@ -73,9 +87,17 @@ async fn refuses_other_verbs_and_paths() {
 async fn serves_a_configured_path_only() {
     let server = TestServer::start_with(Server::builder().path("/rpc"), 2).await;
     let http = server.http();
-    let reply = http.send(post(&format!("{}rpc", http.url), Some("application/json"), CALL)).await;
+    let reply = http
+        .send(post(
+            &format!("{}rpc", http.url),
+            Some("application/json"),
+            CALL,
+        ))
+        .await;
     assert_eq!(reply.status, StatusCode::OK);
-    let reply = http.send(post(&http.url, Some("application/json"), CALL)).await;
+    let reply = http
+        .send(post(&http.url, Some("application/json"), CALL))
+        .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     server.stop().await;
 }
@@ -84,7 +106,9 @@ async fn serves_a_configured_path_only() {
 async fn answers_notifications_with_204_and_no_body() {
     let server = TestServer::start().await;
     let http = server.http();
-    let reply = http.post(r#"{"jsonrpc":"2.0","method":"update","params":[1]}"#).await;
+    let reply = http
+        .post(r#"{"jsonrpc":"2.0","method":"update","params":[1]}"#)
+        .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
     assert_eq!(reply.body, "");
     let reply = http
@@ -97,7 +121,9 @@ async fn answers_notifications_with_204_and_no_body() {
 /// A raw HTTP/1.1 connection through hyper's client, to see what happens on one socket.
 async fn connect(server: &TestServer) -> hyper::client::conn::http1::SendRequest<RawBody> {
     let stream = TcpStream::connect(server.addr).await.unwrap();
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
     tokio::spawn(connection);
     sender
 }
@@ -105,7 +131,10 @@ async fn connect(server: &TestServer) -> hyper::client::conn::http1::SendRequest
 type RawBody = UnsyncBoxBody<Bytes, Infallible>;
 
 fn streamed(chunks: Vec<Vec<u8>>) -> RawBody {
-    let frames: Vec<_> = chunks.into_iter().map(|chunk| Ok(Frame::data(Bytes::from(chunk)))).collect();
+    let frames: Vec<_> = chunks
+        .into_iter()
+        .map(|chunk| Ok(Frame::data(Bytes::from(chunk))))
+        .collect();
     StreamBody::new(stream::iter(frames)).boxed_unsync()
 }
 
@@ -121,13 +150,18 @@ async fn keeps_connections_alive_between_calls() {
             .header("content-type", "application/json")
             .body(streamed(vec![body]))
             .unwrap();
-        let response = timed("keep-alive call", sender.send_request(request)).await.unwrap();
+        let response = timed("keep-alive call", sender.send_request(request))
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         let body = response.into_body().collect().await.unwrap().to_bytes();
         let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
         connections.push(answer["result"]["connection"].clone());
     }
-    assert!(connections.windows(2).all(|pair| pair[0] == pair[1]), "{connections:?}");
+    assert!(
+        connections.windows(2).all(|pair| pair[0] == pair[1]),
+        "{connections:?}"
+    );
     drop(sender);
     server.stop().await;
 }
@@ -145,12 +179,17 @@ async fn refuses_a_body_over_the_limit_with_413() {
         .header("content-length", (64 * 1024 * 1024).to_string())
         .body(
             StreamBody::new(
-                stream::iter(vec![Ok::<_, Infallible>(Frame::data(Bytes::from_static(b"[")))]).chain(stream::pending()),
+                stream::iter(vec![Ok::<_, Infallible>(Frame::data(Bytes::from_static(
+                    b"[",
+                )))])
+                .chain(stream::pending()),
             )
             .boxed_unsync(),
         )
         .unwrap();
-    let response = timed("413 before the body", sender.send_request(request)).await.unwrap();
+    let response = timed("413 before the body", sender.send_request(request))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 
     // Chunked, with no length declared: refused once the limit is crossed.
@@ -160,7 +199,9 @@ async fn refuses_a_body_over_the_limit_with_413() {
         .header("content-type", "application/json")
         .body(streamed(vec![vec![b' '; 600], vec![b' '; 600]]))
         .unwrap();
-    let response = timed("413 for chunked", sender.send_request(request)).await.unwrap();
+    let response = timed("413 for chunked", sender.send_request(request))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 
     // Within the limit, the same server answers.
@@ -175,7 +216,9 @@ async fn answers_invalid_utf8_with_a_parse_error() {
     let http = server.http();
     let request = Request::post(&http.url)
         .header("content-type", "application/json")
-        .body(Full::new(Bytes::from_static(b"{\"jsonrpc\":\"2.0\",\"method\":\"\xff\",\"id\":1}")))
+        .body(Full::new(Bytes::from_static(
+            b"{\"jsonrpc\":\"2.0\",\"method\":\"\xff\",\"id\":1}",
+        )))
         .unwrap();
     let reply = http.send(request).await;
     assert_eq!(reply.status, StatusCode::OK);
@@ -187,9 +230,15 @@ async fn answers_invalid_utf8_with_a_parse_error() {
 async fn finishes_calls_in_flight_when_stopping() {
     let server = TestServer::start().await;
     let http = server.http();
-    let call = tokio::spawn(async move { http.post(r#"{"jsonrpc":"2.0","method":"gate_wait","id":1}"#).await });
+    let call = tokio::spawn(async move {
+        http.post(r#"{"jsonrpc":"2.0","method":"gate_wait","id":1}"#)
+            .await
+    });
     let stopping = server.stop_while_held().await;
     let reply = timed("in-flight call", call).await.unwrap();
-    assert_eq!(reply.json(), json!({"jsonrpc":"2.0","result":"released","id":1}));
+    assert_eq!(
+        reply.json(),
+        json!({"jsonrpc":"2.0","result":"released","id":1})
+    );
     timed("stop", stopping).await.unwrap();
 }

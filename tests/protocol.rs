@@ -8,11 +8,15 @@ use rpc_runtime::{RouterError, Server, methods, rpc_method};
 use serde_json::{Value, json};
 
 fn error_code(answer: &Value) -> i64 {
-    answer["error"]["code"].as_i64().unwrap_or_else(|| panic!("not an error: {answer}"))
+    answer["error"]["code"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("not an error: {answer}"))
 }
 
 fn error_message(answer: &Value) -> &str {
-    answer["error"]["message"].as_str().unwrap_or_else(|| panic!("not an error: {answer}"))
+    answer["error"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an error: {answer}"))
 }
 
 #[tokio::test]
@@ -44,11 +48,16 @@ async fn echoes_ids_byte_for_byte_and_rejects_other_id_types() {
     for id in ["12345678901234567890", "-7", "1.5e3", r#""x\"y""#, r#""""#] {
         let request = format!(r#"{{"jsonrpc":"2.0","method":"get_data","id":{id}}}"#);
         let reply = http.post(&request).await;
-        assert_eq!(reply.body, format!(r#"{{"jsonrpc":"2.0","result":["hello",5],"id":{id}}}"#));
+        assert_eq!(
+            reply.body,
+            format!(r#"{{"jsonrpc":"2.0","result":["hello",5],"id":{id}}}"#)
+        );
         let mut ws = server.ws().await;
         ws.send_text(&request).await;
         match ws.recv().await {
-            Some(tokio_tungstenite::tungstenite::Message::Text(text)) => assert_eq!(text.as_str(), reply.body),
+            Some(tokio_tungstenite::tungstenite::Message::Text(text)) => {
+                assert_eq!(text.as_str(), reply.body)
+            }
             other => panic!("expected a text frame, got {other:?}"),
         }
     }
@@ -60,11 +69,17 @@ async fn echoes_ids_byte_for_byte_and_rejects_other_id_types() {
             assert_eq!(answer["id"], Value::Null, "id {id}");
         }
         // A readable id is echoed even when the request is otherwise invalid.
-        let answer = peer.call(r#"{"jsonrpc":"2.0","method":"echo","params":"x","id":7}"#).await;
+        let answer = peer
+            .call(r#"{"jsonrpc":"2.0","method":"echo","params":"x","id":7}"#)
+            .await;
         assert_eq!((error_code(&answer), &answer["id"]), (-32600, &json!(7)));
-        let answer = peer.call(r#"{"jsonrpc":"2.0","method":"echo","params":1,"id":8}"#).await;
+        let answer = peer
+            .call(r#"{"jsonrpc":"2.0","method":"echo","params":1,"id":8}"#)
+            .await;
         assert_eq!((error_code(&answer), &answer["id"]), (-32600, &json!(8)));
-        let answer = peer.call(r#"{"jsonrpc":"1.0","method":"echo","params":[1],"id":9}"#).await;
+        let answer = peer
+            .call(r#"{"jsonrpc":"1.0","method":"echo","params":[1],"id":9}"#)
+            .await;
         assert_eq!((error_code(&answer), &answer["id"]), (-32600, &json!(9)));
     })
     .await;
@@ -169,8 +184,12 @@ async fn returns_user_errors_with_code_message_and_data() {
 async fn hides_each_method_from_the_transport_it_is_off_for() {
     let server = TestServer::start().await;
     on_both(&server, |mut peer| async move {
-        let ws_only = peer.call(r#"{"jsonrpc":"2.0","method":"ws_only","id":1}"#).await;
-        let http_only = peer.call(r#"{"jsonrpc":"2.0","method":"http_only","id":2}"#).await;
+        let ws_only = peer
+            .call(r#"{"jsonrpc":"2.0","method":"ws_only","id":1}"#)
+            .await;
+        let http_only = peer
+            .call(r#"{"jsonrpc":"2.0","method":"http_only","id":2}"#)
+            .await;
         let (served, hidden) = match peer {
             Peer::Http(_) => ((http_only, "http"), ws_only),
             Peer::Ws(_) => ((ws_only, "ws"), http_only),
@@ -186,11 +205,26 @@ async fn hides_each_method_from_the_transport_it_is_off_for() {
 async fn answers_a_call_to_a_notification_handler_with_method_not_found() {
     let server = TestServer::start().await;
     on_both(&server, |mut peer| async move {
-        let answer = peer.call(r#"{"jsonrpc":"2.0","method":"update","params":[1],"id":1}"#).await;
+        let answer = peer
+            .call(r#"{"jsonrpc":"2.0","method":"update","params":[1],"id":1}"#)
+            .await;
         assert_eq!(error_code(&answer), -32601);
-        assert!(answer["error"]["data"].as_str().unwrap().contains("without an id"), "{answer}");
+        assert!(
+            answer["error"]["data"]
+                .as_str()
+                .unwrap()
+                .contains("without an id"),
+            "{answer}"
+        );
         // A notification to a call method runs it and answers nothing.
-        assert_eq!(peer.exchange(r#"{"jsonrpc":"2.0","method":"subtract","params":[1,2]}"#, false).await, None);
+        assert_eq!(
+            peer.exchange(
+                r#"{"jsonrpc":"2.0","method":"subtract","params":[1,2]}"#,
+                false
+            )
+            .await,
+            None
+        );
     })
     .await;
     server.stop().await;
@@ -209,7 +243,9 @@ async fn turns_handler_panics_into_internal_errors_and_keeps_serving() {
                 "{method}"
             );
             // The same connection still serves.
-            let answer = peer.call(r#"{"jsonrpc":"2.0","method":"subtract","params":[3,1],"id":2}"#).await;
+            let answer = peer
+                .call(r#"{"jsonrpc":"2.0","method":"subtract","params":[3,1],"id":2}"#)
+                .await;
             assert_eq!(answer["result"], 2);
         }
     })
@@ -223,9 +259,11 @@ async fn answers_json_nested_too_deep_with_an_error() {
     let depth = 100_000;
     let deep_array = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
     let deep_object = format!("{}1{}", r#"{"a":"#.repeat(depth), "}".repeat(depth));
-    let in_params = format!(r#"{{"jsonrpc":"2.0","method":"echo","params":[{deep_array}],"id":1}}"#);
+    let in_params =
+        format!(r#"{{"jsonrpc":"2.0","method":"echo","params":[{deep_array}],"id":1}}"#);
     on_both(&server, |mut peer| {
-        let (deep_array, deep_object, in_params) = (deep_array.clone(), deep_object.clone(), in_params.clone());
+        let (deep_array, deep_object, in_params) =
+            (deep_array.clone(), deep_object.clone(), in_params.clone());
         async move {
             // A batch whose one member is not a request object.
             let answer = peer.call(&deep_array).await;
@@ -236,8 +274,13 @@ async fn answers_json_nested_too_deep_with_an_error() {
             // Params are where the nesting is actually parsed, and hit the parser's limit.
             let answer = peer.call(&in_params).await;
             assert_eq!(error_code(&answer), -32602, "{answer}");
-            assert!(error_message(&answer).contains("recursion limit"), "{answer}");
-            let answer = peer.call(r#"{"jsonrpc":"2.0","method":"subtract","params":[3,1],"id":2}"#).await;
+            assert!(
+                error_message(&answer).contains("recursion limit"),
+                "{answer}"
+            );
+            let answer = peer
+                .call(r#"{"jsonrpc":"2.0","method":"subtract","params":[3,1],"id":2}"#)
+                .await;
             assert_eq!(answer["result"], 2);
         }
     })
@@ -257,7 +300,10 @@ async fn runs_batch_members_concurrently() {
         let answer = peer.call(batch).await;
         let results = answer.as_array().expect("batch answer");
         assert_eq!(results.len(), 3);
-        let leaders = results.iter().filter(|r| r["result"] == json!(true)).count();
+        let leaders = results
+            .iter()
+            .filter(|r| r["result"] == json!(true))
+            .count();
         assert_eq!(leaders, 1, "{answer}");
     })
     .await;
@@ -269,18 +315,30 @@ async fn runs_calls_on_one_websocket_concurrently_and_answers_each_when_ready() 
     let server = TestServer::start().await;
     let mut ws = server.ws().await;
     // Two barrier calls can only finish together.
-    ws.send_text(r#"{"jsonrpc":"2.0","method":"barrier","id":1}"#).await;
-    ws.send_text(r#"{"jsonrpc":"2.0","method":"barrier","id":2}"#).await;
-    let mut ids = vec![ws.recv_json().await["id"].clone(), ws.recv_json().await["id"].clone()];
+    ws.send_text(r#"{"jsonrpc":"2.0","method":"barrier","id":1}"#)
+        .await;
+    ws.send_text(r#"{"jsonrpc":"2.0","method":"barrier","id":2}"#)
+        .await;
+    let mut ids = vec![
+        ws.recv_json().await["id"].clone(),
+        ws.recv_json().await["id"].clone(),
+    ];
     ids.sort_by_key(|id| id.as_i64());
     assert_eq!(ids, [json!(1), json!(2)]);
 
     // A call held at the gate does not hold up the answers sent after it.
-    ws.send_text(r#"{"jsonrpc":"2.0","method":"gate_wait","id":"held"}"#).await;
-    let answer = ws.call(r#"{"jsonrpc":"2.0","method":"echo","params":["quick"],"id":"quick"}"#).await;
+    ws.send_text(r#"{"jsonrpc":"2.0","method":"gate_wait","id":"held"}"#)
+        .await;
+    let answer = ws
+        .call(r#"{"jsonrpc":"2.0","method":"echo","params":["quick"],"id":"quick"}"#)
+        .await;
     assert_eq!(answer["id"], "quick");
-    ws.send_text(r#"{"jsonrpc":"2.0","method":"gate_open","id":"open"}"#).await;
-    let mut ids = vec![ws.recv_json().await["id"].clone(), ws.recv_json().await["id"].clone()];
+    ws.send_text(r#"{"jsonrpc":"2.0","method":"gate_open","id":"open"}"#)
+        .await;
+    let mut ids = vec![
+        ws.recv_json().await["id"].clone(),
+        ws.recv_json().await["id"].clone(),
+    ];
     ids.sort_by_key(|id| id.to_string());
     assert_eq!(ids, [json!("held"), json!("open")]);
     drop(ws);
@@ -304,19 +362,33 @@ async fn gives_handlers_their_context() {
     assert_eq!(first["header"], "from-http");
     assert_eq!(first["state"], true);
 
-    let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
-        "ws://{}/",
-        server.addr
-    ))
-    .unwrap();
-    request.headers_mut().insert(HEADER, "from-handshake".parse().unwrap());
-    let (stream, _) = timed("connect", tokio_tungstenite::connect_async(request)).await.unwrap();
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
+            "ws://{}/",
+            server.addr
+        ))
+        .unwrap();
+    request
+        .headers_mut()
+        .insert(HEADER, "from-handshake".parse().unwrap());
+    let (stream, _) = timed("connect", tokio_tungstenite::connect_async(request))
+        .await
+        .unwrap();
     let mut ws = common::Ws { stream };
-    let one = ws.call(r#"{"jsonrpc":"2.0","method":"whoami","id":1}"#).await["result"].clone();
-    let two = ws.call(r#"{"jsonrpc":"2.0","method":"whoami","id":2}"#).await["result"].clone();
+    let one = ws
+        .call(r#"{"jsonrpc":"2.0","method":"whoami","id":1}"#)
+        .await["result"]
+        .clone();
+    let two = ws
+        .call(r#"{"jsonrpc":"2.0","method":"whoami","id":2}"#)
+        .await["result"]
+        .clone();
     assert_eq!(one["transport"], "ws");
     assert_eq!(one["header"], "from-handshake");
-    assert_eq!(one["connection"], two["connection"], "one connection, one id");
+    assert_eq!(
+        one["connection"], two["connection"],
+        "one connection, one id"
+    );
     assert_ne!(one["connection"], first["connection"]);
     drop(ws);
     server.stop().await;

@@ -28,22 +28,31 @@ fn examples() -> Vec<(&'static str, Option<Value>)> {
             Some(json!({"jsonrpc": "2.0", "result": 19, "id": 4})),
         ),
         // a Notification
-        (r#"{"jsonrpc": "2.0", "method": "update", "params": [1,2,3,4,5]}"#, None),
+        (
+            r#"{"jsonrpc": "2.0", "method": "update", "params": [1,2,3,4,5]}"#,
+            None,
+        ),
         (r#"{"jsonrpc": "2.0", "method": "foobar"}"#, None),
         // rpc call of non-existent method
         (
             r#"{"jsonrpc": "2.0", "method": "foobar", "id": "1"}"#,
-            Some(json!({"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "1"})),
+            Some(
+                json!({"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "1"}),
+            ),
         ),
         // rpc call with invalid JSON
         (
             r#"{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]"#,
-            Some(json!({"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": null})),
+            Some(
+                json!({"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": null}),
+            ),
         ),
         // rpc call with invalid Request object
         (
             r#"{"jsonrpc": "2.0", "method": 1, "params": "bar"}"#,
-            Some(json!({"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null})),
+            Some(
+                json!({"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null}),
+            ),
         ),
         // rpc call Batch, invalid JSON
         (
@@ -51,17 +60,23 @@ fn examples() -> Vec<(&'static str, Option<Value>)> {
   {"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},
   {"jsonrpc": "2.0", "method"
 ]"#,
-            Some(json!({"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": null})),
+            Some(
+                json!({"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": null}),
+            ),
         ),
         // rpc call with an empty Array
         (
             "[]",
-            Some(json!({"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null})),
+            Some(
+                json!({"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null}),
+            ),
         ),
         // rpc call with an invalid Batch (but not empty)
         (
             "[1]",
-            Some(json!([{"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null}])),
+            Some(
+                json!([{"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null}]),
+            ),
         ),
         // rpc call with invalid Batch
         (

@@ -13,8 +13,12 @@ use rpc_runtime::Server;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt().with_writer(std::io::stderr).init();
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     let server = Server::bind(addr, methods::router()).await?;
     println!("listening on {}", server.local_addr());
     server

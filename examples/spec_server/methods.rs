@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use rpc_runtime::{RpcError, Router, methods, rpc_method, rpc_notification};
+use rpc_runtime::{Router, RpcError, methods, rpc_method, rpc_notification};
 use serde_json::{Value, json};
 
 pub fn router() -> Router {

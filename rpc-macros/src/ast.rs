@@ -77,13 +77,22 @@ impl Param {
 }
 
 impl Method {
-    pub(crate) fn from_syn(cx: &Ctxt, kind: Kind, args: MethodArgs, vis: syn::Visibility, mut sig: Signature) -> Method {
+    pub(crate) fn from_syn(
+        cx: &Ctxt,
+        kind: Kind,
+        args: MethodArgs,
+        vis: syn::Visibility,
+        mut sig: Signature,
+    ) -> Method {
         let mut params = Vec::new();
         for input in &mut sig.inputs {
             match input {
                 FnArg::Receiver(receiver) => cx.error_spanned_by(
                     receiver,
-                    format!("`{}` cannot be used on methods with a `self` receiver", kind.attr()),
+                    format!(
+                        "`{}` cannot be used on methods with a `self` receiver",
+                        kind.attr()
+                    ),
                 ),
                 FnArg::Typed(typed) => {
                     let args = ParamArgs::take(cx, &mut typed.attrs);
@@ -117,7 +126,9 @@ impl Method {
 impl Param {
     fn from_syn(cx: &Ctxt, kind: Kind, args: ParamArgs, pat: &Pat, ty: &Type) -> Option<Param> {
         let ident = match pat {
-            Pat::Ident(binding) if binding.by_ref.is_none() && binding.subpat.is_none() => binding.ident.clone(),
+            Pat::Ident(binding) if binding.by_ref.is_none() && binding.subpat.is_none() => {
+                binding.ident.clone()
+            }
             _ => {
                 cx.error_spanned_by(
                     pat,
@@ -159,7 +170,10 @@ fn borrowed_help(elem: &Type) -> String {
         "take `Context` by value; it is cheap to clone".to_owned()
     } else if let Type::Slice(slice) = elem {
         let item = &slice.elem;
-        format!("use `Vec<{}>`", quote::quote!(#item).to_string().replace(' ', ""))
+        format!(
+            "use `Vec<{}>`",
+            quote::quote!(#item).to_string().replace(' ', "")
+        )
     } else {
         "take the param by value".to_owned()
     };

@@ -36,7 +36,10 @@ impl MethodArgs {
         let mut args = MethodArgs::default();
         for (index, arg) in raw.0.into_iter().enumerate() {
             match arg {
-                Expr::Lit(ExprLit { lit: Lit::Str(name), .. }) if index == 0 => args.name = Some(name),
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(name),
+                    ..
+                }) if index == 0 => args.name = Some(name),
                 Expr::Assign(assign) => {
                     let Some(key) = single_ident(&assign.left) else {
                         cx.error_spanned_by(&assign.left, format!("expected one of {FLAGS}"));
@@ -47,12 +50,22 @@ impl MethodArgs {
                         "websocket" => &mut args.websocket,
                         "blocking" => &mut args.blocking,
                         _ => {
-                            cx.error_spanned_by(key, format!("unknown argument `{key}`, expected one of {FLAGS}"));
+                            cx.error_spanned_by(
+                                key,
+                                format!("unknown argument `{key}`, expected one of {FLAGS}"),
+                            );
                             continue;
                         }
                     };
-                    let Expr::Lit(ExprLit { lit: Lit::Bool(value), .. }) = *assign.right else {
-                        cx.error_spanned_by(&assign.right, format!("expected `true` or `false` for `{key}`"));
+                    let Expr::Lit(ExprLit {
+                        lit: Lit::Bool(value),
+                        ..
+                    }) = *assign.right
+                    else {
+                        cx.error_spanned_by(
+                            &assign.right,
+                            format!("expected `true` or `false` for `{key}`"),
+                        );
                         continue;
                     };
                     if slot.replace(value).is_some() {
@@ -61,16 +74,23 @@ impl MethodArgs {
                 }
                 Expr::Path(path) if path.path.get_ident().is_some_and(is_flag) => {
                     let key = &path.path.segments[0].ident;
-                    cx.error_spanned_by(&path, format!("expected a value: `{key} = true` or `{key} = false`"));
+                    cx.error_spanned_by(
+                        &path,
+                        format!("expected a value: `{key} = true` or `{key} = false`"),
+                    );
                 }
                 other if index == 0 => cx.error_spanned_by(
                     other,
                     "the method name must be a string literal, like `\"math.subtract\"`",
                 ),
-                Expr::Lit(ExprLit { lit: Lit::Str(name), .. }) => {
-                    cx.error_spanned_by(name, "the method name must come first")
-                }
-                other => cx.error_spanned_by(other, format!("expected one of {FLAGS}, like `http = false`")),
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(name),
+                    ..
+                }) => cx.error_spanned_by(name, "the method name must come first"),
+                other => cx.error_spanned_by(
+                    other,
+                    format!("expected one of {FLAGS}, like `http = false`"),
+                ),
             }
         }
         args
@@ -102,7 +122,8 @@ impl ParamArgs {
     pub(crate) fn take(cx: &Ctxt, attrs: &mut Vec<Attribute>) -> Self {
         let mut args = ParamArgs::default();
         for attr in attrs.iter().filter(|attr| attr.path().is_ident("rpc")) {
-            let metas = match attr.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated) {
+            let metas = match attr.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)
+            {
                 Ok(metas) => metas,
                 Err(err) => {
                     cx.syn_error(err);
@@ -125,17 +146,28 @@ impl ParamArgs {
                 }
             }
             Meta::NameValue(pair) if pair.path.is_ident("name") => match &pair.value {
-                Expr::Lit(ExprLit { lit: Lit::Str(name), .. }) => {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(name),
+                    ..
+                }) => {
                     if self.rename.replace(name.clone()).is_some() {
                         cx.error_spanned_by(&pair.path, "duplicate argument `name`");
                     }
                 }
-                other => cx.error_spanned_by(other, "the param name must be a string literal, like `name = \"x\"`"),
+                other => cx.error_spanned_by(
+                    other,
+                    "the param name must be a string literal, like `name = \"x\"`",
+                ),
             },
             _ => {
                 let key = meta.path();
                 let shown = key.to_token_stream().to_string().replace(' ', "");
-                cx.error_spanned_by(key, format!("unknown param argument `{shown}`, expected `name = \"...\"` or `rest`"));
+                cx.error_spanned_by(
+                    key,
+                    format!(
+                        "unknown param argument `{shown}`, expected `name = \"...\"` or `rest`"
+                    ),
+                );
             }
         }
     }

@@ -17,18 +17,30 @@ fn signature(cx: &Ctxt, method: &Method) {
     let attr = method.kind.attr();
     let sig = &method.sig;
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        cx.error_spanned_by(&sig.generics, format!("`{attr}` cannot be used on generic functions"));
+        cx.error_spanned_by(
+            &sig.generics,
+            format!("`{attr}` cannot be used on generic functions"),
+        );
     }
     for param in &method.params {
         if let syn::Type::ImplTrait(impl_trait) = &param.ty {
-            cx.error_spanned_by(impl_trait, format!("`{attr}` cannot be used on generic functions"));
+            cx.error_spanned_by(
+                impl_trait,
+                format!("`{attr}` cannot be used on generic functions"),
+            );
         }
     }
     if let Some(unsafety) = &sig.unsafety {
-        cx.error_spanned_by(unsafety, format!("`{attr}` cannot be used on unsafe functions"));
+        cx.error_spanned_by(
+            unsafety,
+            format!("`{attr}` cannot be used on unsafe functions"),
+        );
     }
     if let Some(variadic) = &sig.variadic {
-        cx.error_spanned_by(variadic, format!("`{attr}` cannot be used on C-variadic functions"));
+        cx.error_spanned_by(
+            variadic,
+            format!("`{attr}` cannot be used on C-variadic functions"),
+        );
     }
 }
 
@@ -74,27 +86,45 @@ fn output(cx: &Ctxt, method: &Method) {
 fn params(cx: &Ctxt, method: &Method) {
     let mut names: HashMap<String, &syn::Ident> = HashMap::new();
     let mut context = None;
-    let rpc_params: Vec<_> = method.params.iter().filter(|p| !matches!(p.role, Role::Context)).collect();
+    let rpc_params: Vec<_> = method
+        .params
+        .iter()
+        .filter(|p| !matches!(p.role, Role::Context))
+        .collect();
     for param in &method.params {
         if let Role::Context = param.role {
             if let Some(first) = context.replace(&param.ident) {
-                cx.error_spanned_by(&param.ty, format!("only one `Context` param is allowed, and `{first}` is one"));
+                cx.error_spanned_by(
+                    &param.ty,
+                    format!("only one `Context` param is allowed, and `{first}` is one"),
+                );
             }
             if let Some(rename) = &param.rename {
-                cx.error_spanned_by(rename, "the `Context` param is not read from the request, so it has no name");
+                cx.error_spanned_by(
+                    rename,
+                    "the `Context` param is not read from the request, so it has no name",
+                );
             }
             continue;
         }
         let json_name = param.json_name();
         if let Some(first) = names.insert(json_name.clone(), &param.ident) {
-            let at = param.rename.as_ref().map_or(param.ident.span(), syn::LitStr::span);
-            cx.syn_error(syn::Error::new(at, format!("param name `{json_name}` is already used by `{first}`")));
+            let at = param
+                .rename
+                .as_ref()
+                .map_or(param.ident.span(), syn::LitStr::span);
+            cx.syn_error(syn::Error::new(
+                at,
+                format!("param name `{json_name}` is already used by `{first}`"),
+            ));
         }
         if let (Role::Rest(inner), Some(rest)) = (&param.role, &param.rest) {
             if inner.is_none() {
                 cx.error_spanned_by(&param.ty, "a `#[rpc(rest)]` param collects the remaining params, so its type must be `Vec<T>`");
             }
-            let is_last = rpc_params.last().is_some_and(|last| std::ptr::eq(*last, param));
+            let is_last = rpc_params
+                .last()
+                .is_some_and(|last| std::ptr::eq(*last, param));
             if !is_last {
                 cx.error_spanned_by(rest, "only the last param can be `#[rpc(rest)]`");
             }

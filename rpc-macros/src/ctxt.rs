@@ -23,7 +23,11 @@ impl Ctxt {
     }
 
     pub(crate) fn syn_error(&self, err: syn::Error) {
-        self.errors.borrow_mut().as_mut().expect("Ctxt used after check").push(err);
+        self.errors
+            .borrow_mut()
+            .as_mut()
+            .expect("Ctxt used after check")
+            .push(err);
     }
 
     /// All errors combined into one, or `Ok` if there were none.

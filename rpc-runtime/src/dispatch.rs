@@ -37,10 +37,19 @@ impl Router {
             Err(_) => return Some(encode_error(Version::V2, None, &RpcError::parse_error())),
         };
         if entries.is_empty() {
-            return Some(encode_error(Version::V2, None, &RpcError::invalid_request()));
+            return Some(encode_error(
+                Version::V2,
+                None,
+                &RpcError::invalid_request(),
+            ));
         }
         // Members run concurrently, so one slow call does not hold up the rest of the batch.
-        let responses = join_all(entries.iter().map(|entry| self.handle_single(entry.get(), cx))).await;
+        let responses = join_all(
+            entries
+                .iter()
+                .map(|entry| self.handle_single(entry.get(), cx)),
+        )
+        .await;
         let mut out = String::from("[");
         for response in responses.iter().flatten() {
             if out.len() > 1 {
@@ -58,7 +67,9 @@ impl Router {
     async fn handle_single(&self, message: &str, cx: &Context) -> Option<String> {
         let request = match Request::parse(message) {
             Ok(request) => request,
-            Err(Invalid::Parse) => return Some(encode_error(Version::V2, None, &RpcError::parse_error())),
+            Err(Invalid::Parse) => {
+                return Some(encode_error(Version::V2, None, &RpcError::parse_error()));
+            }
             Err(Invalid::Request { version, id }) => {
                 return Some(encode_error(version, id, &RpcError::invalid_request()));
             }
@@ -66,8 +77,10 @@ impl Router {
         let result = match self.get(&request.method) {
             Some(method) if method.serves(cx.transport()) => {
                 if method.kind == MethodKind::Notification && request.id.is_some() {
-                    Err(RpcError::method_not_found()
-                        .with_data(format!("`{}` takes notifications only: send it without an id", method.name)))
+                    Err(RpcError::method_not_found().with_data(format!(
+                        "`{}` takes notifications only: send it without an id",
+                        method.name
+                    )))
                 } else {
                     call(method, Params::new(request.params), cx.clone()).await
                 }
@@ -107,6 +120,11 @@ fn panicked(method: &MethodDescriptor, panic: Box<dyn Any + Send>) -> RpcError {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("a non-string payload");
-    tracing::error!(method = method.name, handler = method.rust_path, panic = message, "handler panicked");
+    tracing::error!(
+        method = method.name,
+        handler = method.rust_path,
+        panic = message,
+        "handler panicked"
+    );
     RpcError::internal()
 }

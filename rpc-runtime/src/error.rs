@@ -71,7 +71,9 @@ impl RpcError {
     pub fn with_data(mut self, data: impl Serialize) -> Self {
         match serde_json::value::to_raw_value(&data) {
             Ok(raw) => self.data = Some(raw),
-            Err(err) => tracing::warn!(code = self.code, %err, "dropping unserializable error data"),
+            Err(err) => {
+                tracing::warn!(code = self.code, %err, "dropping unserializable error data")
+            }
         }
         self
     }

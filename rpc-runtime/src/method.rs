@@ -58,7 +58,9 @@ impl MethodDescriptor {
             kind,
             http,
             websocket,
-            handler: Arc::new(move |cx, params| handler(cx, params).unwrap_or_else(|err| Outcome::Ready(Err(err)))),
+            handler: Arc::new(move |cx, params| {
+                handler(cx, params).unwrap_or_else(|err| Outcome::Ready(Err(err)))
+            }),
         }
     }
 

@@ -76,7 +76,8 @@ impl<'a> Params<'a> {
         };
         // The request parser already checked that params are an array or an object of valid
         // JSON, so a serde error here can only be the recursion limit.
-        located.map_err(|err| RpcError::invalid_params(format!("invalid params: {}", plain(&err))))?;
+        located
+            .map_err(|err| RpcError::invalid_params(format!("invalid params: {}", plain(&err))))?;
         match problem {
             Some(problem) => Err(RpcError::invalid_params(problem)),
             None => Ok(reader),
@@ -89,7 +90,10 @@ impl<const N: usize> ParamReader<'_, N> {
     pub fn required<T: DeserializeOwned>(&self, index: usize) -> Result<T, RpcError> {
         match self.slots[index] {
             Some(raw) => self.decode(index, raw),
-            None => Err(RpcError::invalid_params(format!("missing param `{}`", self.names[index]))),
+            None => Err(RpcError::invalid_params(format!(
+                "missing param `{}`",
+                self.names[index]
+            ))),
         }
     }
 
@@ -126,7 +130,11 @@ impl<const N: usize> ParamReader<'_, N> {
 
     fn decode<T: DeserializeOwned>(&self, index: usize, raw: &RawValue) -> Result<T, RpcError> {
         serde_json::from_str(raw.get()).map_err(|err| {
-            RpcError::invalid_params(format!("invalid param `{}`: {}", self.names[index], plain(&err)))
+            RpcError::invalid_params(format!(
+                "invalid param `{}`: {}",
+                self.names[index],
+                plain(&err)
+            ))
         })
     }
 }
@@ -192,13 +200,15 @@ impl<'de, const N: usize> Visitor<'de> for Named<'_, 'de, N> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(Key(key)) = map.next_key()? {
             let Some(index) = self.reader.names.iter().position(|name| *name == key) else {
-                self.problem.get_or_insert_with(|| format!("unknown param `{key}`"));
+                self.problem
+                    .get_or_insert_with(|| format!("unknown param `{key}`"));
                 map.next_value::<IgnoredAny>()?;
                 continue;
             };
             let raw = map.next_value::<&'de RawValue>()?;
             if self.reader.slots[index].replace(raw).is_some() {
-                self.problem.get_or_insert_with(|| format!("duplicate param `{key}`"));
+                self.problem
+                    .get_or_insert_with(|| format!("duplicate param `{key}`"));
             }
         }
         Ok(())
@@ -239,7 +249,9 @@ mod tests {
 
     fn read_two(text: &str) -> Result<(i64, Option<i64>), String> {
         let raw = params(text);
-        let reader = Params::new(Some(&raw)).reader(NAMES, false).map_err(|e| e.message().to_owned())?;
+        let reader = Params::new(Some(&raw))
+            .reader(NAMES, false)
+            .map_err(|e| e.message().to_owned())?;
         let a = reader.required(0).map_err(|e| e.message().to_owned())?;
         let b = reader.optional(1).map_err(|e| e.message().to_owned())?;
         Ok((a, b))
@@ -248,17 +260,32 @@ mod tests {
     #[test]
     fn reads_positional_and_named_alike() {
         assert_eq!(read_two("[42, 23]"), Ok((42, Some(23))));
-        assert_eq!(read_two(r#"{"subtrahend": 23, "minuend": 42}"#), Ok((42, Some(23))));
+        assert_eq!(
+            read_two(r#"{"subtrahend": 23, "minuend": 42}"#),
+            Ok((42, Some(23)))
+        );
         assert_eq!(read_two("[42]"), Ok((42, None)));
-        assert_eq!(read_two(r#"{"minuend": 42, "subtrahend": null}"#), Ok((42, None)));
+        assert_eq!(
+            read_two(r#"{"minuend": 42, "subtrahend": null}"#),
+            Ok((42, None))
+        );
     }
 
     #[test]
     fn names_the_param_and_the_problem() {
         assert_eq!(read_two("[]").unwrap_err(), "missing param `minuend`");
-        assert_eq!(read_two("[1, 2, 3]").unwrap_err(), "too many params: expected at most 2, got 3");
-        assert_eq!(read_two(r#"{"minuend": 1, "x": 2}"#).unwrap_err(), "unknown param `x`");
-        assert_eq!(read_two(r#"{"minuend": 1, "minuend": 2}"#).unwrap_err(), "duplicate param `minuend`");
+        assert_eq!(
+            read_two("[1, 2, 3]").unwrap_err(),
+            "too many params: expected at most 2, got 3"
+        );
+        assert_eq!(
+            read_two(r#"{"minuend": 1, "x": 2}"#).unwrap_err(),
+            "unknown param `x`"
+        );
+        assert_eq!(
+            read_two(r#"{"minuend": 1, "minuend": 2}"#).unwrap_err(),
+            "duplicate param `minuend`"
+        );
         assert_eq!(
             read_two(r#"["x"]"#).unwrap_err(),
             r#"invalid param `minuend`: invalid type: string "x", expected i64"#

@@ -33,18 +33,15 @@ pub fn encode<T: serde::Serialize + ?Sized>(value: &T) -> MethodResult {
 
 /// Serializes a handler's `Ok` value, or converts its error.
 pub fn encode_result<T: serde::Serialize, E: IntoRpcError>(result: Result<T, E>) -> MethodResult {
-    match result {
-        Ok(value) => encode(&value),
-        Err(err) => Err(err.into_rpc_error()),
-    }
+    result
+        .map_err(E::into_rpc_error)
+        .and_then(|value| encode(&value))
 }
 
-/// An error a handler may return. Implemented for every type `RpcError` converts from.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be returned as an RPC error",
-    label = "no conversion into `RpcError`",
-    note = "implement `From<{Self}> for rpc_runtime::RpcError` to choose its code, message and data"
-)]
+/// An error a handler may return: any type `RpcError` converts from. A trait of its own rather
+/// than a `RpcError: From<E>` bound, from which rustc would infer `E = RpcError` and report a
+/// type mismatch instead of the missing `From` impl. (An `on_unimplemented` note here would
+/// never show: rustc reports the blanket impl's unmet `From` bound instead.)
 pub trait IntoRpcError {
     /// The JSON-RPC error the caller receives.
     fn into_rpc_error(self) -> RpcError;
@@ -80,7 +77,7 @@ pub fn blocking<F: FnOnce() -> MethodResult + Send + 'static>(body: F) -> Outcom
 pub fn router(methods: Vec<MethodDescriptor>) -> Router {
     methods
         .into_iter()
-        .try_fold(Router::new(), Router::add)
+        .try_fold(Router::new(), Router::register)
         .unwrap_or_else(|err| unreachable!("methods![] checks names at compile time: {err}"))
 }
 
@@ -125,7 +122,10 @@ struct Message {
 
 impl Message {
     const fn new() -> Self {
-        Message { bytes: [0; 256], len: 0 }
+        Message {
+            bytes: [0; 256],
+            len: 0,
+        }
     }
 
     const fn push(&mut self, text: &str) {

@@ -48,7 +48,7 @@ impl Router {
     }
 
     /// Adds one method; fails if its name is taken.
-    pub fn add(mut self, method: MethodDescriptor) -> Result<Self, RouterError> {
+    pub fn register(mut self, method: MethodDescriptor) -> Result<Self, RouterError> {
         match self.methods.entry(method.name) {
             Entry::Occupied(taken) => Err(RouterError::DuplicateMethod {
                 name: method.name,
@@ -67,7 +67,7 @@ impl Router {
         let mut methods: Vec<_> = other.methods.into_values().collect();
         // Report the same conflict on every run, whatever the hash order.
         methods.sort_unstable_by_key(|m| m.name);
-        methods.into_iter().try_fold(self, Router::add)
+        methods.into_iter().try_fold(self, Router::register)
     }
 
     /// The registered methods, in no particular order.

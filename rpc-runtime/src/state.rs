@@ -22,6 +22,8 @@ impl StateMap {
 
 impl fmt::Debug for StateMap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StateMap").field("len", &self.values.len()).finish()
+        f.debug_struct("StateMap")
+            .field("len", &self.values.len())
+            .finish()
     }
 }

@@ -18,7 +18,9 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use rpc_runtime::{Context, Router, RpcError, Server, ServerBuilder, ServerHandle, Transport, methods, rpc_method};
+use rpc_runtime::{
+    Context, Router, RpcError, Server, ServerBuilder, ServerHandle, Transport, methods, rpc_method,
+};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio::sync::{Barrier, Notify};
@@ -84,7 +86,8 @@ fn renamed(#[rpc(name = "first_name")] name: String, #[rpc(rest)] titles: Vec<St
 #[rpc_method(blocking = true)]
 fn blocking_add(a: u32, b: u32) -> Result<u32, RpcError> {
     std::thread::sleep(Duration::from_millis(5));
-    a.checked_add(b).ok_or_else(|| RpcError::invalid_params("overflow"))
+    a.checked_add(b)
+        .ok_or_else(|| RpcError::invalid_params("overflow"))
 }
 
 #[rpc_method(blocking = true)]
@@ -101,7 +104,16 @@ async fn async_panic() -> u32 {
 /// The conformance methods and the test-only ones.
 pub fn router() -> Router {
     spec::router()
-        .merge(methods![whoami, barrier, gate_wait, gate_open, renamed, blocking_add, blocking_panic, async_panic])
+        .merge(methods![
+            whoami,
+            barrier,
+            gate_wait,
+            gate_open,
+            renamed,
+            blocking_add,
+            blocking_panic,
+            async_panic
+        ])
         .expect("no duplicate names")
 }
 
@@ -204,7 +216,12 @@ impl Http {
             let response = self.client.request(request).await.expect("HTTP request");
             let status = response.status();
             let headers = response.headers().clone();
-            let body = response.into_body().collect().await.expect("HTTP body").to_bytes();
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .expect("HTTP body")
+                .to_bytes();
             Reply {
                 status,
                 headers,
@@ -248,7 +265,9 @@ impl Ws {
     }
 
     pub async fn send(&mut self, message: Message) {
-        timed("WebSocket send", self.stream.send(message)).await.expect("WebSocket send");
+        timed("WebSocket send", self.stream.send(message))
+            .await
+            .expect("WebSocket send");
     }
 
     pub async fn send_text(&mut self, text: &str) {
@@ -280,7 +299,10 @@ impl Ws {
         self.send_text(text).await;
         self.send_text(SENTINEL).await;
         let next = self.recv_json().await;
-        assert_eq!(next["id"], "sentinel", "expected no answer to {text}, got {next}");
+        assert_eq!(
+            next["id"], "sentinel",
+            "expected no answer to {text}, got {next}"
+        );
     }
 
     /// Sends `text` and returns the answer, or `None` when nothing answers it.
@@ -311,13 +333,13 @@ where
     F: Fn(Peer) -> Fut,
     Fut: Future<Output = ()>,
 {
-    check(Peer::Http(Arc::new(server.http()))).await;
-    check(Peer::Ws(server.ws().await)).await;
+    check(Peer::Http(server.http())).await;
+    check(Peer::Ws(Box::new(server.ws().await))).await;
 }
 
 pub enum Peer {
-    Http(Arc<Http>),
-    Ws(Ws),
+    Http(Http),
+    Ws(Box<Ws>),
 }
 
 impl Peer {

@@ -16,7 +16,7 @@ pub(crate) fn expand_list(paths: &[syn::Path]) -> TokenStream {
     // Spanned at each path, so "not an RPC method" and duplicates point at the entry at fault.
     let defs: Vec<_> = paths
         .iter()
-        .map(|path| quote_spanned!(path.span()=> <#path as #p::MethodDef>))
+        .map(|path| quote_spanned!(path.span()=> <#path as ::rpc_runtime::__private::MethodDef>))
         .collect();
     let shown: Vec<_> = paths
         .iter()
@@ -24,7 +24,7 @@ pub(crate) fn expand_list(paths: &[syn::Path]) -> TokenStream {
         .collect();
     let checks = paths.iter().enumerate().skip(1).map(|(index, path)| {
         quote_spanned! {path.span()=>
-            const _: () = #p::assert_unique_name(__RPC_NAMES, __RPC_PATHS, #index);
+            const _: () = ::rpc_runtime::__private::assert_unique_name(__RPC_NAMES, __RPC_PATHS, #index);
         }
     });
     // A list of one has nothing to compare, and its consts would go unused.

@@ -40,20 +40,30 @@ pub(crate) fn expand_method(method: &Method, item: TokenStream) -> TokenStream {
     let websocket = method.args.websocket.as_ref().is_none_or(|flag| flag.value);
     let rust_path = fn_ident.to_string();
 
-    let rpc_params: Vec<_> = method.params.iter().filter(|p| !matches!(p.role, Role::Context)).collect();
+    let rpc_params: Vec<_> = method
+        .params
+        .iter()
+        .filter(|p| !matches!(p.role, Role::Context))
+        .collect();
     let count = rpc_params.len();
     let json_names = rpc_params.iter().map(|param| param.json_name());
-    let variadic = rpc_params.iter().any(|param| matches!(param.role, Role::Rest(_)));
+    let variadic = rpc_params
+        .iter()
+        .any(|param| matches!(param.role, Role::Rest(_)));
 
     let mut index = 0usize;
-    let args: Vec<_> = (0..method.params.len()).map(|i| format_ident!("__rpc_arg{i}")).collect();
+    let args: Vec<_> = (0..method.params.len())
+        .map(|i| format_ident!("__rpc_arg{i}"))
+        .collect();
     let reads = method.params.iter().zip(&args).map(|(param, arg)| {
         let ty = &param.ty;
         let read = match &param.role {
             Role::Context => return quote!(let #arg = __rpc_cx;),
             // Spanned at the user's type, so a missing `Deserialize` impl is reported there.
             Role::Required => quote_spanned!(ty.span()=> __rpc_reader.required::<#ty>(#index)),
-            Role::Optional(inner) => quote_spanned!(ty.span()=> __rpc_reader.optional::<#inner>(#index)),
+            Role::Optional(inner) => {
+                quote_spanned!(ty.span()=> __rpc_reader.optional::<#inner>(#index))
+            }
             Role::Rest(inner) => quote_spanned!(ty.span()=> __rpc_reader.rest::<#inner>(#index)),
         };
         index += 1;
@@ -65,10 +75,16 @@ pub(crate) fn expand_method(method: &Method, item: TokenStream) -> TokenStream {
     } else {
         quote!(#fn_ident(#(#args),*))
     };
+    // Spanned at the return type, path included (an interpolated `#p` would keep the call
+    // site's span), so a missing `Serialize` or `From` impl is reported there.
     let encode = match &method.output {
         Output::Unit => quote!({ #call; #p::encode(&()) }),
-        Output::Value(ty) => quote_spanned!(ty.span()=> #p::encode(&#call)),
-        Output::Fallible(ty) => quote_spanned!(ty.span()=> #p::encode_result(#call)),
+        Output::Value(ty) => quote_spanned! {ty.span()=>
+            { let __rpc_value = #call; ::rpc_runtime::__private::encode(&__rpc_value) }
+        },
+        Output::Fallible(ty) => quote_spanned! {ty.span()=>
+            { let __rpc_value = #call; ::rpc_runtime::__private::encode_result(__rpc_value) }
+        },
     };
     let blocking = method.args.blocking.as_ref().is_some_and(|flag| flag.value);
     let start = if method.is_async() {

@@ -56,13 +56,14 @@ fn present<'de, D: Deserializer<'de>>(de: D) -> Result<Option<&'de RawValue>, D:
 
 impl<'a> Request<'a> {
     pub(crate) fn parse(text: &'a str) -> Result<Self, Invalid<'a>> {
-        let members: Members<'a> = serde_json::from_str(text).map_err(|err| match err.classify() {
-            serde_json::error::Category::Data => Invalid::Request {
-                version: Version::V2,
-                id: None,
-            },
-            _ => Invalid::Parse,
-        })?;
+        let members: Members<'a> =
+            serde_json::from_str(text).map_err(|err| match err.classify() {
+                serde_json::error::Category::Data => Invalid::Request {
+                    version: Version::V2,
+                    id: None,
+                },
+                _ => Invalid::Parse,
+            })?;
 
         // An object with no `jsonrpc` is a 1.0 request only if it tries to be a request at all:
         // the specification answers `{"foo": "boo"}` in 2.0 shape.
@@ -108,7 +109,9 @@ fn method_name(raw: &RawValue) -> Option<Cow<'_, str>> {
     }
     match serde_json::from_str::<&str>(raw.get()) {
         Ok(name) => Some(Cow::Borrowed(name)),
-        Err(_) => serde_json::from_str::<String>(raw.get()).ok().map(Cow::Owned),
+        Err(_) => serde_json::from_str::<String>(raw.get())
+            .ok()
+            .map(Cow::Owned),
     }
 }
 
@@ -139,7 +142,8 @@ mod tests {
 
     #[test]
     fn keeps_large_integer_ids_verbatim() {
-        let req = Request::parse(r#"{"jsonrpc":"2.0","method":"m","id":12345678901234567890}"#).unwrap();
+        let req =
+            Request::parse(r#"{"jsonrpc":"2.0","method":"m","id":12345678901234567890}"#).unwrap();
         assert_eq!(req.id.unwrap().get(), "12345678901234567890");
     }
 
@@ -167,21 +171,45 @@ mod tests {
 
     #[test]
     fn rejects_bad_members_but_keeps_a_readable_id() {
-        assert_eq!(invalid_id(r#"{"jsonrpc":"2.0","method":1,"id":"x"}"#).as_deref(), Some(r#""x""#));
-        assert_eq!(invalid_id(r#"{"jsonrpc":"2.0","method":"m","params":"p","id":3}"#).as_deref(), Some("3"));
-        assert_eq!(invalid_id(r#"{"jsonrpc":"1.0","method":"m","id":3}"#).as_deref(), Some("3"));
-        assert_eq!(invalid_id(r#"{"jsonrpc":"2.0","method":"m","id":{}}"#), None);
-        assert_eq!(invalid_id(r#"{"jsonrpc":"2.0","method":"m","id":true}"#), None);
-        assert_eq!(invalid_id(r#"{"jsonrpc":"2.0","method":"m","params":null,"id":1}"#).as_deref(), Some("1"));
+        assert_eq!(
+            invalid_id(r#"{"jsonrpc":"2.0","method":1,"id":"x"}"#).as_deref(),
+            Some(r#""x""#)
+        );
+        assert_eq!(
+            invalid_id(r#"{"jsonrpc":"2.0","method":"m","params":"p","id":3}"#).as_deref(),
+            Some("3")
+        );
+        assert_eq!(
+            invalid_id(r#"{"jsonrpc":"1.0","method":"m","id":3}"#).as_deref(),
+            Some("3")
+        );
+        assert_eq!(
+            invalid_id(r#"{"jsonrpc":"2.0","method":"m","id":{}}"#),
+            None
+        );
+        assert_eq!(
+            invalid_id(r#"{"jsonrpc":"2.0","method":"m","id":true}"#),
+            None
+        );
+        assert_eq!(
+            invalid_id(r#"{"jsonrpc":"2.0","method":"m","params":null,"id":1}"#).as_deref(),
+            Some("1")
+        );
         assert_eq!(invalid_id("[]"), None);
         assert_eq!(invalid_id("42"), None);
     }
 
     #[test]
     fn tells_parse_errors_from_invalid_requests() {
-        assert!(matches!(Request::parse(r#"{"method": "m"#), Err(Invalid::Parse)));
-        assert!(matches!(Request::parse(r#"{"method":"m"} x"#), Err(Invalid::Parse)));
-        let deep = "[".repeat(10_000);
-        assert!(matches!(Request::parse(&deep), Err(_)));
+        assert!(matches!(
+            Request::parse(r#"{"method": "m"#),
+            Err(Invalid::Parse)
+        ));
+        assert!(matches!(
+            Request::parse(r#"{"method":"m"} x"#),
+            Err(Invalid::Parse)
+        ));
+        let unterminated = "[".repeat(10_000);
+        assert!(matches!(Request::parse(&unterminated), Err(Invalid::Parse)));
     }
 }

@@ -57,12 +57,20 @@ async fn respond(
         return ws::upgrade(shared, request, peer);
     }
     if request.method() != Method::POST {
-        let mut response = status(StatusCode::METHOD_NOT_ALLOWED, "use POST, or GET to upgrade to WebSocket");
-        response.headers_mut().insert(ALLOW, HeaderValue::from_static("POST, GET"));
+        let mut response = status(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "use POST, or GET to upgrade to WebSocket",
+        );
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("POST, GET"));
         return response;
     }
     if !is_json(request.headers()) {
-        return status(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json");
+        return status(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/json",
+        );
     }
     let declared = request
         .headers()
@@ -82,11 +90,19 @@ async fn respond(
             return status(StatusCode::BAD_REQUEST, "could not read the request body");
         }
     };
-    let cx = Context::new(Transport::Http, Some(peer), parts.headers, connection_id, shared.state.clone());
+    let cx = Context::new(
+        Transport::Http,
+        Some(peer),
+        parts.headers,
+        connection_id,
+        shared.state.clone(),
+    );
     match shared.router.handle_bytes(&body, &cx).await {
         Some(answer) => {
             let mut response = Response::new(Full::new(Bytes::from(answer)));
-            response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             response
         }
         None => status(StatusCode::NO_CONTENT, ""),

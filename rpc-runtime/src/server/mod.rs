@@ -55,7 +55,10 @@ impl ServerBuilder {
     /// If `path` does not start with `/`: no request could ever match it.
     pub fn path(mut self, path: impl Into<String>) -> Self {
         let path = path.into();
-        assert!(path.starts_with('/'), "server path must start with `/`, got {path:?}");
+        assert!(
+            path.starts_with('/'),
+            "server path must start with `/`, got {path:?}"
+        );
         self.path = path;
         self
     }
@@ -142,7 +145,9 @@ impl Server {
     /// taken, calls in flight finish and are answered, then every connection closes (WebSockets
     /// with 1001). Returns when all connections are closed.
     pub async fn serve_with_shutdown(self, signal: impl Future<Output = ()>) {
-        let Server { listener, shared, .. } = self;
+        let Server {
+            listener, shared, ..
+        } = self;
         let mut signal = std::pin::pin!(signal);
         loop {
             let accepted = tokio::select! {
@@ -153,7 +158,9 @@ impl Server {
                 Ok((stream, peer)) => {
                     // Responses are written whole; Nagle would only delay them.
                     let _ = stream.set_nodelay(true);
-                    shared.connections.spawn(http::serve_connection(shared.clone(), stream, peer));
+                    shared
+                        .connections
+                        .spawn(http::serve_connection(shared.clone(), stream, peer));
                 }
                 Err(err) => {
                     // Out of file descriptors, most likely: back off instead of spinning.

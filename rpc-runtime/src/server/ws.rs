@@ -6,18 +6,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use http::header::{CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE};
+use http::header::{
+    CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
+};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::task::JoinSet;
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::Message;
 
 use super::Shared;
 use super::http::{Body, status};
@@ -46,10 +48,24 @@ fn has_token(headers: &HeaderMap, name: http::HeaderName, token: &str) -> bool {
 
 /// Answers the handshake with 101 and starts the connection's task once hyper hands the
 /// socket over.
-pub(super) fn upgrade(shared: &Arc<Shared>, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
-    if request.headers().get(SEC_WEBSOCKET_VERSION).map(HeaderValue::as_bytes) != Some(b"13") {
-        let mut response = status(StatusCode::UPGRADE_REQUIRED, "unsupported WebSocket version");
-        response.headers_mut().insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+pub(super) fn upgrade(
+    shared: &Arc<Shared>,
+    request: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Body> {
+    if request
+        .headers()
+        .get(SEC_WEBSOCKET_VERSION)
+        .map(HeaderValue::as_bytes)
+        != Some(b"13")
+    {
+        let mut response = status(
+            StatusCode::UPGRADE_REQUIRED,
+            "unsupported WebSocket version",
+        );
+        response
+            .headers_mut()
+            .insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
         return response;
     }
     let Some(key) = request.headers().get(SEC_WEBSOCKET_KEY) else {
@@ -71,7 +87,12 @@ pub(super) fn upgrade(shared: &Arc<Shared>, request: Request<Incoming>, peer: So
     shared.connections.spawn(async move {
         match upgrading.await {
             Ok(upgraded) => {
-                let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+                let socket = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(config),
+                )
+                .await;
                 serve(socket, task_shared, cx).await;
             }
             Err(err) => tracing::debug!(%peer, %err, "WebSocket upgrade failed"),
