@@ -13,8 +13,17 @@ use tokio::process::Command;
 /// Cargo builds examples beside the test binaries' `deps` folder when it runs `cargo test`.
 fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let path = exe.parent().and_then(|deps| deps.parent()).expect("target dir").join("examples").join(name);
-    assert!(path.exists(), "{} is missing: run `cargo test` without a target filter so Cargo builds the examples", path.display());
+    let path = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir")
+        .join("examples")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo test` without a target filter so Cargo builds the examples",
+        path.display()
+    );
     path
 }
 
@@ -28,16 +37,28 @@ async fn spec_server_prints_its_address_and_serves_both_transports() {
         .spawn()
         .expect("start spec_server");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = timed("the listening line", lines.next_line()).await.unwrap().expect("a line on stdout");
-    let addr = line.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    let line = timed("the listening line", lines.next_line())
+        .await
+        .unwrap()
+        .expect("a line on stdout");
+    let addr = line
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
     let addr: std::net::SocketAddr = addr.parse().expect("an address");
     assert!(addr.ip().is_loopback() && addr.port() != 0, "{addr}");
 
     let http = Http::new(format!("http://{addr}/"));
-    let answer = http.exchange(r#"{"jsonrpc":"2.0","method":"http_only","id":1}"#).await;
-    assert_eq!(answer, Some(json!({"jsonrpc":"2.0","result":"http","id":1})));
+    let answer = http
+        .exchange(r#"{"jsonrpc":"2.0","method":"http_only","id":1}"#)
+        .await;
+    assert_eq!(
+        answer,
+        Some(json!({"jsonrpc":"2.0","result":"http","id":1}))
+    );
     let mut ws = Ws::connect(&format!("ws://{addr}/")).await;
-    let answer = ws.call(r#"{"jsonrpc":"2.0","method":"ws_only","id":2}"#).await;
+    let answer = ws
+        .call(r#"{"jsonrpc":"2.0","method":"ws_only","id":2}"#)
+        .await;
     assert_eq!(answer, json!({"jsonrpc":"2.0","result":"ws","id":2}));
 
     child.kill().await.expect("stop spec_server");

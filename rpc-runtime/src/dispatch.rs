@@ -8,14 +8,15 @@ use futures_util::future::join_all;
 use serde_json::value::RawValue;
 
 use crate::method::{MethodKind, MethodResult, Outcome};
+use crate::params::Params;
 use crate::protocol::{Invalid, Request, Version, encode_error, encode_success};
-use crate::{Context, MethodDescriptor, Params, Router, RpcError};
+use crate::{Context, MethodDescriptor, Router, RpcError};
 
 impl Router {
     /// Answers one JSON-RPC message (a request, a notification or a batch) as the server would
     /// on `cx`'s transport. `None` means nothing is to be sent back: the message held only
     /// notifications.
-    pub async fn handle(&self, message: &str, cx: &Context) -> Option<String> {
+    pub(crate) async fn handle(&self, message: &str, cx: &Context) -> Option<String> {
         match message.trim_start().as_bytes().first() {
             Some(b'[') => self.handle_batch(message, cx).await,
             _ => self.handle_single(message, cx).await,
@@ -24,7 +25,7 @@ impl Router {
 
     /// Like [`handle`](Self::handle), for a message that may not be UTF-8 (a WebSocket binary
     /// frame); bytes that are not get -32700.
-    pub async fn handle_bytes(&self, message: &[u8], cx: &Context) -> Option<String> {
+    pub(crate) async fn handle_bytes(&self, message: &[u8], cx: &Context) -> Option<String> {
         match std::str::from_utf8(message) {
             Ok(text) => self.handle(text, cx).await,
             Err(_) => Some(encode_error(Version::V2, None, &RpcError::parse_error())),

@@ -67,7 +67,6 @@ pub mod __private;
 pub use context::{ConnectionId, Context, Transport};
 pub use error::{RpcError, codes};
 pub use method::{MethodDescriptor, MethodKind};
-pub use params::Params;
 pub use router::{Router, RouterError};
 pub use server::{DEFAULT_MAX_REQUEST_SIZE, Server, ServerBuilder, ServerHandle};
 

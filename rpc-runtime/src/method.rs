@@ -5,7 +5,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::{Context, Params, RpcError, Transport};
+use crate::params::Params;
+use crate::{Context, RpcError, Transport};
 
 /// A method's result, serialized to JSON text, or its error.
 #[doc(hidden)]

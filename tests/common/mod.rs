@@ -358,6 +358,14 @@ impl Peer {
         }
     }
 
+    /// Checks that the connection still answers calls, after something that must not break it.
+    pub async fn assert_still_serving(&mut self) {
+        let answer = self
+            .call(r#"{"jsonrpc":"2.0","method":"subtract","params":[3,1],"id":"alive"}"#)
+            .await;
+        assert_eq!(answer["result"], 2, "over {}: {answer}", self.name());
+    }
+
     pub async fn call(&mut self, text: &str) -> Value {
         let name = self.name();
         self.exchange(text, true)
