@@ -415,3 +415,47 @@ fn leaves_annotated_functions_callable() {
     assert_eq!(common::spec::greet("Ann".into(), None), "Hello, Ann!");
     assert_eq!(common::spec::sum(vec![1, 2, 4]).unwrap(), 7);
 }
+
+/// Collects what a `tracing` subscriber writes.
+#[derive(Clone, Default)]
+struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+// One thread, so the thread-local subscriber sees the server's tasks too.
+#[tokio::test(flavor = "current_thread")]
+async fn logs_handler_panics_naming_the_method() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = TestServer::start().await;
+    let answer = server
+        .http()
+        .exchange(r#"{"jsonrpc":"2.0","method":"async_panic","id":1}"#)
+        .await
+        .unwrap();
+    assert_eq!(error_code(&answer), -32603);
+    server.stop().await;
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let line = text
+        .lines()
+        .find(|line| line.contains("handler panicked"))
+        .unwrap_or_else(|| panic!("no panic logged in:\n{text}"));
+    assert!(line.contains("ERROR"), "{line}");
+    assert!(line.contains(r#"method="async_panic""#), "{line}");
+    assert!(line.contains("async handler panicked"), "{line}");
+}
