@@ -26,8 +26,28 @@ impl Kind {
     }
 }
 
+/// Where the annotated function lives, which decides its receiver.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// A free function: no receiver.
+    Function,
+    /// A method of an `#[rpc_service]` trait: `&self`, the shared service.
+    Service,
+}
+
+impl Origin {
+    /// The attribute to name in messages about a method of this origin.
+    fn attr(self, kind: Kind) -> &'static str {
+        match self {
+            Origin::Function => kind.attr(),
+            Origin::Service => "#[rpc_service]",
+        }
+    }
+}
+
 pub(crate) struct Method {
     pub kind: Kind,
+    pub origin: Origin,
     pub args: MethodArgs,
     pub vis: syn::Visibility,
     /// The signature with the `#[rpc(...)]` param attributes removed.
@@ -36,6 +56,8 @@ pub(crate) struct Method {
     pub name: LitStr,
     pub params: Vec<Param>,
     pub output: Output,
+    /// Doc comments, which a service's typed client repeats.
+    pub docs: Vec<syn::Attribute>,
 }
 
 pub(crate) struct Param {
@@ -80,27 +102,39 @@ impl Method {
     pub(crate) fn from_syn(
         cx: &Ctxt,
         kind: Kind,
+        origin: Origin,
         args: MethodArgs,
         vis: syn::Visibility,
         mut sig: Signature,
     ) -> Method {
+        let attr = origin.attr(kind);
         let mut params = Vec::new();
+        let mut has_receiver = false;
         for input in &mut sig.inputs {
             match input {
-                FnArg::Receiver(receiver) => cx.error_spanned_by(
+                FnArg::Receiver(receiver) if origin == Origin::Function => cx.error_spanned_by(
                     receiver,
-                    format!(
-                        "`{}` cannot be used on methods with a `self` receiver",
-                        kind.attr()
-                    ),
+                    format!("`{attr}` cannot be used on methods with a `self` receiver"),
                 ),
+                FnArg::Receiver(receiver) => {
+                    has_receiver = true;
+                    let shared_ref = receiver.reference.is_some()
+                        && receiver.mutability.is_none()
+                        && receiver.colon_token.is_none();
+                    if !shared_ref {
+                        cx.error_spanned_by(receiver, SERVICE_RECEIVER);
+                    }
+                }
                 FnArg::Typed(typed) => {
                     let args = ParamArgs::take(cx, &mut typed.attrs);
-                    if let Some(param) = Param::from_syn(cx, kind, args, &typed.pat, &typed.ty) {
+                    if let Some(param) = Param::from_syn(cx, attr, args, &typed.pat, &typed.ty) {
                         params.push(param);
                     }
                 }
             }
+        }
+        if origin == Origin::Service && !has_receiver {
+            cx.error_spanned_by(&sig.ident, SERVICE_RECEIVER);
         }
         let name = match &args.name {
             Some(name) => name.clone(),
@@ -109,22 +143,39 @@ impl Method {
         let output = Output::from_syn(&sig.output);
         Method {
             kind,
+            origin,
             args,
             vis,
             sig,
             name,
             params,
             output,
+            docs: Vec::new(),
         }
     }
 
     pub(crate) fn is_async(&self) -> bool {
         self.sig.asyncness.is_some()
     }
+
+    /// The attribute to name in messages about this method.
+    pub(crate) fn attr(&self) -> &'static str {
+        self.origin.attr(self.kind)
+    }
+
+    /// The params read from the request, in order: all but the context.
+    pub(crate) fn rpc_params(&self) -> impl Iterator<Item = &Param> {
+        self.params
+            .iter()
+            .filter(|param| !matches!(param.role, Role::Context))
+    }
 }
 
+const SERVICE_RECEIVER: &str =
+    "`#[rpc_service]` methods take `&self`: one service value serves every call";
+
 impl Param {
-    fn from_syn(cx: &Ctxt, kind: Kind, args: ParamArgs, pat: &Pat, ty: &Type) -> Option<Param> {
+    fn from_syn(cx: &Ctxt, attr: &str, args: ParamArgs, pat: &Pat, ty: &Type) -> Option<Param> {
         let ident = match pat {
             Pat::Ident(binding) if binding.by_ref.is_none() && binding.subpat.is_none() => {
                 binding.ident.clone()
@@ -133,8 +184,7 @@ impl Param {
                 cx.error_spanned_by(
                     pat,
                     format!(
-                        "`{}` params must be plain names, not patterns: bind it to a name and destructure it in the body",
-                        kind.attr()
+                        "`{attr}` params must be plain names, not patterns: bind it to a name and destructure it in the body"
                     ),
                 );
                 return None;
@@ -192,6 +242,22 @@ impl Output {
         }
     }
 
+    /// What a successful call returns to a client: the `Ok` type of a `Result`. `None` for a
+    /// `Result` written without type arguments (an alias), whose `Ok` type cannot be read.
+    pub(crate) fn success_type(&self) -> Option<Type> {
+        match self {
+            Output::Unit => Some(syn::parse_quote!(())),
+            Output::Value(ty) => Some(ty.clone()),
+            Output::Fallible(ty) => match &last_segment(ty)?.arguments {
+                PathArguments::AngleBracketed(args) => args.args.iter().find_map(|arg| match arg {
+                    GenericArgument::Type(ok) => Some(ok.clone()),
+                    _ => None,
+                }),
+                _ => None,
+            },
+        }
+    }
+
     /// The span to blame for problems with the return type.
     pub(crate) fn span(&self, sig: &Signature) -> Span {
         match &sig.output {
@@ -227,5 +293,81 @@ fn generic_arg<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
     match args.args.first() {
         Some(GenericArgument::Type(inner)) if args.args.len() == 1 => Some(inner),
         _ => None,
+    }
+}
+
+/// A model of an `#[rpc_service]` trait: its methods, and the trait itself with the macro
+/// attributes removed.
+pub(crate) struct Service {
+    pub item: syn::ItemTrait,
+    pub methods: Vec<Method>,
+    pub namespace: Option<LitStr>,
+}
+
+impl Service {
+    pub(crate) fn from_syn(
+        cx: &Ctxt,
+        args: crate::attr::ServiceArgs,
+        mut item: syn::ItemTrait,
+    ) -> Service {
+        let mut methods = Vec::new();
+        for trait_item in &mut item.items {
+            let syn::TraitItem::Fn(function) = trait_item else {
+                cx.error_spanned_by(
+                    &*trait_item,
+                    "`#[rpc_service]` traits can only contain methods",
+                );
+                continue;
+            };
+            // Unmarked methods are `#[rpc_method]`s with the defaults.
+            let mut marker: Option<(Kind, MethodArgs)> = None;
+            for attr in &function.attrs {
+                let Some(kind) = crate::attr::method_attr_kind(attr) else {
+                    continue;
+                };
+                let args = crate::attr::method_attr_args(cx, attr);
+                if marker.replace((kind, args)).is_some() {
+                    cx.error_spanned_by(
+                        attr,
+                        "a method takes one `#[rpc_method]` or `#[rpc_notification]`",
+                    );
+                }
+            }
+            function
+                .attrs
+                .retain(|attr| crate::attr::method_attr_kind(attr).is_none());
+            let (kind, args) = marker.unwrap_or((Kind::Method, MethodArgs::default()));
+            let mut method = Method::from_syn(
+                cx,
+                kind,
+                Origin::Service,
+                args,
+                item.vis.clone(),
+                function.sig.clone(),
+            );
+            method.docs = function
+                .attrs
+                .iter()
+                .filter(|attr| attr.path().is_ident("doc"))
+                .cloned()
+                .collect();
+            // The trait keeps the signature without its `#[rpc(...)]` param attributes.
+            function.sig = method.sig.clone();
+            methods.push(method);
+        }
+        let namespace = args.namespace;
+        if let Some(namespace) = &namespace {
+            for method in &mut methods {
+                method.name = LitStr::new(
+                    &format!("{}.{}", namespace.value(), method.name.value()),
+                    method.name.span(),
+                );
+            }
+        }
+        Service {
+            item,
+            methods,
+            namespace,
+        }
     }
 }

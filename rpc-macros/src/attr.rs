@@ -172,3 +172,75 @@ impl ParamArgs {
         }
     }
 }
+
+/// The arguments of `#[rpc_service(...)]`.
+#[derive(Default)]
+pub(crate) struct ServiceArgs {
+    /// Prefixed to every method name, with a dot: `namespace = "math"` serves `math.add`.
+    pub namespace: Option<LitStr>,
+}
+
+impl ServiceArgs {
+    pub(crate) fn from_raw(cx: &Ctxt, raw: RawArgs) -> Self {
+        let mut args = ServiceArgs::default();
+        for arg in raw.0 {
+            let Expr::Assign(assign) = &arg else {
+                cx.error_spanned_by(&arg, "expected `namespace = \"...\"`");
+                continue;
+            };
+            match single_ident(&assign.left) {
+                Some(key) if key == "namespace" => match &*assign.right {
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Str(namespace),
+                        ..
+                    }) => {
+                        if args.namespace.replace(namespace.clone()).is_some() {
+                            cx.error_spanned_by(key, "duplicate argument `namespace`");
+                        }
+                    }
+                    other => cx.error_spanned_by(
+                        other,
+                        "the namespace must be a string literal, like `\"math\"`",
+                    ),
+                },
+                Some(key) => cx.error_spanned_by(
+                    key,
+                    format!("unknown argument `{key}`, expected `namespace`"),
+                ),
+                None => cx.error_spanned_by(&assign.left, "expected `namespace`"),
+            }
+        }
+        args
+    }
+}
+
+/// Which macro attribute marks a trait method, if any: `#[rpc_method(...)]` or
+/// `#[rpc_notification(...)]`, also written with a path such as `rpc_runtime::rpc_method`.
+pub(crate) fn method_attr_kind(attr: &Attribute) -> Option<crate::ast::Kind> {
+    let last = attr.path().segments.last()?;
+    if last.ident == "rpc_method" {
+        Some(crate::ast::Kind::Method)
+    } else if last.ident == "rpc_notification" {
+        Some(crate::ast::Kind::Notification)
+    } else {
+        None
+    }
+}
+
+/// The arguments of one such attribute.
+pub(crate) fn method_attr_args(cx: &Ctxt, attr: &Attribute) -> MethodArgs {
+    match &attr.meta {
+        Meta::Path(_) => MethodArgs::default(),
+        Meta::List(list) => match list.parse_args_with(RawArgs::parse) {
+            Ok(raw) => MethodArgs::from_raw(cx, raw),
+            Err(err) => {
+                cx.syn_error(err);
+                MethodArgs::default()
+            }
+        },
+        Meta::NameValue(pair) => {
+            cx.error_spanned_by(pair, "expected `#[rpc_method]` or `#[rpc_method(...)]`");
+            MethodArgs::default()
+        }
+    }
+}

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::ast::{Kind, Method, Output, Role};
+use crate::ast::{Kind, Method, Output, Role, Service};
 use crate::ctxt::Ctxt;
 
 pub(crate) fn method(cx: &Ctxt, method: &Method) {
@@ -14,7 +14,7 @@ pub(crate) fn method(cx: &Ctxt, method: &Method) {
 }
 
 fn signature(cx: &Ctxt, method: &Method) {
-    let attr = method.kind.attr();
+    let attr = method.attr();
     let sig = &method.sig;
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
         cx.error_spanned_by(
@@ -128,6 +128,64 @@ fn params(cx: &Ctxt, method: &Method) {
             if !is_last {
                 cx.error_spanned_by(rest, "only the last param can be `#[rpc(rest)]`");
             }
+        }
+    }
+}
+
+pub(crate) fn service(cx: &Ctxt, service: &Service) {
+    let generics = &service.item.generics;
+    if !generics.params.is_empty() || generics.where_clause.is_some() {
+        cx.error_spanned_by(
+            generics,
+            "`#[rpc_service]` cannot be used on generic traits",
+        );
+    }
+    if let Some(namespace) = &service.namespace {
+        let value = namespace.value();
+        if value.is_empty() || value.starts_with('.') || value.ends_with('.') {
+            cx.error_spanned_by(
+                namespace,
+                "the namespace must be a name without a leading or trailing `.`, like `\"math\"`",
+            );
+        }
+    }
+    let client = format!("{}Client", service.item.ident);
+    let mut names: HashMap<String, &syn::Ident> = HashMap::new();
+    for method in &service.methods {
+        self::method(cx, method);
+        let ident = &method.sig.ident;
+        let generated = if ident == "into_router" {
+            Some("the method `#[rpc_service]` adds to the trait".to_owned())
+        } else if ident == "new" {
+            Some(format!("the constructor of the generated `{client}`"))
+        } else {
+            None
+        };
+        if let Some(generated) = generated {
+            cx.error_spanned_by(
+                ident,
+                format!("`{ident}` is {generated}: rename this method (its JSON-RPC name can stay `{ident}` with `#[rpc_method(\"{ident}\")]`)"),
+            );
+        }
+        if let Some(first) = names.insert(method.name.value(), ident) {
+            let at = method
+                .args
+                .name
+                .as_ref()
+                .map_or(ident.span(), syn::LitStr::span);
+            cx.syn_error(syn::Error::new(
+                at,
+                format!(
+                    "method name `{}` is already used by `{first}`",
+                    method.name.value()
+                ),
+            ));
+        }
+        if method.output.success_type().is_none() {
+            cx.syn_error(syn::Error::new(
+                method.output.span(&method.sig),
+                "the typed client needs the success type: write the return type as `Result<T, E>`",
+            ));
         }
     }
 }

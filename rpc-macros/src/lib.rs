@@ -13,8 +13,8 @@ use quote::quote;
 use syn::punctuated::Punctuated;
 use syn::{Token, parse_macro_input};
 
-use crate::ast::{Kind, Method};
-use crate::attr::{MethodArgs, RawArgs};
+use crate::ast::{Kind, Method, Origin, Service};
+use crate::attr::{MethodArgs, RawArgs, ServiceArgs};
 use crate::ctxt::Ctxt;
 
 /// Exposes a function as a JSON-RPC method. Documented on `rpc_runtime::rpc_method`.
@@ -29,6 +29,14 @@ pub fn rpc_method(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn rpc_notification(args: TokenStream, item: TokenStream) -> TokenStream {
     let args = parse_macro_input!(args as RawArgs);
     function(Kind::Notification, args, item.into()).into()
+}
+
+/// Serves a trait's methods and generates its typed client. Documented on
+/// `rpc_runtime::rpc_service`.
+#[proc_macro_attribute]
+pub fn rpc_service(args: TokenStream, item: TokenStream) -> TokenStream {
+    let args = parse_macro_input!(args as RawArgs);
+    service(args, item.into()).into()
 }
 
 /// Builds a router from annotated functions. Documented on `rpc_runtime::methods`.
@@ -49,7 +57,14 @@ fn function(kind: Kind, args: RawArgs, item: TokenStream2) -> TokenStream2 {
     };
     let cx = Ctxt::new();
     let args = MethodArgs::from_raw(&cx, args);
-    let method = Method::from_syn(&cx, kind, args, item.vis.clone(), item.sig.clone());
+    let method = Method::from_syn(
+        &cx,
+        kind,
+        Origin::Function,
+        args,
+        item.vis.clone(),
+        item.sig.clone(),
+    );
     check::method(&cx, &method);
     // The function is emitted without its `#[rpc(...)]` param attributes, which rustc does not
     // know, and is kept even when there are errors so that its callers still compile.
@@ -57,6 +72,29 @@ fn function(kind: Kind, args: RawArgs, item: TokenStream2) -> TokenStream2 {
     match cx.check() {
         Ok(()) => expand::expand_method(&method, quote!(#item)),
         Err(err) => {
+            let err = err.to_compile_error();
+            quote!(#item #err)
+        }
+    }
+}
+
+fn service(args: RawArgs, item: TokenStream2) -> TokenStream2 {
+    let item: syn::ItemTrait = match syn::parse2(item) {
+        Ok(item) => item,
+        Err(err) => {
+            return syn::Error::new(err.span(), "`#[rpc_service]` can only be used on traits")
+                .to_compile_error();
+        }
+    };
+    let cx = Ctxt::new();
+    let args = ServiceArgs::from_raw(&cx, args);
+    let service = Service::from_syn(&cx, args, item);
+    check::service(&cx, &service);
+    match cx.check() {
+        Ok(()) => expand::expand_service(&service),
+        // The trait is kept, minus the macro's own attributes, so its impls still compile.
+        Err(err) => {
+            let item = &service.item;
             let err = err.to_compile_error();
             quote!(#item #err)
         }

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
 /// The standard JSON-RPC 2.0 error codes, and the messages the specification gives them.
@@ -142,5 +142,23 @@ impl Serialize for RpcError {
             s.serialize_field("data", data)?;
         }
         s.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for RpcError {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Wire {
+            code: i64,
+            message: String,
+            #[serde(default)]
+            data: Option<Box<RawValue>>,
+        }
+        let wire = Wire::deserialize(deserializer)?;
+        Ok(RpcError {
+            code: wire.code,
+            message: wire.message.into(),
+            data: wire.data,
+        })
     }
 }

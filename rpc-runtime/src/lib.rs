@@ -50,6 +50,7 @@
 //!   closes the connection with 1009, invalid UTF-8 in a text frame with 1007, and a server
 //!   shutting down with 1001, in every case after answering the calls already accepted.
 
+pub mod client;
 mod context;
 mod dispatch;
 mod error;
@@ -100,6 +101,47 @@ pub use rpc_macros::rpc_method;
 /// }
 /// ```
 pub use rpc_macros::rpc_notification;
+
+/// Describes a service once, as a trait, and yields both sides: `impl Trait for State` serves
+/// it through the generated `into_router`, and the generated `TraitClient` calls it.
+///
+/// Methods take `&self` and may be `async fn`; they accept the same `#[rpc_method(...)]` and
+/// `#[rpc_notification(...)]` attributes as free functions (unmarked methods are
+/// `#[rpc_method]`s). `namespace = "math"` prefixes every method name with `math.`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use std::sync::atomic::{AtomicI64, Ordering};
+/// use rpc_runtime::client::TestClient;
+/// use rpc_runtime::rpc_service;
+///
+/// #[rpc_service(namespace = "counter")]
+/// trait Counter {
+///     async fn add(&self, amount: i64) -> i64;
+///     #[rpc_notification]
+///     fn reset(&self);
+/// }
+///
+/// #[derive(Default)]
+/// struct Total(AtomicI64);
+///
+/// impl Counter for Total {
+///     async fn add(&self, amount: i64) -> i64 {
+///         self.0.fetch_add(amount, Ordering::SeqCst) + amount
+///     }
+///     fn reset(&self) {
+///         self.0.store(0, Ordering::SeqCst);
+///     }
+/// }
+///
+/// let client = CounterClient::new(TestClient::new(Total::default().into_router()));
+/// assert_eq!(client.add(2).await.unwrap(), 2);
+/// assert_eq!(client.add(3).await.unwrap(), 5);
+/// client.reset().await.unwrap();
+/// assert_eq!(client.add(1).await.unwrap(), 1);
+/// # }
+/// ```
+pub use rpc_macros::rpc_service;
 
 /// Builds a [`Router`] from annotated functions: `methods![subtract, math::add]`. Two entries
 /// with the same method name are a compile error.

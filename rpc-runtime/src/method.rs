@@ -53,6 +53,19 @@ impl MethodDescriptor {
         websocket: bool,
         handler: fn(Context, Params<'_>) -> Result<Outcome, RpcError>,
     ) -> Self {
+        MethodDescriptor::shared(name, rust_path, kind, http, websocket, handler)
+    }
+
+    /// Like [`new`](Self::new), for a handler that holds state: a service's methods share it.
+    #[doc(hidden)]
+    pub fn shared(
+        name: &'static str,
+        rust_path: &'static str,
+        kind: MethodKind,
+        http: bool,
+        websocket: bool,
+        handler: impl Fn(Context, Params<'_>) -> Result<Outcome, RpcError> + Send + Sync + 'static,
+    ) -> Self {
         MethodDescriptor {
             name,
             rust_path,

@@ -5,6 +5,7 @@ use std::future::Future;
 pub use serde;
 pub use serde_json;
 
+pub use crate::client::wire::decode;
 pub use crate::method::{MethodKind, MethodResult, Outcome};
 pub use crate::params::{ParamReader, Params};
 pub use crate::{Context, MethodDescriptor, Router, RpcError};
@@ -71,6 +72,56 @@ pub fn blocking<F: FnOnce() -> MethodResult + Send + 'static>(body: F) -> Outcom
             Err(_) => Err(RpcError::internal()),
         }
     })
+}
+
+/// The params of a typed client's call, in order, built as one JSON array.
+#[derive(Debug)]
+pub struct PositionalParams {
+    text: String,
+    count: usize,
+}
+
+impl PositionalParams {
+    #[allow(clippy::new_without_default)] // only generated code builds these
+    pub fn new() -> Self {
+        PositionalParams {
+            text: String::from("["),
+            count: 0,
+        }
+    }
+
+    /// Appends one param.
+    pub fn push<T: serde::Serialize + ?Sized>(
+        &mut self,
+        value: &T,
+    ) -> Result<(), crate::client::ClientError> {
+        let value = serde_json::to_string(value)
+            .map_err(|err| crate::client::ClientError::InvalidParams(err.to_string()))?;
+        if self.count > 0 {
+            self.text.push(',');
+        }
+        self.text.push_str(&value);
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Appends each item of a variadic param.
+    pub fn extend<T: serde::Serialize>(
+        &mut self,
+        values: &[T],
+    ) -> Result<(), crate::client::ClientError> {
+        values.iter().try_for_each(|value| self.push(value))
+    }
+
+    /// The array, or nothing for a call without params.
+    pub fn finish(mut self) -> Option<Box<serde_json::value::RawValue>> {
+        if self.count == 0 {
+            return None;
+        }
+        self.text.push(']');
+        // Valid by construction: `[`, serialized values joined by commas, `]`.
+        serde_json::value::RawValue::from_string(self.text).ok()
+    }
 }
 
 /// The router of a `methods![...]` list, whose names were checked at compile time.

@@ -4,5 +4,5 @@
 mod request;
 mod response;
 
-pub(crate) use request::{Invalid, Request, Version};
+pub(crate) use request::{Invalid, Request, Version, present};
 pub(crate) use response::{encode_error, encode_success};

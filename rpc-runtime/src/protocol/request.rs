@@ -50,7 +50,7 @@ struct Members<'a> {
 
 /// Maps a present member to `Some`, even when it is `null`: `"id": null` is a request in 2.0,
 /// while a missing id is a notification. Absent members fall back to `default`.
-fn present<'de, D: Deserializer<'de>>(de: D) -> Result<Option<&'de RawValue>, D::Error> {
+pub(crate) fn present<'de, D: Deserializer<'de>>(de: D) -> Result<Option<&'de RawValue>, D::Error> {
     <&RawValue>::deserialize(de).map(Some)
 }
 

@@ -1,0 +1,91 @@
+//! The typed client of an `#[rpc_service]` trait: its methods, with the same names and params,
+//! as calls over any `RpcClient`.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::ast::{Kind, Role, Service};
+
+// Input:
+//     pub trait Math { async fn add(&self, a: i64, b: i64) -> i64; }
+// Output:
+//     pub struct MathClient<C> { client: C }
+//     impl<C: RpcClient> MathClient<C> {
+//         pub async fn add(&self, a: i64, b: i64) -> Result<i64, ClientError> {
+//             let mut params = PositionalParams::new();
+//             params.push(&a)?;
+//             params.push(&b)?;
+//             decode(&self.client.call_raw("math.add", params.finish()).await?)
+//         }
+//     }
+pub(crate) fn expand_client(service: &Service) -> TokenStream {
+    let p = quote!(::rpc_runtime::__private);
+    let client_trait = quote!(::rpc_runtime::client::RpcClient);
+    let error = quote!(::rpc_runtime::client::ClientError);
+    let vis = &service.item.vis;
+    let trait_ident = &service.item.ident;
+    let client = format_ident!("{}Client", trait_ident);
+    let doc = format!(
+        "A typed client of [`{trait_ident}`]: each method calls the server's, over any [`RpcClient`]({client_trait})."
+    );
+
+    let methods = service.methods.iter().map(|method| {
+        let ident = &method.sig.ident;
+        let docs = &method.docs;
+        let name = &method.name;
+        let params: Vec<_> = method.rpc_params().collect();
+        let idents = params.iter().map(|param| &param.ident);
+        let types = params.iter().map(|param| &param.ty);
+        let pushes = params.iter().map(|param| {
+            let ident = &param.ident;
+            match param.role {
+                Role::Rest(_) => quote!(__rpc_params.extend(&#ident)?;),
+                _ => quote!(__rpc_params.push(&#ident)?;),
+            }
+        });
+        let success = method.output.success_type();
+        let (output, send) = match method.kind {
+            Kind::Method => (
+                quote!(#success),
+                quote!(#p::decode(&#client_trait::call_raw(&self.client, #name, __rpc_params.finish()).await?)),
+            ),
+            Kind::Notification => (
+                quote!(()),
+                quote!(#client_trait::notify_raw(&self.client, #name, __rpc_params.finish()).await),
+            ),
+        };
+        quote! {
+            #(#docs)*
+            #vis async fn #ident(&self, #(#idents: #types),*) -> ::core::result::Result<#output, #error> {
+                let mut __rpc_params = #p::PositionalParams::new();
+                #(#pushes)*
+                #send
+            }
+        }
+    });
+
+    quote! {
+        #[doc = #doc]
+        #[derive(::core::clone::Clone, ::core::fmt::Debug)]
+        #vis struct #client<C> {
+            client: C,
+        }
+
+        impl<C> #client<C> {
+            /// Calls the service through `client`.
+            #vis fn new(client: C) -> Self {
+                #client { client }
+            }
+        }
+
+        impl<C> ::core::convert::AsRef<C> for #client<C> {
+            fn as_ref(&self) -> &C {
+                &self.client
+            }
+        }
+
+        impl<C: #client_trait> #client<C> {
+            #(#methods)*
+        }
+    }
+}

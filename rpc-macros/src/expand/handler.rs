@@ -1,0 +1,99 @@
+//! The body of a handler, shared by free functions and service methods: read the params, call,
+//! serialize the result.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::ast::{Method, Output, Role};
+
+/// The statements of `fn(__rpc_cx: Context, __rpc_params: Params<'_>) -> Result<Outcome, RpcError>`.
+///
+/// `callee` is what is called with the arguments (`subtract`, or `__rpc_service.subtract`);
+/// `own` runs first, to bring what `callee` names into scope as an owned value that an async or
+/// blocking call can take along.
+//
+// Input:  fn greet(name: String, greeting: Option<String>, cx: Context) -> String
+// Output:
+//     let __rpc_reader = __rpc_params.reader::<2usize>(&["name", "greeting"], false)?;
+//     let __rpc_arg0 = __rpc_reader.required::<String>(0usize)?;
+//     let __rpc_arg1 = __rpc_reader.optional::<String>(1usize)?;
+//     let __rpc_arg2 = __rpc_cx;
+//     Ok(Outcome::Ready({ let __rpc_value = greet(__rpc_arg0, __rpc_arg1, __rpc_arg2); encode(&__rpc_value) }))
+pub(crate) fn body(method: &Method, callee: TokenStream, own: TokenStream) -> TokenStream {
+    let p = quote!(::rpc_runtime::__private);
+    let count = method.rpc_params().count();
+    let json_names = method.rpc_params().map(|param| param.json_name());
+    let variadic = method
+        .rpc_params()
+        .any(|param| matches!(param.role, Role::Rest(_)));
+
+    let args: Vec<_> = (0..method.params.len())
+        .map(|i| format_ident!("__rpc_arg{i}"))
+        .collect();
+    let mut index = 0usize;
+    let reads = method.params.iter().zip(&args).map(|(param, arg)| {
+        let ty = &param.ty;
+        let read = match &param.role {
+            Role::Context => return quote!(let #arg = __rpc_cx;),
+            // Spanned at the user's type, so a missing `Deserialize` impl is reported there.
+            Role::Required => quote_spanned!(ty.span()=> __rpc_reader.required::<#ty>(#index)),
+            Role::Optional(inner) => {
+                quote_spanned!(ty.span()=> __rpc_reader.optional::<#inner>(#index))
+            }
+            Role::Rest(inner) => quote_spanned!(ty.span()=> __rpc_reader.rest::<#inner>(#index)),
+        };
+        index += 1;
+        quote!(let #arg = #read?;)
+    });
+
+    let call = if method.is_async() {
+        quote!(#callee(#(#args),*).await)
+    } else {
+        quote!(#callee(#(#args),*))
+    };
+    // Spanned at the return type, path included (an interpolated `#p` would keep the call
+    // site's span), so a missing `Serialize` or `From` impl is reported there.
+    let encode = match &method.output {
+        Output::Unit => quote!({ #call; #p::encode(&()) }),
+        Output::Value(ty) => quote_spanned! {ty.span()=>
+            { let __rpc_value = #call; ::rpc_runtime::__private::encode(&__rpc_value) }
+        },
+        Output::Fallible(ty) => quote_spanned! {ty.span()=>
+            { let __rpc_value = #call; ::rpc_runtime::__private::encode_result(__rpc_value) }
+        },
+    };
+    let blocking = method.args.blocking.as_ref().is_some_and(|flag| flag.value);
+    let start = if method.is_async() {
+        quote!(#p::pending(async move { #encode }))
+    } else if blocking {
+        quote!(#p::blocking(move || #encode))
+    } else {
+        quote!(#p::Outcome::Ready(#encode))
+    };
+
+    quote! {
+        #own
+        let __rpc_reader = __rpc_params.reader::<#count>(&[#(#json_names),*], #variadic)?;
+        #(#reads)*
+        ::core::result::Result::Ok(#start)
+    }
+}
+
+/// The descriptor's constant arguments: name, Rust path, kind and transport flags.
+pub(crate) fn descriptor_args(method: &Method, name: &TokenStream, rust_path: &str) -> TokenStream {
+    let p = quote!(::rpc_runtime::__private);
+    let kind = match method.kind {
+        crate::ast::Kind::Method => quote!(#p::MethodKind::Call),
+        crate::ast::Kind::Notification => quote!(#p::MethodKind::Notification),
+    };
+    let http = method.args.http.as_ref().is_none_or(|flag| flag.value);
+    let websocket = method.args.websocket.as_ref().is_none_or(|flag| flag.value);
+    quote! {
+        #name,
+        ::core::concat!(::core::module_path!(), "::", #rust_path),
+        #kind,
+        #http,
+        #websocket
+    }
+}

@@ -1,0 +1,96 @@
+//! `#[rpc_service]`: the trait, made servable, and its typed client.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
+use syn::{ReturnType, TraitItem, parse_quote};
+
+use super::{client, handler};
+use crate::ast::Service;
+
+// Input:
+//     #[rpc_service(namespace = "math")]
+//     pub trait Math {
+//         async fn add(&self, a: i64, b: i64) -> i64;
+//     }
+// Output:
+//     pub trait Math {
+//         fn add(&self, a: i64, b: i64) -> impl Future<Output = i64> + Send;
+//         fn into_router(self) -> Router where Self: Sized + Send + Sync + 'static {
+//             let __rpc_service = Arc::new(self);
+//             router(vec![{
+//                 let __rpc_shared = Arc::clone(&__rpc_service);
+//                 MethodDescriptor::shared("math.add", "crate::Math::add", Kind::Call, true, true,
+//                     move |__rpc_cx, __rpc_params| { /* handler::body, calling __rpc_service.add */ })
+//             }])
+//         }
+//     }
+//     pub struct MathClient<C> { .. }   // see `client`
+pub(crate) fn expand_service(service: &Service) -> TokenStream {
+    let mut item = service.item.clone();
+    for trait_item in &mut item.items {
+        if let TraitItem::Fn(function) = trait_item {
+            make_send(function);
+        }
+    }
+    item.items.push(into_router(service));
+    let client = client::expand_client(service);
+    quote! {
+        #item
+        #client
+    }
+}
+
+/// Declares an `async fn` as returning a `Send` future, which the server needs to run it on
+/// any thread; implementations may still write `async fn`.
+//
+// Input:  async fn add(&self, a: i64) -> i64 { a }
+// Output: fn add(&self, a: i64) -> impl Future<Output = i64> + Send { async move { a } }
+fn make_send(function: &mut syn::TraitItemFn) {
+    if function.sig.asyncness.take().is_none() {
+        return;
+    }
+    let output = match &function.sig.output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => ty.to_token_stream(),
+    };
+    function.sig.output =
+        parse_quote!(-> impl ::core::future::Future<Output = #output> + ::core::marker::Send);
+    if let Some(body) = &function.default {
+        function.default = Some(parse_quote!({ async move #body }));
+    }
+}
+
+fn into_router(service: &Service) -> TraitItem {
+    let p = quote!(::rpc_runtime::__private);
+    let trait_ident = &service.item.ident;
+    let descriptors = service.methods.iter().map(|method| {
+        let ident = &method.sig.ident;
+        let callee = quote!(__rpc_service.#ident);
+        let own = quote!(let __rpc_service = ::std::sync::Arc::clone(&__rpc_shared););
+        let body = handler::body(method, callee, own);
+        let name = method.name.to_token_stream();
+        let args = handler::descriptor_args(method, &name, &format!("{trait_ident}::{ident}"));
+        quote! {{
+            let __rpc_shared = ::std::sync::Arc::clone(&__rpc_service);
+            #p::MethodDescriptor::shared(
+                #args,
+                #[allow(unused_variables)]
+                move |__rpc_cx: #p::Context, __rpc_params: #p::Params<'_>|
+                    -> ::core::result::Result<#p::Outcome, #p::RpcError> {
+                    #body
+                },
+            )
+        }}
+    });
+    let doc = format!("Serves this `{trait_ident}` over JSON-RPC: every call shares `self`.");
+    parse_quote! {
+        #[doc = #doc]
+        fn into_router(self) -> ::rpc_runtime::Router
+        where
+            Self: ::core::marker::Sized + ::core::marker::Send + ::core::marker::Sync + 'static,
+        {
+            let __rpc_service = ::std::sync::Arc::new(self);
+            #p::router(::std::vec![#(#descriptors),*])
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! The HTTP client: one `POST` per call, notification or batch, on pooled keep-alive
+//! connections.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{HeaderMap, Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::value::RawValue;
+
+use super::wire::{encode_request, single_outcome};
+use super::{Batch, BatchResponse, ClientError, DEFAULT_REQUEST_TIMEOUT, RpcClient};
+
+/// Calls a server over HTTP. Cheap to share: clones reuse one connection pool.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), rpc_runtime::client::ClientError> {
+/// use rpc_runtime::client::{HttpClient, RpcClient};
+///
+/// let client = HttpClient::new("http://127.0.0.1:8080/")?;
+/// let sum: i64 = client.call("sum", [1, 2, 4]).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct HttpClient {
+    client: Client<HttpConnector, Full<Bytes>>,
+    uri: Uri,
+    headers: HeaderMap,
+    timeout: Duration,
+    next_id: std::sync::Arc<AtomicU64>,
+}
+
+/// Configures an [`HttpClient`].
+#[derive(Debug)]
+pub struct HttpClientBuilder {
+    headers: HeaderMap,
+    timeout: Duration,
+}
+
+/// A response that was not a JSON-RPC answer.
+#[derive(Debug, thiserror::Error)]
+#[error("HTTP status {status}: {body}")]
+pub struct HttpStatusError {
+    /// The status the server sent.
+    pub status: StatusCode,
+    /// The start of the body, for the message.
+    pub body: String,
+}
+
+impl HttpClientBuilder {
+    /// How long a call may take, from sending to the last byte of the answer; 60 s by default.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// A header sent with every request, such as `Authorization`.
+    pub fn header(mut self, name: http::HeaderName, value: HeaderValue) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+
+    /// A client of the server at `url` (`http://host:port/path`). Connects on first use.
+    pub fn build(self, url: &str) -> Result<HttpClient, ClientError> {
+        let uri: Uri = url.parse().map_err(ClientError::transport)?;
+        if uri.scheme_str() != Some("http") {
+            return Err(ClientError::Transport(
+                format!("expected an http:// URL, got {url}").into(),
+            ));
+        }
+        Ok(HttpClient {
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            uri,
+            headers: self.headers,
+            timeout: self.timeout,
+            next_id: Default::default(),
+        })
+    }
+}
+
+impl HttpClient {
+    /// A client of the server at `url` with the defaults.
+    pub fn new(url: &str) -> Result<Self, ClientError> {
+        HttpClient::builder().build(url)
+    }
+
+    /// A builder with the defaults: 60 s timeout, no extra headers.
+    pub fn builder() -> HttpClientBuilder {
+        HttpClientBuilder {
+            headers: HeaderMap::new(),
+            timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+
+    /// Posts one message; `None` when the server answers 204 (nothing to send back).
+    async fn post(&self, body: String) -> Result<Option<String>, ClientError> {
+        let mut request = Request::post(self.uri.clone())
+            .body(Full::new(Bytes::from(body)))
+            .map_err(ClientError::transport)?;
+        *request.headers_mut() = self.headers.clone();
+        request
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let exchange = async {
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(ClientError::transport)?;
+            let status = response.status();
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(ClientError::transport)?
+                .to_bytes();
+            let body = String::from_utf8(body.into())
+                .map_err(|err| ClientError::Decode(err.to_string()))?;
+            match status {
+                StatusCode::OK => Ok(Some(body)),
+                StatusCode::NO_CONTENT => Ok(None),
+                status => Err(ClientError::transport(HttpStatusError {
+                    status,
+                    body: body.chars().take(200).collect(),
+                })),
+            }
+        };
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| ClientError::Timeout(self.timeout))?
+    }
+}
+
+impl RpcClient for HttpClient {
+    async fn call_raw(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> Result<Box<RawValue>, ClientError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut request = String::new();
+        encode_request(&mut request, method, params.as_deref(), Some(id));
+        match self.post(request).await? {
+            Some(answer) => single_outcome(&answer, id),
+            None => Err(ClientError::Decode("a call got no answer".into())),
+        }
+    }
+
+    async fn notify_raw(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> Result<(), ClientError> {
+        let mut request = String::new();
+        encode_request(&mut request, method, params.as_deref(), None);
+        self.post(request).await.map(drop)
+    }
+
+    async fn batch(&self, batch: Batch) -> Result<BatchResponse, ClientError> {
+        if batch.is_empty() {
+            return Ok(BatchResponse::empty(&batch));
+        }
+        let first_id = self
+            .next_id
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        match self.post(batch.encode(first_id)).await? {
+            Some(answer) => batch.decode(&answer, first_id),
+            None if !batch.has_calls() => Ok(BatchResponse::empty(&batch)),
+            None => Err(ClientError::Decode(
+                "a batch with calls got no answer".into(),
+            )),
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! A client that dispatches straight into a router, for tests: the whole protocol path, no
+//! socket.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use http::HeaderMap;
+use serde_json::value::RawValue;
+
+use super::wire::{encode_request, single_outcome};
+use super::{Batch, BatchResponse, ClientError, RpcClient};
+use crate::context::ConnectionId;
+use crate::state::StateMap;
+use crate::{Context, Router, Transport};
+
+/// Calls a [`Router`] in process, through the same parsing, dispatch and encoding as a server,
+/// as if over `transport` (WebSocket unless set), so that handlers can be tested end to end
+/// without a socket.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use rpc_runtime::client::{RpcClient, TestClient};
+/// use rpc_runtime::{methods, rpc_method};
+///
+/// #[rpc_method]
+/// fn subtract(minuend: i64, subtrahend: i64) -> i64 { minuend - subtrahend }
+///
+/// let client = TestClient::new(methods![subtract]);
+/// assert_eq!(client.call::<i64>("subtract", (42, 23)).await.unwrap(), 19);
+/// let raw = client.request(r#"{"jsonrpc":"2.0","method":"subtract","params":[1],"id":1}"#).await;
+/// assert!(raw.unwrap().contains("-32602"));
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct TestClient {
+    router: Router,
+    cx: Context,
+    next_id: AtomicU64,
+}
+
+/// Configures a [`TestClient`].
+#[derive(Debug)]
+pub struct TestClientBuilder {
+    router: Router,
+    transport: Transport,
+    state: StateMap,
+}
+
+impl TestClientBuilder {
+    /// Calls as if over `transport`, which decides which methods exist; WebSocket by default.
+    pub fn transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// Registers state for handlers, as [`ServerBuilder::state`](crate::ServerBuilder::state) does.
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.state.insert(value);
+        self
+    }
+
+    /// The client.
+    pub fn build(self) -> TestClient {
+        let cx = Context::new(
+            self.transport,
+            None,
+            HeaderMap::new(),
+            ConnectionId::next(),
+            Arc::new(self.state),
+        );
+        TestClient {
+            router: self.router,
+            cx,
+            next_id: AtomicU64::new(1),
+        }
+    }
+}
+
+impl TestClient {
+    /// A client of `router`, as a WebSocket peer with no state.
+    pub fn new(router: Router) -> Self {
+        TestClient::builder(router).build()
+    }
+
+    /// A client of `router` to configure.
+    pub fn builder(router: Router) -> TestClientBuilder {
+        TestClientBuilder {
+            router,
+            transport: Transport::WebSocket,
+            state: StateMap::default(),
+        }
+    }
+
+    /// Sends one raw JSON-RPC message and returns the raw answer, `None` when there is none.
+    pub async fn request(&self, message: &str) -> Option<String> {
+        self.router.handle(message, &self.cx).await
+    }
+
+    fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+impl RpcClient for TestClient {
+    async fn call_raw(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> Result<Box<RawValue>, ClientError> {
+        let id = self.next_id();
+        let mut request = String::new();
+        encode_request(&mut request, method, params.as_deref(), Some(id));
+        let answer = self.request(&request).await.ok_or(ClientError::Closed)?;
+        single_outcome(&answer, id)
+    }
+
+    async fn notify_raw(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> Result<(), ClientError> {
+        let mut request = String::new();
+        encode_request(&mut request, method, params.as_deref(), None);
+        match self.request(&request).await {
+            None => Ok(()),
+            Some(answer) => Err(ClientError::Decode(format!(
+                "a notification was answered: {answer}"
+            ))),
+        }
+    }
+
+    async fn batch(&self, batch: Batch) -> Result<BatchResponse, ClientError> {
+        if batch.is_empty() {
+            return Ok(BatchResponse::empty(&batch));
+        }
+        let first_id = self
+            .next_id
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        match self.request(&batch.encode(first_id)).await {
+            Some(answer) => batch.decode(&answer, first_id),
+            None if !batch.has_calls() => Ok(BatchResponse::empty(&batch)),
+            None => Err(ClientError::Decode(
+                "a batch with calls got no answer".into(),
+            )),
+        }
+    }
+}
