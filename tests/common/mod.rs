@@ -130,6 +130,15 @@ impl TestServer {
     }
 
     pub async fn start_with(builder: ServerBuilder, barrier_parties: usize) -> Self {
+        Self::serve(builder, router(), barrier_parties).await
+    }
+
+    /// Serves `router` instead of the test methods.
+    pub async fn start_router(builder: ServerBuilder, router: Router) -> Self {
+        Self::serve(builder, router, 2).await
+    }
+
+    async fn serve(builder: ServerBuilder, router: Router, barrier_parties: usize) -> Self {
         let sync = Arc::new(Sync {
             barrier: Barrier::new(barrier_parties),
             arrived: Notify::new(),
@@ -137,12 +146,11 @@ impl TestServer {
         });
         let server = builder
             .state(sync.clone())
-            .bind("127.0.0.1:0", router())
+            .bind("127.0.0.1:0", router)
             .await
             .expect("bind a loopback port");
-        let addr = server.local_addr();
         TestServer {
-            addr,
+            addr: server.local_addr(),
             sync,
             handle: server.spawn(),
         }
