@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::ast::{Kind, Method, Output, Role, Service};
+use crate::ast::{Kind, Method, Origin, Output, Role, Service};
 use crate::ctxt::Ctxt;
 
 pub(crate) fn method(cx: &Ctxt, method: &Method) {
@@ -16,18 +16,16 @@ pub(crate) fn method(cx: &Ctxt, method: &Method) {
 fn signature(cx: &Ctxt, method: &Method) {
     let attr = method.attr();
     let sig = &method.sig;
+    let generic = match method.origin {
+        Origin::Function => format!("`{attr}` cannot be used on generic functions"),
+        Origin::Service => format!("`{attr}` methods cannot be generic"),
+    };
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        cx.error_spanned_by(
-            &sig.generics,
-            format!("`{attr}` cannot be used on generic functions"),
-        );
+        cx.error_spanned_by(&sig.generics, &generic);
     }
     for param in &method.params {
         if let syn::Type::ImplTrait(impl_trait) = &param.ty {
-            cx.error_spanned_by(
-                impl_trait,
-                format!("`{attr}` cannot be used on generic functions"),
-            );
+            cx.error_spanned_by(impl_trait, &generic);
         }
     }
     if let Some(unsafety) = &sig.unsafety {

@@ -2,7 +2,8 @@
 //! as calls over any `RpcClient`.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use crate::ast::{Kind, Role, Service};
 
@@ -38,19 +39,22 @@ pub(crate) fn expand_client(service: &Service) -> TokenStream {
         let params: Vec<_> = method.rpc_params().collect();
         let idents = params.iter().map(|param| &param.ident);
         let types = params.iter().map(|param| &param.ty);
+        // Spanned at the user's types, so a missing `Serialize` (params) or `Deserialize`
+        // (result) impl, which only the client needs, is reported there.
         let pushes = params.iter().map(|param| {
-            let ident = &param.ident;
+            let (ident, ty) = (&param.ident, &param.ty);
             match param.role {
-                Role::Rest(_) => quote!(__rpc_params.extend(&#ident)?;),
-                _ => quote!(__rpc_params.push(&#ident)?;),
+                Role::Rest(_) => quote_spanned!(ty.span()=> __rpc_params.extend(&#ident)?;),
+                _ => quote_spanned!(ty.span()=> __rpc_params.push::<#ty>(&#ident)?;),
             }
         });
         let success = method.output.success_type();
+        let span = method.output.span(&method.sig);
         let (output, send) = match method.kind {
-            Kind::Method => (
-                quote!(#success),
-                quote!(#p::decode(&#client_trait::call_raw(&self.client, #name, __rpc_params.finish()).await?)),
-            ),
+            Kind::Method => (quote!(#success), {
+                let call = quote!(#client_trait::call_raw(&self.client, #name, __rpc_params.finish()).await?);
+                quote_spanned!(span=> ::rpc_runtime::__private::decode::<#success>(&#call))
+            }),
             Kind::Notification => (
                 quote!(()),
                 quote!(#client_trait::notify_raw(&self.client, #name, __rpc_params.finish()).await),
