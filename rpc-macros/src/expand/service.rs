@@ -66,12 +66,12 @@ fn into_router(service: &Service) -> TraitItem {
     let descriptors = service.methods.iter().map(|method| {
         let ident = &method.sig.ident;
         let callee = quote!(__rpc_service.#ident);
-        let own = quote!(let __rpc_service = ::std::sync::Arc::clone(&__rpc_shared););
+        let own = quote!(let __rpc_service = <::std::sync::Arc<_> as ::core::clone::Clone>::clone(&__rpc_shared););
         let body = handler::body(method, callee, own);
         let name = method.name.to_token_stream();
         let args = handler::descriptor_args(method, &name, &format!("{trait_ident}::{ident}"));
         quote! {{
-            let __rpc_shared = ::std::sync::Arc::clone(&__rpc_service);
+            let __rpc_shared = <::std::sync::Arc<_> as ::core::clone::Clone>::clone(&__rpc_service);
             #p::MethodDescriptor::shared(
                 #args,
                 #[allow(unused_variables)]
