@@ -34,7 +34,10 @@ pub(crate) fn expand_client(service: &Service) -> TokenStream {
         let ident = &method.sig.ident;
         // Without the trait method's docs, a line naming the call keeps `missing_docs` quiet.
         let default_doc = format!("Calls `{}` on the server.", method.name.value());
-        let docs = if method.docs.is_empty() { quote!(#[doc = #default_doc]) } else { let docs = &method.docs; quote!(#(#docs)*) };
+        let docs = match method.docs.as_slice() {
+            [] => quote!(#[doc = #default_doc]),
+            docs => quote!(#(#docs)*),
+        };
         let name = &method.name;
         let params: Vec<_> = method.rpc_params().collect();
         let idents = params.iter().map(|param| &param.ident);

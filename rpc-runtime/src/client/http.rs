@@ -1,6 +1,7 @@
 //! The HTTP client: one `POST` per call, notification or batch, on pooled keep-alive
 //! connections.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::value::RawValue;
 
-use super::wire::{encode_request, single_outcome};
+use super::exchange::{self, Exchange};
 use super::{Batch, BatchResponse, ClientError, DEFAULT_REQUEST_TIMEOUT, RpcClient};
 
 /// Calls a server over HTTP. Cheap to share: clones reuse one connection pool.
@@ -136,19 +137,26 @@ impl HttpClient {
     }
 }
 
+impl Exchange for HttpClient {
+    fn exchange(
+        &self,
+        message: String,
+    ) -> impl Future<Output = Result<Option<String>, ClientError>> + Send {
+        self.post(message)
+    }
+
+    fn reserve_ids(&self, count: u64) -> u64 {
+        self.next_id.fetch_add(count, Ordering::Relaxed)
+    }
+}
+
 impl RpcClient for HttpClient {
     async fn call_raw(
         &self,
         method: &str,
         params: Option<Box<RawValue>>,
     ) -> Result<Box<RawValue>, ClientError> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut request = String::new();
-        encode_request(&mut request, method, params.as_deref(), Some(id));
-        match self.post(request).await? {
-            Some(answer) => single_outcome(&answer, id),
-            None => Err(ClientError::Decode("a call got no answer".into())),
-        }
+        exchange::call(self, method, params).await
     }
 
     async fn notify_raw(
@@ -156,24 +164,10 @@ impl RpcClient for HttpClient {
         method: &str,
         params: Option<Box<RawValue>>,
     ) -> Result<(), ClientError> {
-        let mut request = String::new();
-        encode_request(&mut request, method, params.as_deref(), None);
-        self.post(request).await.map(drop)
+        exchange::notify(self, method, params).await
     }
 
     async fn batch(&self, batch: Batch) -> Result<BatchResponse, ClientError> {
-        if batch.is_empty() {
-            return Ok(BatchResponse::empty(&batch));
-        }
-        let first_id = self
-            .next_id
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        match self.post(batch.encode(first_id)).await? {
-            Some(answer) => batch.decode(&answer, first_id),
-            None if !batch.has_calls() => Ok(BatchResponse::empty(&batch)),
-            None => Err(ClientError::Decode(
-                "a batch with calls got no answer".into(),
-            )),
-        }
+        exchange::batch(self, batch).await
     }
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use http::HeaderMap;
 use serde_json::value::RawValue;
 
-use super::wire::{encode_request, single_outcome};
+use super::exchange::{self, Exchange};
 use super::{Batch, BatchResponse, ClientError, RpcClient};
 use crate::context::ConnectionId;
 use crate::state::StateMap;
@@ -95,9 +95,15 @@ impl TestClient {
     pub async fn request(&self, message: &str) -> Option<String> {
         self.router.handle(message, &self.cx).await
     }
+}
 
-    fn next_id(&self) -> u64 {
-        self.next_id.fetch_add(1, Ordering::Relaxed)
+impl Exchange for TestClient {
+    async fn exchange(&self, message: String) -> Result<Option<String>, ClientError> {
+        Ok(self.request(&message).await)
+    }
+
+    fn reserve_ids(&self, count: u64) -> u64 {
+        self.next_id.fetch_add(count, Ordering::Relaxed)
     }
 }
 
@@ -107,11 +113,7 @@ impl RpcClient for TestClient {
         method: &str,
         params: Option<Box<RawValue>>,
     ) -> Result<Box<RawValue>, ClientError> {
-        let id = self.next_id();
-        let mut request = String::new();
-        encode_request(&mut request, method, params.as_deref(), Some(id));
-        let answer = self.request(&request).await.ok_or(ClientError::Closed)?;
-        single_outcome(&answer, id)
+        exchange::call(self, method, params).await
     }
 
     async fn notify_raw(
@@ -119,29 +121,10 @@ impl RpcClient for TestClient {
         method: &str,
         params: Option<Box<RawValue>>,
     ) -> Result<(), ClientError> {
-        let mut request = String::new();
-        encode_request(&mut request, method, params.as_deref(), None);
-        match self.request(&request).await {
-            None => Ok(()),
-            Some(answer) => Err(ClientError::Decode(format!(
-                "a notification was answered: {answer}"
-            ))),
-        }
+        exchange::notify(self, method, params).await
     }
 
     async fn batch(&self, batch: Batch) -> Result<BatchResponse, ClientError> {
-        if batch.is_empty() {
-            return Ok(BatchResponse::empty(&batch));
-        }
-        let first_id = self
-            .next_id
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        match self.request(&batch.encode(first_id)).await {
-            Some(answer) => batch.decode(&answer, first_id),
-            None if !batch.has_calls() => Ok(BatchResponse::empty(&batch)),
-            None => Err(ClientError::Decode(
-                "a batch with calls got no answer".into(),
-            )),
-        }
+        exchange::batch(self, batch).await
     }
 }

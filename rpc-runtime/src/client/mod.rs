@@ -5,6 +5,7 @@
 
 mod batch;
 mod error;
+mod exchange;
 #[cfg(feature = "client")]
 mod http;
 mod local;
