@@ -69,7 +69,9 @@ pub use context::{ConnectionId, Context, Transport};
 pub use error::{RpcError, codes};
 pub use method::{MethodDescriptor, MethodKind};
 pub use router::{Router, RouterError};
-pub use server::{DEFAULT_MAX_REQUEST_SIZE, Server, ServerBuilder, ServerHandle};
+pub use server::{
+    DEFAULT_MAX_REQUEST_SIZE, DEFAULT_WEBSOCKET_READ_BUFFER, Server, ServerBuilder, ServerHandle,
+};
 
 /// Exposes a function as a JSON-RPC method. See the [crate docs](crate#handlers).
 ///

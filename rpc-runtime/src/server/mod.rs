@@ -20,6 +20,9 @@ use crate::state::StateMap;
 /// The default limit on an HTTP body or a WebSocket message: 10 MiB.
 pub const DEFAULT_MAX_REQUEST_SIZE: usize = 10 * 1024 * 1024;
 
+/// The default WebSocket read buffer per connection: 4 KiB.
+pub const DEFAULT_WEBSOCKET_READ_BUFFER: usize = 4 * 1024;
+
 /// Configures a [`Server`] before it binds.
 ///
 /// ```no_run
@@ -45,6 +48,7 @@ pub const DEFAULT_MAX_REQUEST_SIZE: usize = 10 * 1024 * 1024;
 pub struct ServerBuilder {
     path: String,
     max_request_size: usize,
+    websocket_read_buffer: usize,
     state: StateMap,
 }
 
@@ -70,6 +74,15 @@ impl ServerBuilder {
         self
     }
 
+    /// The read buffer each WebSocket connection holds, in bytes; 4 KiB by default. It is
+    /// allocated for every connection, idle or not, so it sets the memory floor of many idle
+    /// connections; larger messages are read in more steps, not refused. Raise it for few
+    /// connections that receive large messages at a high rate.
+    pub fn websocket_read_buffer(mut self, bytes: usize) -> Self {
+        self.websocket_read_buffer = bytes.max(1);
+        self
+    }
+
     /// Registers `value` for handlers to read through [`Context::state`](crate::Context::state).
     /// One value per type; a second of the same type replaces the first.
     pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
@@ -88,6 +101,7 @@ impl ServerBuilder {
                 router,
                 path: self.path,
                 max_request_size: self.max_request_size,
+                websocket_read_buffer: self.websocket_read_buffer,
                 state: Arc::new(self.state),
                 stop: CancellationToken::new(),
                 connections: TaskTracker::new(),
@@ -110,6 +124,7 @@ struct Shared {
     router: Router,
     path: String,
     max_request_size: usize,
+    websocket_read_buffer: usize,
     state: Arc<StateMap>,
     /// Cancelled when the server stops: connections finish what they accepted, then close.
     stop: CancellationToken,
@@ -117,11 +132,13 @@ struct Shared {
 }
 
 impl Server {
-    /// A builder with the defaults: path `/`, 10 MiB requests, no state.
+    /// A builder with the defaults: path `/`, 10 MiB requests, 4 KiB WebSocket read buffers,
+    /// no state.
     pub fn builder() -> ServerBuilder {
         ServerBuilder {
             path: "/".to_owned(),
             max_request_size: DEFAULT_MAX_REQUEST_SIZE,
+            websocket_read_buffer: DEFAULT_WEBSOCKET_READ_BUFFER,
             state: StateMap::default(),
         }
     }

@@ -75,11 +75,12 @@ pub(super) fn upgrade(
     let cx = Context::new(
         Transport::WebSocket,
         Some(peer),
-        request.headers().clone(),
+        detached(request.headers()),
         ConnectionId::next(),
         shared.state.clone(),
     );
     let config = WebSocketConfig::default()
+        .read_buffer_size(shared.websocket_read_buffer)
         .max_message_size(Some(shared.max_request_size))
         .max_frame_size(Some(shared.max_request_size));
     let upgrading = hyper::upgrade::on(request);
@@ -108,6 +109,20 @@ pub(super) fn upgrade(
         headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
     }
     response
+}
+
+/// A copy of `headers` that shares no memory with the request. hyper parses header values as
+/// slices of its read buffer, so a plain clone, kept for the connection's life, would keep that
+/// whole buffer (8 KiB or more) alive for every connection.
+fn detached(headers: &HeaderMap) -> HeaderMap {
+    let mut copy = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let name =
+            http::HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or_else(|_| name.clone());
+        let value = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+        copy.append(name, value);
+    }
+    copy
 }
 
 /// Why the server closes a connection it has stopped reading from.
@@ -194,4 +209,22 @@ async fn close(mut socket: Socket, frame: CloseFrame) {
     }
     let drain = async { while let Some(Ok(_)) = socket.next().await {} };
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, drain).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detached_headers_share_no_memory_with_the_request() {
+        let buffer =
+            hyper::body::Bytes::from_static(b"x-custom: a value that lives in a read buffer");
+        let mut headers = HeaderMap::new();
+        let value = HeaderValue::from_maybe_shared(buffer.slice(10..)).unwrap();
+        headers.insert("x-custom", value);
+        let copy = detached(&headers);
+        assert_eq!(copy, headers);
+        let range = buffer.as_ptr_range();
+        assert!(!range.contains(&copy["x-custom"].as_bytes().as_ptr()));
+    }
 }

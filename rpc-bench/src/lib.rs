@@ -1,0 +1,13 @@
+//! Benchmarks of rpc-runtime beside jsonrpsee and the bare transport stack: the three servers
+//! the load harness drives, and what the criterion benches call in process.
+
+// Unpublished: its public items serve its own binary and benches, not readers of docs.
+#![allow(missing_docs)]
+
+// The conformance example's methods, served as `cargo run --example spec_server` serves them.
+#[path = "../../examples/spec_server/methods.rs"]
+mod spec;
+
+pub mod compile;
+pub mod load;
+pub mod servers;

@@ -1,0 +1,242 @@
+//! Closed-loop load: every connection keeps a fixed number of requests in flight and sends the
+//! next one as each answer arrives. Every answer is checked, in every mode.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use serde_json::value::RawValue;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+
+/// How long to wait for any one answer before calling the run broken.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// What one run measured.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Calls answered correctly (a batch counts each of its calls).
+    pub calls: u64,
+    /// Round trips (a batch is one), in microseconds.
+    pub latencies: Vec<u32>,
+    pub elapsed: Duration,
+}
+
+impl Tally {
+    fn merge(&mut self, other: Tally) {
+        self.calls += other.calls;
+        self.latencies.extend(other.latencies);
+    }
+}
+
+/// What each request is, and what its answer must be.
+#[derive(Clone, Copy, Debug)]
+pub enum Work {
+    /// `subtract [42, 23]`, answered 19.
+    Subtract,
+    /// A batch of `size` calls of `sleep [1]`, each answered 1.
+    SleepBatch { size: usize },
+}
+
+impl Work {
+    fn request(self, slot: usize) -> String {
+        match self {
+            Work::Subtract => {
+                format!(r#"{{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":{slot}}}"#)
+            }
+            Work::SleepBatch { size } => {
+                let calls: Vec<String> = (0..size)
+                    .map(|i| {
+                        format!(
+                            r#"{{"jsonrpc":"2.0","method":"sleep","params":[1],"id":{}}}"#,
+                            slot * size + i
+                        )
+                    })
+                    .collect();
+                format!("[{}]", calls.join(","))
+            }
+        }
+    }
+
+    fn calls(self) -> u64 {
+        match self {
+            Work::Subtract => 1,
+            Work::SleepBatch { size } => size as u64,
+        }
+    }
+
+    /// The slot an answer belongs to, if the answer is right.
+    fn check(self, answer: &str) -> Result<usize, Error> {
+        #[derive(serde::Deserialize)]
+        struct Answer<'a> {
+            id: u64,
+            #[serde(borrow)]
+            result: Option<&'a RawValue>,
+        }
+        let wrong = || {
+            format!(
+                "wrong answer: {}",
+                answer.chars().take(300).collect::<String>()
+            )
+        };
+        match self {
+            Work::Subtract => {
+                let parsed: Answer<'_> = serde_json::from_str(answer).map_err(|_| wrong())?;
+                if parsed.result.map(RawValue::get) != Some("19") {
+                    return Err(wrong().into());
+                }
+                Ok(parsed.id as usize)
+            }
+            Work::SleepBatch { size } => {
+                let parsed: Vec<Answer<'_>> = serde_json::from_str(answer).map_err(|_| wrong())?;
+                let first = parsed.iter().map(|a| a.id).min().ok_or_else(wrong)?;
+                let complete = parsed.len() == size
+                    && parsed
+                        .iter()
+                        .all(|a| a.result.map(RawValue::get) == Some("1"));
+                if !complete || first % size as u64 != 0 {
+                    return Err(wrong().into());
+                }
+                Ok((first / size as u64) as usize)
+            }
+        }
+    }
+}
+
+/// `connections` WebSocket connections, each with `in_flight` requests outstanding, until
+/// `duration` has passed.
+pub async fn websocket(
+    addr: SocketAddr,
+    connections: usize,
+    in_flight: usize,
+    work: Work,
+    duration: Duration,
+) -> Result<Tally, Error> {
+    let start = Instant::now();
+    let deadline = start + duration;
+    let runs = (0..connections)
+        .map(|_| tokio::spawn(websocket_connection(addr, in_flight, work, deadline)));
+    let mut tally = Tally::default();
+    for run in futures_util::future::join_all(runs).await {
+        tally.merge(run??);
+    }
+    tally.elapsed = start.elapsed();
+    Ok(tally)
+}
+
+async fn websocket_connection(
+    addr: SocketAddr,
+    in_flight: usize,
+    work: Work,
+    deadline: Instant,
+) -> Result<Tally, Error> {
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/")).await?;
+    let requests: Vec<Utf8Bytes> = (0..in_flight)
+        .map(|slot| work.request(slot).into())
+        .collect();
+    let mut sent_at = vec![Instant::now(); in_flight];
+    for (slot, request) in requests.iter().enumerate() {
+        sent_at[slot] = Instant::now();
+        socket.feed(Message::Text(request.clone())).await?;
+    }
+    socket.flush().await?;
+    let mut tally = Tally::default();
+    let mut outstanding = in_flight;
+    while outstanding > 0 {
+        let message = tokio::time::timeout(ANSWER_TIMEOUT, socket.next())
+            .await
+            .map_err(|_| "no answer within 10 s")?
+            .ok_or("the server closed the connection")??;
+        let Message::Text(answer) = message else {
+            continue;
+        };
+        let slot = work.check(&answer)?;
+        let sent = sent_at.get(slot).ok_or("an answer to no request")?;
+        tally
+            .latencies
+            .push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
+        tally.calls += work.calls();
+        if Instant::now() < deadline {
+            sent_at[slot] = Instant::now();
+            socket.send(Message::Text(requests[slot].clone())).await?;
+        } else {
+            outstanding -= 1;
+        }
+    }
+    let _ = socket.close(None).await;
+    Ok(tally)
+}
+
+/// `connections` keep-alive HTTP/1.1 connections, one request in flight on each.
+pub async fn http(
+    addr: SocketAddr,
+    connections: usize,
+    duration: Duration,
+) -> Result<Tally, Error> {
+    let start = Instant::now();
+    let deadline = start + duration;
+    let runs = (0..connections).map(|_| tokio::spawn(http_connection(addr, deadline)));
+    let mut tally = Tally::default();
+    for run in futures_util::future::join_all(runs).await {
+        tally.merge(run??);
+    }
+    tally.elapsed = start.elapsed();
+    Ok(tally)
+}
+
+async fn http_connection(addr: SocketAddr, deadline: Instant) -> Result<Tally, Error> {
+    let stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let body = Bytes::from(Work::Subtract.request(0));
+    let mut tally = Tally::default();
+    while Instant::now() < deadline {
+        let request = http::Request::post("/")
+            .header(http::header::HOST, addr.to_string())
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(body.clone()))?;
+        let sent = Instant::now();
+        let response = tokio::time::timeout(ANSWER_TIMEOUT, sender.send_request(request))
+            .await
+            .map_err(|_| "no answer within 10 s")??;
+        let answer = response.into_body().collect().await?.to_bytes();
+        Work::Subtract.check(std::str::from_utf8(&answer)?)?;
+        tally
+            .latencies
+            .push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
+        tally.calls += 1;
+    }
+    Ok(tally)
+}
+
+/// Opens `connections` WebSocket connections and keeps them idle; returns them, after checking
+/// that a sample still answers.
+pub async fn idle(addr: SocketAddr, connections: usize) -> Result<Vec<impl Sized>, Error> {
+    let url = format!("ws://{addr}/");
+    let opened: Vec<_> = futures_util::stream::iter(0..connections)
+        .map(|_| tokio_tungstenite::connect_async(url.clone()))
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    let mut sockets = Vec::with_capacity(connections);
+    for socket in opened {
+        sockets.push(socket?.0);
+    }
+    let request = Work::Subtract.request(0);
+    for socket in sockets.iter_mut().step_by((connections / 10).max(1)) {
+        socket.send(Message::text(request.clone())).await?;
+        let answer = tokio::time::timeout(ANSWER_TIMEOUT, socket.next())
+            .await
+            .map_err(|_| "an idle connection did not answer")?
+            .ok_or("an idle connection closed")??;
+        Work::Subtract.check(answer.to_text()?)?;
+    }
+    Ok(sockets)
+}

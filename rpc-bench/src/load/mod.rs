@@ -1,0 +1,267 @@
+//! The load harness: each scenario against each server, a fresh server process each time,
+//! pinned to core 0 while the load generator runs on core 1.
+
+mod generator;
+mod process;
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use generator::{Tally, Work};
+use process::ServerProcess;
+
+pub const SERVERS: [&str; 3] = ["ours", "jsonrpsee", "limit"];
+
+#[derive(Clone, Copy, Debug)]
+enum Scenario {
+    WebSocket {
+        connections: usize,
+        in_flight: usize,
+    },
+    Http {
+        connections: usize,
+    },
+    Batch {
+        size: usize,
+    },
+    Idle {
+        connections: usize,
+    },
+}
+
+impl Scenario {
+    fn name(self) -> String {
+        match self {
+            Scenario::WebSocket {
+                connections,
+                in_flight,
+            } => {
+                format!("WebSocket, {connections} connection(s) x {in_flight} in flight")
+            }
+            Scenario::Http { connections } => format!("HTTP, {connections} keep-alive connections"),
+            Scenario::Batch { size } => format!("WebSocket, a batch of {size} sleep(1) calls"),
+            Scenario::Idle { connections } => format!("{connections} idle WebSocket connections"),
+        }
+    }
+}
+
+/// Options of one run.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// About a second per scenario and 500 idle connections: proves the harness and every
+    /// answer, measures nothing worth quoting.
+    pub smoke: bool,
+}
+
+/// One server's numbers in one scenario.
+#[derive(Debug)]
+struct Row {
+    server: &'static str,
+    calls_per_second: f64,
+    p50: Duration,
+    p99: Duration,
+    cpu_per_call: Duration,
+    peak_rss: u64,
+    rss_per_connection: Option<f64>,
+}
+
+/// Runs every scenario against every server and prints the report as Markdown.
+pub fn run(options: Options) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    // 10,000 connections need 10,000 descriptors here and in the servers, which inherit this.
+    rlimit::increase_nofile_limit(u64::MAX)?;
+    let pinned = std::env::var_os(PINNED).is_some();
+    let duration = if options.smoke {
+        Duration::from_secs(1)
+    } else {
+        Duration::from_secs(10)
+    };
+    let idle = if options.smoke { 500 } else { 10_000 };
+    let scenarios = [
+        Scenario::WebSocket {
+            connections: 1,
+            in_flight: 64,
+        },
+        Scenario::WebSocket {
+            connections: 16,
+            in_flight: 8,
+        },
+        Scenario::Http { connections: 32 },
+        Scenario::Batch { size: 100 },
+        Scenario::Idle { connections: idle },
+    ];
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+
+    let mut report = String::new();
+    writeln!(
+        report,
+        "Mode: {}, {} s per scenario and server.",
+        if options.smoke { "smoke" } else { "full" },
+        duration.as_secs()
+    )?;
+    if pinned {
+        writeln!(
+            report,
+            "Each server ran pinned to core 0 and the load generator to core 1 (`taskset`)."
+        )?;
+    } else {
+        writeln!(
+            report,
+            "Not pinned: `taskset` or a second core is missing, so the numbers mix both processes."
+        )?;
+    }
+    for scenario in scenarios {
+        let mut rows = Vec::new();
+        for server in SERVERS {
+            eprintln!("{}: {server}", scenario.name());
+            let process = ServerProcess::spawn(server, pinned)?;
+            let row = runtime
+                .block_on(measure(&process, server, scenario, duration))
+                .map_err(|err| format!("{} against {server}: {err}", scenario.name()))?;
+            rows.push(row);
+        }
+        write_table(&mut report, scenario, &rows)?;
+    }
+    println!("{report}");
+    Ok(())
+}
+
+/// The environment variable marking the re-executed, pinned harness.
+pub const PINNED: &str = "RPC_BENCH_PINNED";
+
+async fn measure(
+    process: &ServerProcess,
+    server: &'static str,
+    scenario: Scenario,
+    duration: Duration,
+) -> Result<Row, Box<dyn std::error::Error + Send + Sync>> {
+    let addr = process.addr;
+    if let Scenario::Idle { connections } = scenario {
+        // A few calls first, so the baseline includes what any first connection allocates.
+        generator::websocket(addr, 1, 1, Work::Subtract, Duration::from_millis(100)).await?;
+        let before = process.rss()?;
+        let sockets = generator::idle(addr, connections).await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let after = process.rss()?;
+        drop(sockets);
+        return Ok(Row {
+            server,
+            calls_per_second: 0.0,
+            p50: Duration::ZERO,
+            p99: Duration::ZERO,
+            cpu_per_call: Duration::ZERO,
+            peak_rss: process.peak_rss()?,
+            rss_per_connection: Some(after.saturating_sub(before) as f64 / connections as f64),
+        });
+    }
+    let load = |duration| async move {
+        match scenario {
+            Scenario::WebSocket {
+                connections,
+                in_flight,
+            } => generator::websocket(addr, connections, in_flight, Work::Subtract, duration).await,
+            Scenario::Http { connections } => generator::http(addr, connections, duration).await,
+            Scenario::Batch { size } => {
+                generator::websocket(addr, 1, 1, Work::SleepBatch { size }, duration).await
+            }
+            Scenario::Idle { .. } => unreachable!("handled above"),
+        }
+    };
+    load(duration / 5).await?;
+    let cpu_before = process.cpu_time()?;
+    let tally = load(duration).await?;
+    let cpu = process.cpu_time()?.saturating_sub(cpu_before);
+    Ok(row(server, &tally, cpu, process.peak_rss()?))
+}
+
+fn row(server: &'static str, tally: &Tally, cpu: Duration, peak_rss: u64) -> Row {
+    let mut latencies = tally.latencies.clone();
+    latencies.sort_unstable();
+    let percentile = |p: f64| {
+        let index = ((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1));
+        Duration::from_micros(latencies.get(index).copied().unwrap_or(0).into())
+    };
+    Row {
+        server,
+        calls_per_second: tally.calls as f64 / tally.elapsed.as_secs_f64(),
+        p50: percentile(0.50),
+        p99: percentile(0.99),
+        cpu_per_call: cpu / (tally.calls.max(1) as u32),
+        peak_rss,
+        rss_per_connection: None,
+    }
+}
+
+fn write_table(report: &mut String, scenario: Scenario, rows: &[Row]) -> std::fmt::Result {
+    writeln!(report, "\n### {}\n", scenario.name())?;
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    let ratio = |ours: f64, theirs: f64| {
+        if theirs > 0.0 {
+            format!("{:.2}", ours / theirs)
+        } else {
+            "-".into()
+        }
+    };
+    let ours = &rows[0];
+    if let Scenario::Idle { .. } = scenario {
+        writeln!(
+            report,
+            "| server | RSS per connection (KiB) | peak RSS (MiB) |"
+        )?;
+        writeln!(report, "|---|---:|---:|")?;
+        for row in rows {
+            let per = row.rss_per_connection.unwrap_or(0.0) / 1024.0;
+            writeln!(
+                report,
+                "| {} | {per:.1} | {:.1} |",
+                row.server,
+                mib(row.peak_rss)
+            )?;
+        }
+        for other in &rows[1..] {
+            writeln!(
+                report,
+                "\nours/{}: RSS per connection {}x",
+                other.server,
+                ratio(
+                    ours.rss_per_connection.unwrap_or(0.0),
+                    other.rss_per_connection.unwrap_or(0.0)
+                )
+            )?;
+        }
+        return Ok(());
+    }
+    writeln!(
+        report,
+        "| server | calls/s | p50 (ms) | p99 (ms) | server CPU per call (µs) | peak RSS (MiB) |"
+    )?;
+    writeln!(report, "|---|---:|---:|---:|---:|---:|")?;
+    for row in rows {
+        writeln!(
+            report,
+            "| {} | {:.0} | {:.3} | {:.3} | {:.2} | {:.1} |",
+            row.server,
+            row.calls_per_second,
+            row.p50.as_secs_f64() * 1e3,
+            row.p99.as_secs_f64() * 1e3,
+            row.cpu_per_call.as_secs_f64() * 1e6,
+            mib(row.peak_rss)
+        )?;
+    }
+    for other in &rows[1..] {
+        writeln!(
+            report,
+            "\nours/{}: throughput {}x, p50 {}x, p99 {}x, CPU per call {}x",
+            other.server,
+            ratio(ours.calls_per_second, other.calls_per_second),
+            ratio(ours.p50.as_secs_f64(), other.p50.as_secs_f64()),
+            ratio(ours.p99.as_secs_f64(), other.p99.as_secs_f64()),
+            ratio(
+                ours.cpu_per_call.as_secs_f64(),
+                other.cpu_per_call.as_secs_f64()
+            ),
+        )?;
+    }
+    Ok(())
+}

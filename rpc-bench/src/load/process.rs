@@ -1,0 +1,104 @@
+//! A server under test, in its own process pinned to its own core, and what `/proc` says of it.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// One server process, killed on drop.
+pub struct ServerProcess {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl ServerProcess {
+    /// Starts `rpc-bench serve <kind> 127.0.0.1:0`, on core 0 when `pin` is set, and waits for
+    /// its `listening on ADDR` line.
+    pub fn spawn(kind: &str, pin: bool) -> std::io::Result<Self> {
+        let exe = std::env::current_exe()?;
+        let mut command = if pin {
+            let mut command = Command::new("taskset");
+            command.args(["-c", "0"]).arg(exe);
+            command
+        } else {
+            Command::new(exe)
+        };
+        let mut child = command
+            .args(["serve", kind, "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| std::io::Error::other("no stdout"))?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .and_then(|addr| addr.parse().ok())
+            .ok_or_else(|| std::io::Error::other(format!("{kind} server printed {line:?}")))?;
+        Ok(ServerProcess { child, addr })
+    }
+
+    /// User plus system CPU time so far.
+    pub fn cpu_time(&self) -> std::io::Result<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        // Fields after the command name, which is parenthesised and may hold spaces: the
+        // state is field 3, utime field 14, stime field 15.
+        let rest = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest)
+            .unwrap_or_default();
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |index: usize| {
+            fields
+                .get(index - 3)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let total = ticks(14) + ticks(15);
+        Ok(Duration::from_secs_f64(
+            total as f64 / clock_ticks_per_second() as f64,
+        ))
+    }
+
+    /// Resident memory now, in bytes.
+    pub fn rss(&self) -> std::io::Result<u64> {
+        self.status_kib("VmRSS:").map(|kib| kib * 1024)
+    }
+
+    /// The most resident memory the process has had, in bytes.
+    pub fn peak_rss(&self) -> std::io::Result<u64> {
+        self.status_kib("VmHWM:").map(|kib| kib * 1024)
+    }
+
+    fn status_kib(&self, field: &str) -> std::io::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .ok_or_else(|| std::io::Error::other(format!("no {field} in /proc status")))
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn clock_ticks_per_second() -> u64 {
+    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|out| String::from_utf8(out.stdout).ok()?.trim().parse().ok())
+            .unwrap_or(100)
+    })
+}

@@ -1,0 +1,70 @@
+//! `rpc-bench load [--smoke]`: the load harness (see BENCHMARKS.md).
+//! `rpc-bench compile [--smoke]`: the macros' compile cost, ours beside jsonrpsee's.
+//! `rpc-bench serve <ours|jsonrpsee|limit> ADDR`: one server, as the harness starts it.
+
+use std::process::{Command, ExitCode};
+
+use rpc_bench::{compile, load, servers};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let smoke = args.iter().any(|arg| arg == "--smoke");
+    let result = match args.first().map(String::as_str) {
+        Some("serve") if args.len() == 3 => serve(&args[1], &args[2]),
+        Some("load") => match pinned_to_core_1(&args) {
+            Some(code) => return code,
+            None => load::run(load::Options { smoke }),
+        },
+        Some("compile") => compile::run(compile::Options { smoke }),
+        _ => {
+            eprintln!(
+                "usage: rpc-bench load [--smoke] | compile [--smoke] | serve <ours|jsonrpsee|limit> ADDR"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("rpc-bench: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the harness again under `taskset -c 1`, so that the servers can have core 0 to
+/// themselves; `None` when already pinned, or when pinning is impossible here.
+fn pinned_to_core_1(args: &[String]) -> Option<ExitCode> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if std::env::var_os(load::PINNED).is_some() || cores < 2 {
+        return None;
+    }
+    let exe = std::env::current_exe().ok()?;
+    let status = Command::new("taskset")
+        .args(["-c", "1"])
+        .arg(exe)
+        .args(args)
+        .env(load::PINNED, "1")
+        .status()
+        .ok()?;
+    Some(ExitCode::from(
+        status.code().unwrap_or(1).clamp(0, 255) as u8
+    ))
+}
+
+fn serve(kind: &str, addr: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    // One worker: the process is pinned to one core, and every server gets the same runtime.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        match kind {
+            "ours" => servers::ours::serve(addr).await,
+            "jsonrpsee" => servers::theirs::serve(addr).await,
+            "limit" => servers::limit::serve(addr).await,
+            other => Err(std::io::Error::other(format!("unknown server {other:?}"))),
+        }
+    })?;
+    Ok(())
+}
