@@ -1,4 +1,4 @@
-//! `rpc-bench load [--smoke]`: the load harness (see BENCHMARKS.md).
+//! `rpc-bench load [--smoke] [--only TEXT]`: the load harness (see BENCHMARKS.md).
 //! `rpc-bench compile [--smoke]`: the macros' compile cost, ours beside jsonrpsee's.
 //! `rpc-bench serve <ours|jsonrpsee|limit> ADDR`: one server, as the harness starts it.
 
@@ -13,12 +13,19 @@ fn main() -> ExitCode {
         Some("serve") if args.len() == 3 => serve(&args[1], &args[2]),
         Some("load") => match pinned_to_core_1(&args) {
             Some(code) => return code,
-            None => load::run(load::Options { smoke }),
+            None => {
+                let only = args
+                    .iter()
+                    .position(|arg| arg == "--only")
+                    .and_then(|at| args.get(at + 1))
+                    .cloned();
+                load::run(load::Options { smoke, only })
+            }
         },
         Some("compile") => compile::run(compile::Options { smoke }),
         _ => {
             eprintln!(
-                "usage: rpc-bench load [--smoke] | compile [--smoke] | serve <ours|jsonrpsee|limit> ADDR"
+                "usage: rpc-bench load [--smoke] [--only TEXT] | compile [--smoke] | serve <ours|jsonrpsee|limit> ADDR"
             );
             return ExitCode::from(2);
         }

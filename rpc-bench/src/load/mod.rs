@@ -46,11 +46,13 @@ impl Scenario {
 }
 
 /// Options of one run.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// About a second per scenario and 500 idle connections: proves the harness and every
     /// answer, measures nothing worth quoting.
     pub smoke: bool,
+    /// Only the scenarios whose name contains this, for working on one of them.
+    pub only: Option<String>,
 }
 
 /// One server's numbers in one scenario.
@@ -111,7 +113,13 @@ pub fn run(options: Options) -> Result<(), Box<dyn std::error::Error + Send + Sy
             "Not pinned: `taskset` or a second core is missing, so the numbers mix both processes."
         )?;
     }
-    for scenario in scenarios {
+    let chosen = scenarios.into_iter().filter(|scenario| {
+        options
+            .only
+            .as_ref()
+            .is_none_or(|only| scenario.name().contains(only.as_str()))
+    });
+    for scenario in chosen {
         let mut rows = Vec::new();
         for server in SERVERS {
             eprintln!("{}: {server}", scenario.name());

@@ -1,25 +1,27 @@
 //! WebSocket: the upgrade handshake over hyper, then one task per connection that reads
 //! messages, runs each call on its own task, and writes each response as soon as it is ready.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use http::header::{
     CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
 };
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
-use hyper::body::Incoming;
+use hyper::body::{Bytes, Incoming};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::task::JoinSet;
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::Shared;
 use super::http::{Body, status};
@@ -134,7 +136,7 @@ fn close_frame(code: CloseCode, reason: &'static str) -> CloseFrame {
 }
 
 async fn serve(mut socket: Socket, shared: Arc<Shared>, cx: Context) {
-    let mut calls = JoinSet::new();
+    let mut calls: JoinSet<Option<String>> = JoinSet::new();
     // Set once the server stops reading: it then finishes the calls in flight and closes.
     let mut closing: Option<CloseFrame> = None;
     loop {
@@ -144,31 +146,45 @@ async fn serve(mut socket: Socket, shared: Arc<Shared>, cx: Context) {
                     return;
                 }
             }
-            frame = socket.next(), if closing.is_none() => match frame {
-                Some(Ok(Message::Text(text))) => {
-                    let (shared, cx) = (shared.clone(), cx.clone());
-                    calls.spawn(async move { shared.router.handle(&text, &cx).await });
+            frame = socket.next(), if closing.is_none() => {
+                // Everything the peer has already sent is read and started before one flush,
+                // so answers to requests that arrived together leave in one write.
+                let mut frame = Some(frame);
+                while let Some(next) = frame {
+                    let started = match next {
+                        Some(Ok(Message::Text(text))) => {
+                            start(&mut socket, &mut calls, &shared, &cx, Payload::Text(text)).await
+                        }
+                        Some(Ok(Message::Binary(bytes))) => {
+                            start(&mut socket, &mut calls, &shared, &cx, Payload::Binary(bytes)).await
+                        }
+                        // tungstenite answers pings and the peer's close frame itself; after a
+                        // close, the stream ends once the reply is flushed.
+                        Some(Ok(_)) => Ok(()),
+                        Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
+                            tracing::debug!(size, max_size, "WebSocket message over the limit");
+                            closing = Some(close_frame(CloseCode::Size, "message too large"));
+                            break;
+                        }
+                        Some(Err(WsError::Utf8(_))) => {
+                            closing = Some(close_frame(CloseCode::Invalid, "text frame is not valid UTF-8"));
+                            break;
+                        }
+                        Some(Err(err)) => {
+                            tracing::debug!(%err, "WebSocket connection failed");
+                            return;
+                        }
+                        None => return,
+                    };
+                    if started.is_err() {
+                        return;
+                    }
+                    frame = socket.next().now_or_never();
                 }
-                Some(Ok(Message::Binary(bytes))) => {
-                    let (shared, cx) = (shared.clone(), cx.clone());
-                    calls.spawn(async move { shared.router.handle_bytes(&bytes, &cx).await });
-                }
-                // tungstenite answers pings and the peer's close frame itself; after a close,
-                // the stream ends once the reply is flushed.
-                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Close(_) | Message::Frame(_))) => {}
-                Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
-                    tracing::debug!(size, max_size, "WebSocket message over the limit");
-                    closing = Some(close_frame(CloseCode::Size, "message too large"));
-                }
-                Some(Err(WsError::Utf8(_))) => {
-                    closing = Some(close_frame(CloseCode::Invalid, "text frame is not valid UTF-8"));
-                }
-                Some(Err(err)) => {
-                    tracing::debug!(%err, "WebSocket connection failed");
+                if socket.flush().await.is_err() {
                     return;
                 }
-                None => return,
-            },
+            }
             () = shared.stop.cancelled(), if closing.is_none() => {
                 closing = Some(close_frame(CloseCode::Away, "server shutting down"));
             }
@@ -178,6 +194,39 @@ async fn serve(mut socket: Socket, shared: Arc<Shared>, cx: Context) {
                 close(socket, frame).await;
                 return;
             }
+        }
+    }
+}
+
+/// A message's content, text or binary.
+enum Payload {
+    Text(Utf8Bytes),
+    Binary(Bytes),
+}
+
+/// Starts answering one message. A call whose handler finishes without waiting is answered at
+/// once into the write buffer (flushed by the caller), sparing it a task; one that waits runs on
+/// a task of its own, so it holds up nothing else on the connection.
+async fn start(
+    socket: &mut Socket,
+    calls: &mut JoinSet<Option<String>>,
+    shared: &Arc<Shared>,
+    cx: &Context,
+    payload: Payload,
+) -> Result<(), WsError> {
+    let (shared, cx) = (shared.clone(), cx.clone());
+    let mut answer = Box::pin(async move {
+        match payload {
+            Payload::Text(text) => shared.router.handle(&text, &cx).await,
+            Payload::Binary(bytes) => shared.router.handle_bytes(&bytes, &cx).await,
+        }
+    });
+    match std::future::poll_fn(|task| Poll::Ready(answer.as_mut().poll(task))).await {
+        Poll::Ready(Some(response)) => socket.feed(Message::text(response)).await,
+        Poll::Ready(None) => Ok(()),
+        Poll::Pending => {
+            calls.spawn(answer);
+            Ok(())
         }
     }
 }
