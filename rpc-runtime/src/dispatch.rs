@@ -99,7 +99,7 @@ impl Router {
             return None;
         };
         Some(match result {
-            Ok(value) => encode_success(request.version, id, &value),
+            Ok(value) => encode_success(request.version, id, value),
             Err(err) => encode_error(request.version, Some(id), &err),
         })
     }

@@ -53,6 +53,7 @@
 pub mod client;
 mod context;
 mod dispatch;
+mod encode;
 mod error;
 mod method;
 mod params;

@@ -26,7 +26,7 @@ pub trait MethodDef {
 
 /// Serializes a handler's return value.
 pub fn encode<T: serde::Serialize + ?Sized>(value: &T) -> MethodResult {
-    serde_json::to_string(value).map_err(|err| {
+    crate::encode::to_json(value).map_err(|err| {
         tracing::error!(%err, "a handler's return value could not be serialized");
         RpcError::internal()
     })

@@ -8,18 +8,18 @@ use crate::RpcError;
 
 // Input: version, id `7`, result text `19`
 // Output: {"jsonrpc":"2.0","result":19,"id":7}   or, for 1.0,   {"result":19,"error":null,"id":7}
-pub(crate) fn encode_success(version: Version, id: &RawValue, result: &str) -> String {
-    let id = id.get();
-    let mut out = String::with_capacity(result.len() + id.len() + 40);
+/// Built in the result's own buffer: a large result is moved once within it, not copied into
+/// a second allocation.
+pub(crate) fn encode_success(version: Version, id: &RawValue, result: String) -> String {
+    let mut out = result;
     match version {
-        Version::V2 => out.push_str(r#"{"jsonrpc":"2.0","result":"#),
-        Version::V1 => out.push_str(r#"{"result":"#),
+        Version::V2 => out.insert_str(0, r#"{"jsonrpc":"2.0","result":"#),
+        Version::V1 => {
+            out.insert_str(0, r#"{"result":"#);
+            out.push_str(r#","error":null"#);
+        }
     }
-    out.push_str(result);
-    if version == Version::V1 {
-        out.push_str(r#","error":null"#);
-    }
-    push_id(&mut out, id);
+    push_id(&mut out, id.get());
     out
 }
 
@@ -58,11 +58,11 @@ mod tests {
     fn encodes_both_versions() {
         let id = raw("12345678901234567890");
         assert_eq!(
-            encode_success(Version::V2, &id, "19"),
+            encode_success(Version::V2, &id, "19".into()),
             r#"{"jsonrpc":"2.0","result":19,"id":12345678901234567890}"#
         );
         assert_eq!(
-            encode_success(Version::V1, &id, "19"),
+            encode_success(Version::V1, &id, "19".into()),
             r#"{"result":19,"error":null,"id":12345678901234567890}"#
         );
         let err = RpcError::new(-1, "no").with_data([1]);
