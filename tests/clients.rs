@@ -6,12 +6,15 @@ mod common;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::time::Duration;
 
 use common::{TestServer, timed};
 use futures_util::future::join_all;
 use futures_util::{SinkExt, StreamExt};
-use rpc_runtime::client::{Batch, ClientError, HttpClient, HttpStatusError, RpcClient, WsClient};
+use rpc_runtime::client::{
+    Batch, BatchResponse, ClientError, HttpClient, HttpStatusError, RpcClient, WsClient,
+};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::WebSocketStream;
@@ -87,7 +90,7 @@ async fn batches_give_each_entry_its_own_typed_result() {
     let server = TestServer::start().await;
     let ws = ws(&server).await;
     let http = http(&server);
-    for client in [&ws as &dyn BatchCaller, &http as &dyn BatchCaller] {
+    for client in [&ws as &dyn AnyClient, &http as &dyn AnyClient] {
         let mut batch = Batch::new();
         let difference = batch.call::<i64>("subtract", (42, 23)).unwrap();
         let greeting = batch
@@ -117,35 +120,6 @@ async fn batches_give_each_entry_its_own_typed_result() {
     }
     drop(ws);
     server.stop().await;
-}
-
-/// Lets one test body run over both clients.
-trait BatchCaller {
-    fn send(
-        &self,
-        batch: Batch,
-    ) -> std::pin::Pin<
-        Box<
-            dyn Future<Output = Result<rpc_runtime::client::BatchResponse, ClientError>>
-                + Send
-                + '_,
-        >,
-    >;
-}
-
-impl<C: RpcClient> BatchCaller for C {
-    fn send(
-        &self,
-        batch: Batch,
-    ) -> std::pin::Pin<
-        Box<
-            dyn Future<Output = Result<rpc_runtime::client::BatchResponse, ClientError>>
-                + Send
-                + '_,
-        >,
-    > {
-        Box::pin(self.batch(batch))
-    }
 }
 
 #[tokio::test]
@@ -260,7 +234,7 @@ async fn sends_params_from_tuples_arrays_structs_and_maps() {
     let server = TestServer::start().await;
     let ws = ws(&server).await;
     let http = http(&server);
-    for client in [&ws as &dyn Caller, &http as &dyn Caller] {
+    for client in [&ws as &dyn AnyClient, &http as &dyn AnyClient] {
         assert_eq!(client.value("subtract", json!([42, 23])).await.unwrap(), 19);
         assert_eq!(
             client
@@ -291,22 +265,21 @@ async fn sends_params_from_tuples_arrays_structs_and_maps() {
     server.stop().await;
 }
 
-/// Untyped calls through either client, for one test body over both.
-trait Caller {
-    fn value(
-        &self,
-        method: &'static str,
-        params: Value,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Value, ClientError>> + Send + '_>>;
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, ClientError>> + Send + 'a>>;
+
+/// Either client behind one object type, so one test body runs over both.
+trait AnyClient {
+    fn value(&self, method: &'static str, params: Value) -> Boxed<'_, Value>;
+    fn send(&self, batch: Batch) -> Boxed<'_, BatchResponse>;
 }
 
-impl<C: RpcClient> Caller for C {
-    fn value(
-        &self,
-        method: &'static str,
-        params: Value,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Value, ClientError>> + Send + '_>> {
+impl<C: RpcClient> AnyClient for C {
+    fn value(&self, method: &'static str, params: Value) -> Boxed<'_, Value> {
         Box::pin(self.call(method, params))
+    }
+
+    fn send(&self, batch: Batch) -> Boxed<'_, BatchResponse> {
+        Box::pin(self.batch(batch))
     }
 }
 
@@ -315,7 +288,7 @@ async fn tells_each_kind_of_failure_apart() {
     let server = TestServer::start().await;
     let ws = ws(&server).await;
     let http = http(&server);
-    for client in [&ws as &dyn Caller, &http as &dyn Caller] {
+    for client in [&ws as &dyn AnyClient, &http as &dyn AnyClient] {
         let err = client.value("fail_custom", Value::Null).await.unwrap_err();
         let rpc = err.as_rpc().expect("a JSON-RPC error");
         assert_eq!((rpc.code(), rpc.message()), (-32001, "custom failure"));

@@ -6,10 +6,10 @@ use std::future::Future;
 use serde_json::value::RawValue;
 
 use super::wire::{encode_request, single_outcome};
-use super::{Batch, BatchResponse, ClientError};
+use super::{Batch, BatchResponse, ClientError, RpcClient};
 
 /// Sends one message and returns the reply, `None` when there is none (notifications).
-pub(crate) trait Exchange: Sync {
+pub(crate) trait Exchange: Send + Sync {
     fn exchange(
         &self,
         message: String,
@@ -19,7 +19,29 @@ pub(crate) trait Exchange: Sync {
     fn reserve_ids(&self, count: u64) -> u64;
 }
 
-pub(crate) async fn call(
+impl<T: Exchange> RpcClient for T {
+    async fn call_raw(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> Result<Box<RawValue>, ClientError> {
+        call(self, method, params).await
+    }
+
+    async fn notify_raw(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> Result<(), ClientError> {
+        notify(self, method, params).await
+    }
+
+    async fn batch(&self, batch: Batch) -> Result<BatchResponse, ClientError> {
+        self::batch(self, batch).await
+    }
+}
+
+async fn call(
     transport: &impl Exchange,
     method: &str,
     params: Option<Box<RawValue>>,
@@ -34,7 +56,7 @@ pub(crate) async fn call(
 }
 
 /// Fire-and-forget: whatever comes back, if anything, is not the caller's concern.
-pub(crate) async fn notify(
+async fn notify(
     transport: &impl Exchange,
     method: &str,
     params: Option<Box<RawValue>>,
@@ -44,10 +66,7 @@ pub(crate) async fn notify(
     transport.exchange(request).await.map(drop)
 }
 
-pub(crate) async fn batch(
-    transport: &impl Exchange,
-    batch: Batch,
-) -> Result<BatchResponse, ClientError> {
+async fn batch(transport: &impl Exchange, batch: Batch) -> Result<BatchResponse, ClientError> {
     if batch.is_empty() {
         return Ok(BatchResponse::empty(&batch));
     }

@@ -12,10 +12,9 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use serde_json::value::RawValue;
 
-use super::exchange::{self, Exchange};
-use super::{Batch, BatchResponse, ClientError, DEFAULT_REQUEST_TIMEOUT, RpcClient};
+use super::exchange::Exchange;
+use super::{ClientError, DEFAULT_REQUEST_TIMEOUT};
 
 /// Calls a server over HTTP. Cheap to share: clones reuse one connection pool.
 ///
@@ -147,27 +146,5 @@ impl Exchange for HttpClient {
 
     fn reserve_ids(&self, count: u64) -> u64 {
         self.next_id.fetch_add(count, Ordering::Relaxed)
-    }
-}
-
-impl RpcClient for HttpClient {
-    async fn call_raw(
-        &self,
-        method: &str,
-        params: Option<Box<RawValue>>,
-    ) -> Result<Box<RawValue>, ClientError> {
-        exchange::call(self, method, params).await
-    }
-
-    async fn notify_raw(
-        &self,
-        method: &str,
-        params: Option<Box<RawValue>>,
-    ) -> Result<(), ClientError> {
-        exchange::notify(self, method, params).await
-    }
-
-    async fn batch(&self, batch: Batch) -> Result<BatchResponse, ClientError> {
-        exchange::batch(self, batch).await
     }
 }

@@ -5,10 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use http::HeaderMap;
-use serde_json::value::RawValue;
 
-use super::exchange::{self, Exchange};
-use super::{Batch, BatchResponse, ClientError, RpcClient};
+use super::ClientError;
+use super::exchange::Exchange;
 use crate::context::ConnectionId;
 use crate::state::StateMap;
 use crate::{Context, Router, Transport};
@@ -104,27 +103,5 @@ impl Exchange for TestClient {
 
     fn reserve_ids(&self, count: u64) -> u64 {
         self.next_id.fetch_add(count, Ordering::Relaxed)
-    }
-}
-
-impl RpcClient for TestClient {
-    async fn call_raw(
-        &self,
-        method: &str,
-        params: Option<Box<RawValue>>,
-    ) -> Result<Box<RawValue>, ClientError> {
-        exchange::call(self, method, params).await
-    }
-
-    async fn notify_raw(
-        &self,
-        method: &str,
-        params: Option<Box<RawValue>>,
-    ) -> Result<(), ClientError> {
-        exchange::notify(self, method, params).await
-    }
-
-    async fn batch(&self, batch: Batch) -> Result<BatchResponse, ClientError> {
-        exchange::batch(self, batch).await
     }
 }
