@@ -35,11 +35,6 @@ impl<'a> Params<'a> {
         Params { raw }
     }
 
-    /// The params as raw JSON, `None` when the request had none.
-    pub fn as_raw(&self) -> Option<&'a RawValue> {
-        self.raw
-    }
-
     /// Locates each param in `names` (positionally, or by name); with `variadic`, the last name
     /// collects every positional param past the others.
     #[doc(hidden)]

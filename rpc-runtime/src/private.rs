@@ -4,6 +4,9 @@ use std::future::Future;
 
 pub use serde;
 pub use serde_json;
+use serde_json::value::RawValue;
+
+use crate::client::ClientError;
 
 pub use crate::client::wire::decode;
 pub use crate::method::{MethodKind, MethodResult, Outcome};
@@ -22,6 +25,12 @@ pub trait MethodDef {
     const NAME: &'static str;
     /// Builds the descriptor the router holds.
     fn descriptor() -> MethodDescriptor;
+}
+
+/// The result of a handler that returns `()`, and of every notification: `null`, without
+/// running a serializer for it.
+pub fn unit() -> MethodResult {
+    Ok(String::from("null"))
 }
 
 /// Serializes a handler's return value.
@@ -74,54 +83,43 @@ pub fn blocking<F: FnOnce() -> MethodResult + Send + 'static>(body: F) -> Outcom
     })
 }
 
-/// The params of a typed client's call, in order, built as one JSON array.
-#[derive(Debug)]
+/// The params of a typed client's call, in order. Each is serialized once; the array is
+/// joined from them verbatim, with nothing parsed again.
+#[derive(Debug, Default)]
 pub struct PositionalParams {
-    text: String,
-    count: usize,
+    values: Vec<Box<RawValue>>,
 }
 
 impl PositionalParams {
-    #[allow(clippy::new_without_default)] // only generated code builds these
     pub fn new() -> Self {
-        PositionalParams {
-            text: String::from("["),
-            count: 0,
-        }
+        PositionalParams::default()
     }
 
     /// Appends one param.
-    pub fn push<T: serde::Serialize + ?Sized>(
-        &mut self,
-        value: &T,
-    ) -> Result<(), crate::client::ClientError> {
-        let value = serde_json::to_string(value)
-            .map_err(|err| crate::client::ClientError::InvalidParams(err.to_string()))?;
-        if self.count > 0 {
-            self.text.push(',');
-        }
-        self.text.push_str(&value);
-        self.count += 1;
+    pub fn push<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ClientError> {
+        self.values
+            .push(serde_json::value::to_raw_value(value).map_err(invalid_params)?);
         Ok(())
     }
 
     /// Appends each item of a variadic param.
-    pub fn extend<T: serde::Serialize>(
-        &mut self,
-        values: &[T],
-    ) -> Result<(), crate::client::ClientError> {
+    pub fn extend<T: serde::Serialize>(&mut self, values: &[T]) -> Result<(), ClientError> {
         values.iter().try_for_each(|value| self.push(value))
     }
 
     /// The array, or nothing for a call without params.
-    pub fn finish(mut self) -> Option<Box<serde_json::value::RawValue>> {
-        if self.count == 0 {
-            return None;
+    pub fn finish(self) -> Result<Option<Box<RawValue>>, ClientError> {
+        if self.values.is_empty() {
+            return Ok(None);
         }
-        self.text.push(']');
-        // Valid by construction: `[`, serialized values joined by commas, `]`.
-        serde_json::value::RawValue::from_string(self.text).ok()
+        serde_json::value::to_raw_value(&self.values)
+            .map(Some)
+            .map_err(invalid_params)
     }
+}
+
+fn invalid_params(err: serde_json::Error) -> ClientError {
+    ClientError::InvalidParams(err.to_string())
 }
 
 /// The router of a `methods![...]` list, whose names were checked at compile time.

@@ -16,7 +16,7 @@ use crate::ast::{Kind, Role, Service};
 //             let mut params = PositionalParams::new();
 //             params.push(&a)?;
 //             params.push(&b)?;
-//             decode(&self.client.call_raw("math.add", params.finish()).await?)
+//             decode(&self.client.call_raw("math.add", params.finish()?).await?)
 //         }
 //     }
 pub(crate) fn expand_client(service: &Service) -> TokenStream {
@@ -55,12 +55,12 @@ pub(crate) fn expand_client(service: &Service) -> TokenStream {
         let span = method.output.span(&method.sig);
         let (output, send) = match method.kind {
             Kind::Method => (quote!(#success), {
-                let call = quote!(#client_trait::call_raw(&self.client, #name, __rpc_params.finish()).await?);
+                let call = quote!(#client_trait::call_raw(&self.client, #name, __rpc_params.finish()?).await?);
                 quote_spanned!(span=> ::rpc_runtime::__private::decode::<#success>(&#call))
             }),
             Kind::Notification => (
                 quote!(()),
-                quote!(#client_trait::notify_raw(&self.client, #name, __rpc_params.finish()).await),
+                quote!(#client_trait::notify_raw(&self.client, #name, __rpc_params.finish()?).await),
             ),
         };
         quote! {

@@ -55,7 +55,7 @@ pub(crate) fn body(method: &Method, callee: TokenStream, own: TokenStream) -> To
     // Spanned at the return type, path included (an interpolated `#p` would keep the call
     // site's span), so a missing `Serialize` or `From` impl is reported there.
     let encode = match &method.output {
-        Output::Unit => quote!({ #call; #p::encode(&()) }),
+        Output::Unit => quote!({ #call; #p::unit() }),
         Output::Value(ty) => quote_spanned! {ty.span()=>
             { let __rpc_value = #call; ::rpc_runtime::__private::encode(&__rpc_value) }
         },
