@@ -73,11 +73,21 @@ pub(crate) struct Param {
 pub(crate) enum Role {
     /// Injected from the call's [`Context`], never read from the params.
     Context,
+    /// The WebSocket connection the call arrived on, injected; the method exists on WebSocket
+    /// only.
+    Connection,
     Required,
     /// `Option<T>`, holding `T`: may be omitted.
     Optional(Type),
     /// `#[rpc(rest)]`; holds `T` of `Vec<T>`, or `None` if the type is not a `Vec`.
     Rest(Option<Type>),
+}
+
+impl Role {
+    /// Whether the param is supplied by the runtime rather than read from the request.
+    pub(crate) fn is_injected(&self) -> bool {
+        matches!(self, Role::Context | Role::Connection)
+    }
 }
 
 pub(crate) enum Output {
@@ -163,11 +173,16 @@ impl Method {
         self.origin.attr(self.kind)
     }
 
-    /// The params read from the request, in order: all but the context.
+    /// The params read from the request, in order: all but the injected ones.
     pub(crate) fn rpc_params(&self) -> impl Iterator<Item = &Param> {
+        self.params.iter().filter(|param| !param.role.is_injected())
+    }
+
+    /// The `Connection` param, if there is one.
+    pub(crate) fn connection_param(&self) -> Option<&Param> {
         self.params
             .iter()
-            .filter(|param| !matches!(param.role, Role::Context))
+            .find(|param| matches!(param.role, Role::Connection))
     }
 }
 
@@ -198,6 +213,8 @@ impl Param {
             Role::Rest(generic_arg(ty, "Vec").cloned())
         } else if is_context(ty) {
             Role::Context
+        } else if is_named(ty, "Connection") {
+            Role::Connection
         } else if let Some(inner) = generic_arg(ty, "Option") {
             Role::Optional(inner.clone())
         } else {
@@ -218,6 +235,8 @@ fn borrowed_help(elem: &Type) -> String {
         "use `String`".to_owned()
     } else if is_context(elem) {
         "take `Context` by value; it is cheap to clone".to_owned()
+    } else if is_named(elem, "Connection") {
+        "take `Connection` by value; it is cheap to clone".to_owned()
     } else if let Type::Slice(slice) = elem {
         let item = &slice.elem;
         format!(
@@ -269,7 +288,12 @@ impl Output {
 
 /// `Context`, `rpc_runtime::Context` or any path ending in a bare `Context`.
 fn is_context(ty: &Type) -> bool {
-    last_segment(ty).is_some_and(|seg| seg.ident == "Context" && seg.arguments.is_none())
+    is_named(ty, "Context")
+}
+
+/// A path ending in a bare `name`, without generic arguments.
+fn is_named(ty: &Type, name: &str) -> bool {
+    last_segment(ty).is_some_and(|seg| seg.ident == name && seg.arguments.is_none())
 }
 
 fn last_segment_is(ty: &Type, name: &str) -> bool {

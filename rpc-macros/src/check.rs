@@ -56,6 +56,24 @@ fn name(cx: &Ctxt, method: &Method) {
 
 fn transports(cx: &Ctxt, method: &Method) {
     let off = |flag: &Option<syn::LitBool>| flag.as_ref().is_some_and(|flag| !flag.value);
+    let on = |flag: &Option<syn::LitBool>| flag.as_ref().is_some_and(|flag| flag.value);
+    if let Some(param) = method.connection_param() {
+        let ty = &param.ty;
+        let ty = quote::quote!(#ty).to_string().replace(' ', "");
+        if on(&method.args.http) {
+            cx.error_spanned_by(
+                &method.args.http,
+                format!("a method that takes a `{ty}` exists on WebSocket only, since HTTP has no connection to push to: remove `http = true`, or take `Context` and use `cx.connection()`, which is `None` over HTTP"),
+            );
+        }
+        if off(&method.args.websocket) {
+            cx.error_spanned_by(
+                &method.args.websocket,
+                format!("a method that takes a `{ty}` needs WebSocket, since HTTP has no connection to push to: remove `websocket = false`, or remove the `{ty}` param"),
+            );
+        }
+        return;
+    }
     if off(&method.args.http) && off(&method.args.websocket) {
         cx.error_spanned_by(
             &method.args.websocket,
@@ -84,23 +102,27 @@ fn output(cx: &Ctxt, method: &Method) {
 fn params(cx: &Ctxt, method: &Method) {
     let mut names: HashMap<String, &syn::Ident> = HashMap::new();
     let mut context = None;
-    let rpc_params: Vec<_> = method
-        .params
-        .iter()
-        .filter(|p| !matches!(p.role, Role::Context))
-        .collect();
+    let mut connection = None;
+    let rpc_params: Vec<_> = method.rpc_params().collect();
     for param in &method.params {
-        if let Role::Context = param.role {
-            if let Some(first) = context.replace(&param.ident) {
+        let (first, injected) = match param.role {
+            Role::Context => (&mut context, "Context"),
+            Role::Connection => (&mut connection, "Connection"),
+            _ => (&mut None, ""),
+        };
+        if param.role.is_injected() {
+            if let Some(first) = first.replace(&param.ident) {
                 cx.error_spanned_by(
                     &param.ty,
-                    format!("only one `Context` param is allowed, and `{first}` is one"),
+                    format!("only one `{injected}` param is allowed, and `{first}` is one"),
                 );
             }
             if let Some(rename) = &param.rename {
                 cx.error_spanned_by(
                     rename,
-                    "the `Context` param is not read from the request, so it has no name",
+                    format!(
+                        "the `{injected}` param is not read from the request, so it has no name"
+                    ),
                 );
             }
             continue;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use http::HeaderMap;
 
 use crate::state::StateMap;
+use crate::{Connection, Hub};
 
 /// The transport a call arrived on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -60,27 +61,53 @@ pub struct Context {
 #[derive(Debug)]
 struct Inner {
     transport: Transport,
-    peer_addr: Option<SocketAddr>,
-    headers: HeaderMap,
-    connection_id: ConnectionId,
     state: Arc<StateMap>,
+    hub: Hub,
+    source: Source,
+}
+
+/// Where the call came from: one HTTP request, or a connection that outlives it.
+#[derive(Debug)]
+enum Source {
+    Request {
+        peer_addr: Option<SocketAddr>,
+        headers: HeaderMap,
+        connection_id: ConnectionId,
+    },
+    Connection(Connection),
 }
 
 impl Context {
-    pub(crate) fn new(
+    /// The context of one HTTP request.
+    pub(crate) fn request(
         transport: Transport,
         peer_addr: Option<SocketAddr>,
         headers: HeaderMap,
         connection_id: ConnectionId,
         state: Arc<StateMap>,
+        hub: Hub,
     ) -> Self {
+        let source = Source::Request {
+            peer_addr,
+            headers,
+            connection_id,
+        };
+        Context::new(transport, source, state, hub)
+    }
+
+    /// The context every call on `connection` shares.
+    pub(crate) fn connection_of(connection: Connection, state: Arc<StateMap>, hub: Hub) -> Self {
+        let source = Source::Connection(connection);
+        Context::new(Transport::WebSocket, source, state, hub)
+    }
+
+    fn new(transport: Transport, source: Source, state: Arc<StateMap>, hub: Hub) -> Self {
         Context {
             inner: Arc::new(Inner {
                 transport,
-                peer_addr,
-                headers,
-                connection_id,
                 state,
+                hub,
+                source,
             }),
         }
     }
@@ -92,17 +119,40 @@ impl Context {
 
     /// The remote address of the connection, when there is one.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.inner.peer_addr
+        match &self.inner.source {
+            Source::Request { peer_addr, .. } => *peer_addr,
+            Source::Connection(connection) => connection.peer_addr(),
+        }
     }
 
     /// The HTTP request's headers, or for WebSocket the headers of the upgrade handshake.
     pub fn headers(&self) -> &HeaderMap {
-        &self.inner.headers
+        match &self.inner.source {
+            Source::Request { headers, .. } => headers,
+            Source::Connection(connection) => connection.headers(),
+        }
     }
 
     /// The connection the call arrived on. HTTP calls on one keep-alive connection share it.
     pub fn connection_id(&self) -> ConnectionId {
-        self.inner.connection_id
+        match &self.inner.source {
+            Source::Request { connection_id, .. } => *connection_id,
+            Source::Connection(connection) => connection.id(),
+        }
+    }
+
+    /// The WebSocket connection the call arrived on, to push to or keep values with; `None`
+    /// over HTTP, where the response is all the server can send.
+    pub fn connection(&self) -> Option<&Connection> {
+        match &self.inner.source {
+            Source::Request { .. } => None,
+            Source::Connection(connection) => Some(connection),
+        }
+    }
+
+    /// The server's hub: notify any connection, groups and topics, from any transport.
+    pub fn hub(&self) -> &Hub {
+        &self.inner.hub
     }
 
     /// The state of type `T` registered with [`ServerBuilder::state`](crate::ServerBuilder::state),

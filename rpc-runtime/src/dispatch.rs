@@ -79,8 +79,18 @@ impl Router {
                 return Some(encode_error(version, id, &RpcError::invalid_request()));
             }
         };
-        let result = match self.get(&request.method) {
-            Some(method) if method.serves(cx.transport()) => {
+        let method = self
+            .get(&request.method)
+            .filter(|method| method.serves(cx.transport()));
+        if !request.has_structured_params() && !method.is_some_and(|m| m.scalar_params) {
+            return Some(encode_error(
+                request.version,
+                request.id,
+                &RpcError::invalid_request(),
+            ));
+        }
+        let result = match method {
+            Some(method) => {
                 if method.kind == MethodKind::Notification && request.id.is_some() {
                     Err(RpcError::method_not_found().with_data(format!(
                         "`{}` takes notifications only: send it without an id",
@@ -90,7 +100,7 @@ impl Router {
                     call(method, Params::new(request.params), cx.clone()).await
                 }
             }
-            _ => Err(RpcError::method_not_found()),
+            None => Err(RpcError::method_not_found()),
         };
         let Some(id) = request.id else {
             if let Err(err) = result {

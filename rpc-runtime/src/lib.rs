@@ -51,13 +51,16 @@
 //!   shutting down with 1001, in every case after answering the calls already accepted.
 
 pub mod client;
+mod connection;
 mod context;
 mod dispatch;
 mod encode;
 mod error;
 mod method;
 mod params;
+mod peer;
 mod protocol;
+mod push;
 mod router;
 mod server;
 mod state;
@@ -66,9 +69,12 @@ mod state;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use connection::Connection;
 pub use context::{ConnectionId, Context, Transport};
 pub use error::{RpcError, codes};
 pub use method::{MethodDescriptor, MethodKind};
+pub use peer::{DEFAULT_OUTBOUND_QUEUE, SlowReaderPolicy};
+pub use push::{Hub, HubBuilder, PushError, Refusal, Topic};
 pub use router::{Router, RouterError};
 pub use server::{
     DEFAULT_MAX_REQUEST_SIZE, DEFAULT_WEBSOCKET_READ_BUFFER, Server, ServerBuilder, ServerHandle,

@@ -40,6 +40,8 @@ pub struct MethodDescriptor {
     pub(crate) kind: MethodKind,
     pub(crate) http: bool,
     pub(crate) websocket: bool,
+    /// Whether params may be a bare value rather than an array or object (built-ins only).
+    pub(crate) scalar_params: bool,
     pub(crate) handler: Handler,
 }
 
@@ -72,10 +74,16 @@ impl MethodDescriptor {
             kind,
             http,
             websocket,
+            scalar_params: false,
             handler: Arc::new(move |cx, params| {
                 handler(cx, params).unwrap_or_else(|err| Outcome::Ready(Err(err)))
             }),
         }
+    }
+
+    pub(crate) fn accepting_scalar_params(mut self) -> Self {
+        self.scalar_params = true;
+        self
     }
 
     /// The JSON-RPC method name.

@@ -35,6 +35,11 @@ impl<'a> Params<'a> {
         Params { raw }
     }
 
+    /// The params as sent.
+    pub(crate) fn raw(&self) -> Option<&'a RawValue> {
+        self.raw
+    }
+
     /// Locates each param in `names` (positionally, or by name); with `variadic`, the last name
     /// collects every positional param past the others.
     #[doc(hidden)]

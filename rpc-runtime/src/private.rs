@@ -11,7 +11,7 @@ use crate::client::ClientError;
 pub use crate::client::wire::decode;
 pub use crate::method::{MethodKind, MethodResult, Outcome};
 pub use crate::params::{ParamReader, Params};
-pub use crate::{Context, MethodDescriptor, Router, RpcError};
+pub use crate::{Connection, Context, MethodDescriptor, Router, RpcError};
 
 /// Implemented by the struct `#[rpc_method]` emits beside each function, so that `methods![f]`
 /// can reach the method through the function's name.
@@ -64,6 +64,15 @@ where
     fn into_rpc_error(self) -> RpcError {
         RpcError::from(self)
     }
+}
+
+/// The connection a `Connection` param receives. Dispatch serves such methods on WebSocket
+/// only, so over HTTP this is never reached; should it be, the caller gets -32601 as for any
+/// method a transport lacks.
+pub fn connection(cx: &Context) -> Result<Connection, RpcError> {
+    cx.connection().cloned().ok_or_else(|| {
+        RpcError::method_not_found().with_data("this method needs a WebSocket connection")
+    })
 }
 
 /// Starts an async handler's body.

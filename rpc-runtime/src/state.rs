@@ -11,8 +11,15 @@ pub(crate) struct StateMap {
 }
 
 impl StateMap {
-    pub(crate) fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
-        self.values.insert(TypeId::of::<T>(), Box::new(value));
+    /// Stores `value`, returning the one of its type it replaces.
+    pub(crate) fn insert<T: Send + Sync + 'static>(&mut self, value: T) -> Option<T> {
+        let old = self.values.insert(TypeId::of::<T>(), Box::new(value))?;
+        old.downcast().ok().map(|old| *old)
+    }
+
+    pub(crate) fn remove<T: Send + Sync + 'static>(&mut self) -> Option<T> {
+        let old = self.values.remove(&TypeId::of::<T>())?;
+        old.downcast().ok().map(|old| *old)
     }
 
     pub(crate) fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {

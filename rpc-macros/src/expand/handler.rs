@@ -35,6 +35,7 @@ pub(crate) fn body(method: &Method, callee: TokenStream, own: TokenStream) -> To
     let reads = method.params.iter().zip(&args).map(|(param, arg)| {
         let ty = &param.ty;
         let read = match &param.role {
+            Role::Connection => return quote!(let #arg = __rpc_connection;),
             Role::Context => return quote!(let #arg = __rpc_cx;),
             // Spanned at the user's type, so a missing `Deserialize` impl is reported there.
             Role::Required => quote_spanned!(ty.span()=> __rpc_reader.required::<#ty>(#index)),
@@ -72,8 +73,14 @@ pub(crate) fn body(method: &Method, callee: TokenStream, own: TokenStream) -> To
         quote!(#p::Outcome::Ready(#encode))
     };
 
+    // Taken before the params, since a `Context` param moves the context.
+    let connection = method
+        .connection_param()
+        .map(|_| quote!(let __rpc_connection = #p::connection(&__rpc_cx)?;));
+
     quote! {
         #own
+        #connection
         let __rpc_reader = __rpc_params.reader::<#count>(&[#(#json_names),*], #variadic)?;
         #(#reads)*
         ::core::result::Result::Ok(#start)
@@ -87,7 +94,9 @@ pub(crate) fn descriptor_args(method: &Method, name: &TokenStream, rust_path: &s
         crate::ast::Kind::Method => quote!(#p::MethodKind::Call),
         crate::ast::Kind::Notification => quote!(#p::MethodKind::Notification),
     };
-    let http = method.args.http.as_ref().is_none_or(|flag| flag.value);
+    // A method that takes a `Connection` exists on WebSocket only; `check` rejects saying otherwise.
+    let http = method.connection_param().is_none()
+        && method.args.http.as_ref().is_none_or(|flag| flag.value);
     let websocket = method.args.websocket.as_ref().is_none_or(|flag| flag.value);
     quote! {
         #name,

@@ -7,7 +7,8 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use super::ClientError;
-use super::wire::{Incoming, decode, encode_params, encode_request};
+use super::wire::{Incoming, decode, encode_params};
+use crate::protocol::encode_request;
 
 /// Calls and notifications to send together.
 ///
@@ -120,7 +121,12 @@ impl Batch {
                 out.push(',');
             }
             let id = entry.is_call.then_some(first_id + index as u64);
-            encode_request(&mut out, &entry.method, entry.params.as_deref(), id);
+            encode_request(
+                &mut out,
+                &entry.method,
+                entry.params.as_deref().map(RawValue::get),
+                id,
+            );
         }
         out.push(']');
         out

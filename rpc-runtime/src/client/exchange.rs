@@ -5,8 +5,9 @@ use std::future::Future;
 
 use serde_json::value::RawValue;
 
-use super::wire::{encode_request, single_outcome};
+use super::wire::single_outcome;
 use super::{Batch, BatchResponse, ClientError, RpcClient};
+use crate::protocol::encode_request;
 
 /// Sends one message and returns the reply, `None` when there is none (notifications).
 pub(crate) trait Exchange: Send + Sync {
@@ -48,7 +49,12 @@ async fn call(
 ) -> Result<Box<RawValue>, ClientError> {
     let id = transport.reserve_ids(1);
     let mut request = String::new();
-    encode_request(&mut request, method, params.as_deref(), Some(id));
+    encode_request(
+        &mut request,
+        method,
+        params.as_deref().map(RawValue::get),
+        Some(id),
+    );
     match transport.exchange(request).await? {
         Some(answer) => single_outcome(&answer, id),
         None => Err(ClientError::Decode("a call got no answer".into())),
@@ -62,7 +68,12 @@ async fn notify(
     params: Option<Box<RawValue>>,
 ) -> Result<(), ClientError> {
     let mut request = String::new();
-    encode_request(&mut request, method, params.as_deref(), None);
+    encode_request(
+        &mut request,
+        method,
+        params.as_deref().map(RawValue::get),
+        None,
+    );
     transport.exchange(request).await.map(drop)
 }
 

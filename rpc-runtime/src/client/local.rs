@@ -1,33 +1,47 @@
 //! A client that dispatches straight into a router, for tests: the whole protocol path, no
 //! socket.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::ClientError;
 use super::exchange::Exchange;
+use super::{ClientError, Notification};
 use crate::context::ConnectionId;
+use crate::peer::{DEFAULT_OUTBOUND_QUEUE, SlowReaderPolicy};
 use crate::state::StateMap;
-use crate::{Context, Router, Transport};
+use crate::{Connection, Context, Hub, Refusal, Router, Transport};
 
 /// Calls a [`Router`] in process, through the same parsing, dispatch and encoding as a server,
 /// as if over `transport` (WebSocket unless set), so that handlers can be tested end to end
 /// without a socket.
 ///
+/// Over WebSocket the client is a connection too: registered with its [`Hub`], it receives what
+/// handlers push ([`next_notification`](Self::next_notification)), joins groups and subscribes
+/// to topics, and [`connect`](TestClientBuilder::connect) and [`close`](Self::close) run the
+/// hub's hooks.
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// use rpc_runtime::client::{RpcClient, TestClient};
-/// use rpc_runtime::{methods, rpc_method};
+/// use rpc_runtime::{Connection, methods, rpc_method};
 ///
 /// #[rpc_method]
 /// fn subtract(minuend: i64, subtrahend: i64) -> i64 { minuend - subtrahend }
 ///
-/// let client = TestClient::new(methods![subtract]);
+/// #[rpc_method]
+/// fn ping_me(conn: Connection) {
+///     conn.notify("ping", ()).unwrap();
+/// }
+///
+/// let client = TestClient::new(methods![subtract, ping_me]);
 /// assert_eq!(client.call::<i64>("subtract", (42, 23)).await.unwrap(), 19);
 /// let raw = client.request(r#"{"jsonrpc":"2.0","method":"subtract","params":[1],"id":1}"#).await;
 /// assert!(raw.unwrap().contains("-32602"));
+/// client.call::<()>("ping_me", ()).await.unwrap();
+/// assert_eq!(client.try_next_notification().unwrap().method(), "ping");
 /// # }
 /// ```
 #[derive(Debug)]
@@ -43,6 +57,9 @@ pub struct TestClientBuilder {
     router: Router,
     transport: Transport,
     state: StateMap,
+    hub: Option<Hub>,
+    headers: HeaderMap,
+    peer_addr: Option<SocketAddr>,
 }
 
 impl TestClientBuilder {
@@ -58,25 +75,85 @@ impl TestClientBuilder {
         self
     }
 
-    /// The client.
+    /// The hub the connection joins, as [`ServerBuilder::hub`](crate::ServerBuilder::hub) sets
+    /// it; one of its own by default. Clients built with one hub reach each other.
+    pub fn hub(mut self, hub: Hub) -> Self {
+        self.hub = Some(hub);
+        self
+    }
+
+    /// A header of the HTTP request (or WebSocket handshake) handlers see.
+    ///
+    /// # Panics
+    /// If `name` or `value` is not a valid header name or value.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        let name = HeaderName::try_from(name).expect("a valid header name");
+        let value = HeaderValue::try_from(value).expect("a valid header value");
+        self.headers.append(name, value);
+        self
+    }
+
+    /// The peer address handlers see; none by default.
+    pub fn peer_addr(mut self, addr: SocketAddr) -> Self {
+        self.peer_addr = Some(addr);
+        self
+    }
+
+    /// The client, as a connection the server accepted; the hub's `on_connect` hook is not run.
+    ///
+    /// # Panics
+    /// If the router has a method named like one of the hub's built-in topic methods.
     pub fn build(self) -> TestClient {
-        let cx = Context::new(
-            self.transport,
-            None,
-            HeaderMap::new(),
-            ConnectionId::next(),
-            Arc::new(self.state),
-        );
+        let hub = self.hub.unwrap_or_default();
+        let router = self
+            .router
+            .merge(crate::push::builtin_methods(&hub))
+            .unwrap_or_else(|err| panic!("{err}"));
+        let state = Arc::new(self.state);
+        let cx = match self.transport {
+            Transport::WebSocket => {
+                let connection = Connection::new(
+                    self.peer_addr,
+                    self.headers,
+                    DEFAULT_OUTBOUND_QUEUE,
+                    SlowReaderPolicy::default(),
+                );
+                hub.register(&connection);
+                Context::connection_of(connection, state, hub)
+            }
+            transport => Context::request(
+                transport,
+                self.peer_addr,
+                self.headers,
+                ConnectionId::next(),
+                state,
+                hub,
+            ),
+        };
         TestClient {
-            router: self.router,
+            router,
             cx,
             next_id: AtomicU64::new(1),
         }
     }
+
+    /// The client, once the hub's `on_connect` hook has accepted it, as a server would connect
+    /// a WebSocket client; the hook's refusal otherwise.
+    pub async fn connect(self) -> Result<TestClient, Refusal> {
+        let client = self.build();
+        if let Some(connection) = client.connection() {
+            if let Err(refusal) = client.hub().accept(connection).await {
+                client.hub().unregister(connection.id());
+                connection.end();
+                return Err(refusal);
+            }
+        }
+        Ok(client)
+    }
 }
 
 impl TestClient {
-    /// A client of `router`, as a WebSocket peer with no state.
+    /// A client of `router`, as a WebSocket connection with no state and a hub of its own.
     pub fn new(router: Router) -> Self {
         TestClient::builder(router).build()
     }
@@ -87,12 +164,72 @@ impl TestClient {
             router,
             transport: Transport::WebSocket,
             state: StateMap::default(),
+            hub: None,
+            headers: HeaderMap::new(),
+            peer_addr: None,
         }
     }
 
     /// Sends one raw JSON-RPC message and returns the raw answer, `None` when there is none.
     pub async fn request(&self, message: &str) -> Option<String> {
         self.router.handle(message, &self.cx).await
+    }
+
+    /// The client's connection, over WebSocket.
+    pub fn connection(&self) -> Option<&Connection> {
+        self.cx.connection()
+    }
+
+    /// The hub the client's connection is registered with.
+    pub fn hub(&self) -> &Hub {
+        self.cx.hub()
+    }
+
+    /// The oldest notification pushed to this client and not yet read, if any.
+    pub fn try_next_notification(&self) -> Option<Notification> {
+        let connection = self.connection()?;
+        let message = connection.outbox().pop()?;
+        Notification::parse(&message)
+    }
+
+    /// The next notification pushed to this client, waiting for one; `None` once the
+    /// connection has closed (a handler may close it) and everything pushed has been read.
+    pub async fn next_notification(&self) -> Option<Notification> {
+        let connection = self.connection()?;
+        loop {
+            if let Some(notification) = self.try_next_notification() {
+                return Some(notification);
+            }
+            if connection.outbox().take_close_request().is_some() {
+                self.end();
+            }
+            if connection.is_closed() {
+                return None;
+            }
+            connection.outbox().woken().await;
+        }
+    }
+
+    /// Closes the connection as a client hanging up would: it leaves its groups and topics,
+    /// then the hub's `on_disconnect` hook runs.
+    pub async fn close(self) {
+        self.end();
+        if let Some(connection) = self.connection() {
+            self.hub().disconnected(connection).await;
+        }
+    }
+
+    fn end(&self) {
+        if let Some(connection) = self.connection() {
+            self.hub().unregister(connection.id());
+            connection.end();
+        }
+    }
+}
+
+impl Drop for TestClient {
+    fn drop(&mut self) {
+        self.end();
     }
 }
 

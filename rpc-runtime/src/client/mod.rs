@@ -9,6 +9,7 @@ mod exchange;
 #[cfg(feature = "client")]
 mod http;
 mod local;
+mod notification;
 pub(crate) mod wire;
 #[cfg(feature = "client")]
 mod ws;
@@ -24,8 +25,11 @@ pub use error::ClientError;
 #[cfg(feature = "client")]
 pub use http::{HttpClient, HttpClientBuilder, HttpStatusError};
 pub use local::{TestClient, TestClientBuilder};
+pub use notification::Notification;
 #[cfg(feature = "client")]
-pub use ws::{Notification, Notifications, WsClient, WsClientBuilder};
+pub use notification::{Notifications, TypedNotifications};
+#[cfg(feature = "client")]
+pub use ws::{WsClient, WsClientBuilder};
 
 pub(crate) use wire::{decode, encode_params};
 

@@ -30,28 +30,6 @@ pub fn decode<R: DeserializeOwned>(raw: &RawValue) -> Result<R, ClientError> {
     serde_json::from_str(raw.get()).map_err(|err| ClientError::Decode(err.to_string()))
 }
 
-// Output: {"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":7}
-/// A call when `id` is `Some`, a notification when it is `None`.
-pub(crate) fn encode_request(
-    out: &mut String,
-    method: &str,
-    params: Option<&RawValue>,
-    id: Option<u64>,
-) {
-    out.push_str(r#"{"jsonrpc":"2.0","method":"#);
-    // Escaping a `str` into JSON cannot fail.
-    out.push_str(&serde_json::to_string(method).unwrap_or_default());
-    if let Some(params) = params {
-        out.push_str(r#","params":"#);
-        out.push_str(params.get());
-    }
-    if let Some(id) = id {
-        out.push_str(r#","id":"#);
-        out.push_str(&id.to_string());
-    }
-    out.push('}');
-}
-
 /// One message a client receives: a response, or (from servers that push) a request or
 /// notification of the server's own.
 #[derive(serde::Deserialize)]

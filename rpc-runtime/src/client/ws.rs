@@ -20,9 +20,11 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::wire::{Incoming, decode, encode_request};
+use super::notification::{Notification, Notifications, TypedNotifications};
+use super::wire::Incoming;
 use super::{Batch, BatchResponse, ClientError, DEFAULT_REQUEST_TIMEOUT, RpcClient};
 use crate::RpcError;
+use crate::protocol::encode_request;
 use crate::protocol::{Version, encode_error};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -74,55 +76,6 @@ enum Waiter {
     Call(oneshot::Sender<Result<Box<RawValue>, ClientError>>),
     /// A batch waits under its first call's id for the whole answer text.
     Batch(oneshot::Sender<Result<String, ClientError>>),
-}
-
-/// A notification the server sent on its own.
-#[derive(Clone, Debug)]
-pub struct Notification {
-    method: String,
-    params: Option<Box<RawValue>>,
-}
-
-impl Notification {
-    /// The notification's method name.
-    pub fn method(&self) -> &str {
-        &self.method
-    }
-
-    /// The params, decoded; `()` or `Option` for a notification without params.
-    pub fn params<T: DeserializeOwned>(&self) -> Result<T, ClientError> {
-        match &self.params {
-            Some(params) => decode(params),
-            None => {
-                serde_json::from_str("null").map_err(|err| ClientError::Decode(err.to_string()))
-            }
-        }
-    }
-}
-
-/// The notifications the server sends from the moment this was created, in order.
-#[derive(Debug)]
-pub struct Notifications {
-    receiver: broadcast::Receiver<Notification>,
-}
-
-impl Notifications {
-    /// The next notification; `None` once the connection has closed. A reader that falls more
-    /// than the builder's `notification_buffer` behind loses the oldest, with a warning.
-    pub async fn recv(&mut self) -> Option<Notification> {
-        loop {
-            match self.receiver.recv().await {
-                Ok(notification) => return Some(notification),
-                Err(broadcast::error::RecvError::Lagged(lost)) => {
-                    tracing::warn!(
-                        lost,
-                        "a notification reader fell behind; notifications were lost"
-                    );
-                }
-                Err(broadcast::error::RecvError::Closed) => return None,
-            }
-        }
-    }
 }
 
 impl WsClientBuilder {
@@ -187,14 +140,39 @@ impl WsClient {
         }
     }
 
-    /// The server's notifications from now on.
+    /// The server's notifications from now on, whatever their method.
     pub fn notifications(&self) -> Notifications {
         let receiver = match &*lock(&self.shared.notifications) {
             Some(sender) => sender.subscribe(),
             // Closed already: a stream that ends at once.
             None => broadcast::channel(1).1,
         };
-        Notifications { receiver }
+        Notifications::new(receiver)
+    }
+
+    /// The server's notifications of one method from now on, their params decoded as `T`: a
+    /// topic's items, say. Also a [`Stream`](futures_util::Stream).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), rpc_runtime::client::ClientError> {
+    /// use rpc_runtime::client::{RpcClient, WsClient};
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Headline { title: String }
+    ///
+    /// let client = WsClient::connect("ws://127.0.0.1:8080/").await?;
+    /// let mut news = client.notifications_for::<Headline>("news");
+    /// let _: Vec<String> = client.call("rpc.subscribe", ["news"]).await?;
+    /// while let Some(headline) = news.recv().await {
+    ///     println!("{}", headline?.title);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn notifications_for<T: DeserializeOwned>(
+        &self,
+        method: impl Into<String>,
+    ) -> TypedNotifications<T> {
+        TypedNotifications::new(method.into(), self.notifications())
     }
 
     /// Whether the connection has closed; every call now fails with [`ClientError::Closed`].
@@ -240,7 +218,12 @@ impl RpcClient for WsClient {
     ) -> Result<Box<RawValue>, ClientError> {
         let id = self.next_ids(1);
         let mut request = String::new();
-        encode_request(&mut request, method, params.as_deref(), Some(id));
+        encode_request(
+            &mut request,
+            method,
+            params.as_deref().map(RawValue::get),
+            Some(id),
+        );
         let (sender, answer) = oneshot::channel();
         self.exchange(id, request, Waiter::Call(sender), answer)
             .await
@@ -252,7 +235,12 @@ impl RpcClient for WsClient {
         params: Option<Box<RawValue>>,
     ) -> Result<(), ClientError> {
         let mut request = String::new();
-        encode_request(&mut request, method, params.as_deref(), None);
+        encode_request(
+            &mut request,
+            method,
+            params.as_deref().map(RawValue::get),
+            None,
+        );
         if self.is_closed() {
             return Err(ClientError::Closed);
         }
@@ -392,7 +380,7 @@ fn route(shared: &Shared, text: &str) -> Option<String> {
         if let Some(sender) = &*lock(&shared.notifications) {
             let params = message.params.map(RawValue::to_owned);
             // No receiver is not an error: nobody asked for notifications.
-            let _ = sender.send(Notification { method, params });
+            let _ = sender.send(Notification::new(method, params));
         }
         return None;
     }

@@ -13,7 +13,9 @@ pub(crate) enum Version {
     V2,
 }
 
-/// A valid request. `id` is `None` for a notification; `params` is `None` when absent.
+/// A valid request. `id` is `None` for a notification; `params` is `None` when absent. Params
+/// that are neither an array nor an object make the request invalid for every method but the
+/// few built-ins that take them (see [`Request::has_structured_params`]), so dispatch decides.
 #[derive(Debug)]
 pub(crate) struct Request<'a> {
     pub version: Version,
@@ -88,17 +90,20 @@ impl<'a> Request<'a> {
         let Some(method) = members.method.and_then(method_name) else {
             return Err(invalid);
         };
-        if let Some(params) = members.params {
-            if !matches!(params.get().as_bytes()[0], b'[' | b'{') {
-                return Err(invalid);
-            }
-        }
         Ok(Request {
             version,
             method,
             id,
             params: members.params,
         })
+    }
+}
+
+impl Request<'_> {
+    /// Whether params are absent, an array or an object, as JSON-RPC 2.0 requires.
+    pub(crate) fn has_structured_params(&self) -> bool {
+        self.params
+            .is_none_or(|params| matches!(params.get().as_bytes()[0], b'[' | b'{'))
     }
 }
 
@@ -176,10 +181,6 @@ mod tests {
             Some(r#""x""#)
         );
         assert_eq!(
-            invalid_id(r#"{"jsonrpc":"2.0","method":"m","params":"p","id":3}"#).as_deref(),
-            Some("3")
-        );
-        assert_eq!(
             invalid_id(r#"{"jsonrpc":"1.0","method":"m","id":3}"#).as_deref(),
             Some("3")
         );
@@ -191,12 +192,18 @@ mod tests {
             invalid_id(r#"{"jsonrpc":"2.0","method":"m","id":true}"#),
             None
         );
-        assert_eq!(
-            invalid_id(r#"{"jsonrpc":"2.0","method":"m","params":null,"id":1}"#).as_deref(),
-            Some("1")
-        );
         assert_eq!(invalid_id("[]"), None);
         assert_eq!(invalid_id("42"), None);
+    }
+
+    #[test]
+    fn leaves_bare_params_to_dispatch() {
+        let req = Request::parse(r#"{"jsonrpc":"2.0","method":"m","params":"p","id":3}"#).unwrap();
+        assert!(!req.has_structured_params());
+        let req = Request::parse(r#"{"jsonrpc":"2.0","method":"m","params":null,"id":3}"#).unwrap();
+        assert!(!req.has_structured_params());
+        let req = Request::parse(r#"{"jsonrpc":"2.0","method":"m","params":{},"id":3}"#).unwrap();
+        assert!(req.has_structured_params());
     }
 
     #[test]

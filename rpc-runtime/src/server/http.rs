@@ -54,7 +54,7 @@ async fn respond(
         return status(StatusCode::NOT_FOUND, "not found");
     }
     if ws::is_upgrade(&request) {
-        return ws::upgrade(shared, request, peer);
+        return ws::upgrade(shared, request, peer).await;
     }
     if request.method() != Method::POST {
         let mut response = status(
@@ -90,12 +90,13 @@ async fn respond(
             return status(StatusCode::BAD_REQUEST, "could not read the request body");
         }
     };
-    let cx = Context::new(
+    let cx = Context::request(
         Transport::Http,
         Some(peer),
         parts.headers,
         connection_id,
         shared.state.clone(),
+        shared.hub.clone(),
     );
     match shared.router.handle_bytes(&body, &cx).await {
         Some(answer) => {

@@ -14,8 +14,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::Router;
+use crate::peer::{DEFAULT_OUTBOUND_QUEUE, SlowReaderPolicy};
 use crate::state::StateMap;
+use crate::{Hub, Router};
 
 /// The default limit on an HTTP body or a WebSocket message: 10 MiB.
 pub const DEFAULT_MAX_REQUEST_SIZE: usize = 10 * 1024 * 1024;
@@ -49,7 +50,10 @@ pub struct ServerBuilder {
     path: String,
     max_request_size: usize,
     websocket_read_buffer: usize,
+    outbound_queue: usize,
+    slow_reader: SlowReaderPolicy,
     state: StateMap,
+    hub: Option<Hub>,
 }
 
 impl ServerBuilder {
@@ -83,6 +87,31 @@ impl ServerBuilder {
         self
     }
 
+    /// The most a WebSocket connection may have queued for sending, in bytes (plus 64 per
+    /// message); 1 MiB by default. Responses to the client's own calls are always queued, and
+    /// while the queue is over this the server stops reading the client's messages. A message
+    /// pushed to a full queue is handled by the [`slow_reader`](Self::slow_reader) policy.
+    pub fn outbound_queue(mut self, bytes: usize) -> Self {
+        self.outbound_queue = bytes;
+        self
+    }
+
+    /// What happens to a connection whose client does not read its pushes fast enough:
+    /// [`SlowReaderPolicy::Close`] (the default) closes it with 1008,
+    /// [`SlowReaderPolicy::Drop`] drops the pushes that do not fit and counts them.
+    pub fn slow_reader(mut self, policy: SlowReaderPolicy) -> Self {
+        self.slow_reader = policy;
+        self
+    }
+
+    /// The hub that tracks this server's WebSocket connections, its groups and topics, and runs
+    /// the connection hooks; a hub with no topics and no hooks by default. Keep a clone to push
+    /// from outside handlers, or get it back with [`Server::hub`].
+    pub fn hub(mut self, hub: Hub) -> Self {
+        self.hub = Some(hub);
+        self
+    }
+
     /// Registers `value` for handlers to read through [`Context::state`](crate::Context::state).
     /// One value per type; a second of the same type replaces the first.
     pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
@@ -91,7 +120,13 @@ impl ServerBuilder {
     }
 
     /// Binds the listener; port 0 picks a free port, which [`Server::local_addr`] reports.
+    /// Fails with [`io::ErrorKind::InvalidInput`] if `router` has a method named like one of the
+    /// hub's built-in topic methods.
     pub async fn bind(self, addr: impl ToSocketAddrs, router: Router) -> io::Result<Server> {
+        let hub = self.hub.unwrap_or_default();
+        let router = router
+            .merge(crate::push::builtin_methods(&hub))
+            .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
         Ok(Server {
@@ -102,7 +137,10 @@ impl ServerBuilder {
                 path: self.path,
                 max_request_size: self.max_request_size,
                 websocket_read_buffer: self.websocket_read_buffer,
+                outbound_queue: self.outbound_queue,
+                slow_reader: self.slow_reader,
                 state: Arc::new(self.state),
+                hub,
                 stop: CancellationToken::new(),
                 connections: TaskTracker::new(),
             }),
@@ -125,7 +163,10 @@ struct Shared {
     path: String,
     max_request_size: usize,
     websocket_read_buffer: usize,
+    outbound_queue: usize,
+    slow_reader: SlowReaderPolicy,
     state: Arc<StateMap>,
+    hub: Hub,
     /// Cancelled when the server stops: connections finish what they accepted, then close.
     stop: CancellationToken,
     connections: TaskTracker,
@@ -133,13 +174,16 @@ struct Shared {
 
 impl Server {
     /// A builder with the defaults: path `/`, 10 MiB requests, 4 KiB WebSocket read buffers,
-    /// no state.
+    /// 1 MiB outbound queues closing slow readers, no state, a hub of its own.
     pub fn builder() -> ServerBuilder {
         ServerBuilder {
             path: "/".to_owned(),
             max_request_size: DEFAULT_MAX_REQUEST_SIZE,
             websocket_read_buffer: DEFAULT_WEBSOCKET_READ_BUFFER,
+            outbound_queue: DEFAULT_OUTBOUND_QUEUE,
+            slow_reader: SlowReaderPolicy::default(),
             state: StateMap::default(),
+            hub: None,
         }
     }
 
@@ -151,6 +195,11 @@ impl Server {
     /// The address the listener is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The server's hub, to push to its connections from outside handlers.
+    pub fn hub(&self) -> &Hub {
+        &self.shared.hub
     }
 
     /// Serves until the process ends.
@@ -199,6 +248,7 @@ impl Server {
         let signal = stop.clone().cancelled_owned();
         ServerHandle {
             local_addr,
+            hub: self.shared.hub.clone(),
             stop,
             task: tokio::spawn(self.serve_with_shutdown(signal)),
         }
@@ -209,6 +259,7 @@ impl Server {
 #[derive(Debug)]
 pub struct ServerHandle {
     local_addr: SocketAddr,
+    hub: Hub,
     stop: CancellationToken,
     task: JoinHandle<()>,
 }
@@ -217,6 +268,11 @@ impl ServerHandle {
     /// The address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The server's hub.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
     }
 
     /// Stops gracefully (see [`Server::serve_with_shutdown`]) and waits until it has.

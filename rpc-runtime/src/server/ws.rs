@@ -1,6 +1,8 @@
 //! WebSocket: the upgrade handshake over hyper, then one task per connection that reads
-//! messages, runs each call on its own task, and writes each response as soon as it is ready.
+//! messages, runs each call that waits on its own task, and writes responses and pushes from the
+//! connection's outbox as soon as they are ready.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use http::header::{
     CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
 };
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
@@ -25,11 +28,15 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::Shared;
 use super::http::{Body, status};
-use crate::context::ConnectionId;
-use crate::{Context, Transport};
+use crate::peer::Outbox;
+use crate::{Connection, Context};
 
-/// How long a closing connection waits for the peer to answer its close frame.
+/// How long a closing connection waits for the peer to answer its close frame, and how long a
+/// stopping server waits for a connection's pending write before closing it.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a connection closed for not reading gets to write its close frame.
+const FORCED_CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 type Socket = WebSocketStream<TokioIo<Upgraded>>;
 
@@ -48,9 +55,9 @@ fn has_token(headers: &HeaderMap, name: http::HeaderName, token: &str) -> bool {
         .any(|item| item.trim().eq_ignore_ascii_case(token))
 }
 
-/// Answers the handshake with 101 and starts the connection's task once hyper hands the
-/// socket over.
-pub(super) fn upgrade(
+/// Runs the hub's `on_connect` hook, answers the handshake with 101 (or the hook's refusal),
+/// and starts the connection's task once hyper hands the socket over.
+pub(super) async fn upgrade(
     shared: &Arc<Shared>,
     request: Request<Incoming>,
     peer: SocketAddr,
@@ -74,13 +81,18 @@ pub(super) fn upgrade(
         return status(StatusCode::BAD_REQUEST, "missing Sec-WebSocket-Key");
     };
     let accept = derive_accept_key(key.as_bytes());
-    let cx = Context::new(
-        Transport::WebSocket,
+    let connection = Connection::new(
         Some(peer),
         detached(request.headers()),
-        ConnectionId::next(),
-        shared.state.clone(),
+        shared.outbound_queue,
+        shared.slow_reader,
     );
+    if let Err(refusal) = shared.hub.accept(&connection).await {
+        tracing::debug!(%peer, %refusal, "the on_connect hook refused a WebSocket connection");
+        let mut response = Response::new(Full::new(Bytes::from(refusal.message().to_owned())));
+        *response.status_mut() = refusal.status_code();
+        return response;
+    }
     let config = WebSocketConfig::default()
         .read_buffer_size(shared.websocket_read_buffer)
         .max_message_size(Some(shared.max_request_size))
@@ -88,6 +100,7 @@ pub(super) fn upgrade(
     let upgrading = hyper::upgrade::on(request);
     let task_shared = shared.clone();
     shared.connections.spawn(async move {
+        let hub = task_shared.hub.clone();
         match upgrading.await {
             Ok(upgraded) => {
                 let socket = WebSocketStream::from_raw_socket(
@@ -96,10 +109,15 @@ pub(super) fn upgrade(
                     Some(config),
                 )
                 .await;
-                serve(socket, task_shared, cx).await;
+                hub.register(&connection);
+                serve(socket, task_shared, connection.clone()).await;
+                hub.unregister(connection.id());
             }
             Err(err) => tracing::debug!(%peer, %err, "WebSocket upgrade failed"),
         }
+        connection.end();
+        // Run whenever `on_connect` accepted, so that the two hooks always pair up.
+        hub.disconnected(&connection).await;
     });
 
     let mut response = status(StatusCode::SWITCHING_PROTOCOLS, "");
@@ -135,32 +153,84 @@ fn close_frame(code: CloseCode, reason: &'static str) -> CloseFrame {
     }
 }
 
-async fn serve(mut socket: Socket, shared: Arc<Shared>, cx: Context) {
+/// The connection's task. Everything sent on the connection, responses and pushes alike, goes
+/// through its outbox, in the order it was produced; the task writes the whole outbox before it
+/// reads again, flushing once per burst. A client that does not read therefore stops the task
+/// reading from it, and only a forced close (its queue overflowing, or a stop whose grace period
+/// has passed) interrupts the write.
+async fn serve(mut socket: Socket, shared: Arc<Shared>, connection: Connection) {
+    let cx = Context::connection_of(connection.clone(), shared.state.clone(), shared.hub.clone());
+    let outbox = connection.outbox();
     let mut calls: JoinSet<Option<String>> = JoinSet::new();
     // Set once the server stops reading: it then finishes the calls in flight and closes.
     let mut closing: Option<CloseFrame> = None;
+    // Reused for every write, so a busy connection does not allocate per burst.
+    let mut batch = VecDeque::new();
+    let stopped_long_ago = async {
+        shared.stop.cancelled().await;
+        tokio::time::sleep(CLOSE_TIMEOUT).await;
+    };
+    let mut stopped_long_ago = std::pin::pin!(stopped_long_ago);
     loop {
+        if outbox.overflowed() {
+            return force_close(socket, "outbound queue full: the client is not reading").await;
+        }
+        if let Some((code, reason)) = outbox.take_close_request() {
+            closing.get_or_insert(CloseFrame {
+                code: CloseCode::from(code),
+                reason: reason.into(),
+            });
+        }
+        if !outbox.is_empty() {
+            let written = tokio::select! {
+                written = write_queued(&mut socket, outbox, &mut batch) => written,
+                () = outbox.overflow() => continue,
+                () = &mut stopped_long_ago => {
+                    return force_close(socket, "server shutting down").await;
+                }
+            };
+            if written.is_err() {
+                return;
+            }
+            continue;
+        }
+        if calls.is_empty() {
+            if let Some(frame) = closing.take() {
+                outbox.close();
+                close(socket, frame).await;
+                return;
+            }
+        }
+        let reading = closing.is_none() && !outbox.is_full();
         tokio::select! {
+            () = outbox.woken() => {}
             Some(done) = calls.join_next(), if !calls.is_empty() => {
-                if write_responses(&mut socket, &mut calls, done).await.is_err() {
-                    return;
+                let mut done = Some(done);
+                while let Some(result) = done {
+                    match result {
+                        Ok(Some(response)) => drop(outbox.reply(response.into())),
+                        Ok(None) => {}
+                        // Dispatch catches handler panics, so this is a bug in the runtime itself.
+                        Err(err) => tracing::error!(%err, "a WebSocket call task failed"),
+                    }
+                    done = calls.try_join_next();
                 }
             }
-            frame = socket.next(), if closing.is_none() => {
-                // Everything the peer has already sent is read and started before one flush,
-                // so answers to requests that arrived together leave in one write.
+            frame = socket.next(), if reading => {
+                // Everything the peer has already sent is read and started before the next
+                // write, so answers to requests that arrived together leave in one write.
                 let mut frame = Some(frame);
                 while let Some(next) = frame {
-                    let started = match next {
+                    match next {
                         Some(Ok(Message::Text(text))) => {
-                            start(&mut socket, &mut calls, &shared, &cx, Payload::Text(text)).await
+                            start(&mut calls, &shared, &cx, outbox, Payload::Text(text)).await;
                         }
                         Some(Ok(Message::Binary(bytes))) => {
-                            start(&mut socket, &mut calls, &shared, &cx, Payload::Binary(bytes)).await
+                            start(&mut calls, &shared, &cx, outbox, Payload::Binary(bytes)).await;
                         }
                         // tungstenite answers pings and the peer's close frame itself; after a
                         // close, the stream ends once the reply is flushed.
-                        Some(Ok(_)) => Ok(()),
+                        Some(Ok(_)) => {}
                         Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
                             tracing::debug!(size, max_size, "WebSocket message over the limit");
                             closing = Some(close_frame(CloseCode::Size, "message too large"));
@@ -175,24 +245,15 @@ async fn serve(mut socket: Socket, shared: Arc<Shared>, cx: Context) {
                             return;
                         }
                         None => return,
-                    };
-                    if started.is_err() {
-                        return;
+                    }
+                    if outbox.is_full() {
+                        break;
                     }
                     frame = socket.next().now_or_never();
-                }
-                if socket.flush().await.is_err() {
-                    return;
                 }
             }
             () = shared.stop.cancelled(), if closing.is_none() => {
                 closing = Some(close_frame(CloseCode::Away, "server shutting down"));
-            }
-        }
-        if calls.is_empty() {
-            if let Some(frame) = closing.take() {
-                close(socket, frame).await;
-                return;
             }
         }
     }
@@ -205,15 +266,15 @@ enum Payload {
 }
 
 /// Starts answering one message. A call whose handler finishes without waiting is answered at
-/// once into the write buffer (flushed by the caller), sparing it a task; one that waits runs on
-/// a task of its own, so it holds up nothing else on the connection.
+/// once into the outbox, sparing it a task; one that waits runs on a task of its own, so it
+/// holds up nothing else on the connection.
 async fn start(
-    socket: &mut Socket,
     calls: &mut JoinSet<Option<String>>,
     shared: &Arc<Shared>,
     cx: &Context,
+    outbox: &Outbox,
     payload: Payload,
-) -> Result<(), WsError> {
+) {
     let (shared, cx) = (shared.clone(), cx.clone());
     let mut answer = Box::pin(async move {
         match payload {
@@ -222,42 +283,43 @@ async fn start(
         }
     });
     match std::future::poll_fn(|task| Poll::Ready(answer.as_mut().poll(task))).await {
-        Poll::Ready(Some(response)) => socket.feed(Message::text(response)).await,
-        Poll::Ready(None) => Ok(()),
-        Poll::Pending => {
-            calls.spawn(answer);
-            Ok(())
-        }
+        Poll::Ready(Some(response)) => drop(outbox.reply(response.into())),
+        Poll::Ready(None) => {}
+        Poll::Pending => drop(calls.spawn(answer)),
     }
 }
 
-/// Writes the response that just finished and any others already done, then flushes once, so
-/// responses that finish together share a write.
-async fn write_responses(
+/// Hands everything queued to the socket, then flushes once.
+async fn write_queued(
     socket: &mut Socket,
-    calls: &mut JoinSet<Option<String>>,
-    first: Result<Option<String>, tokio::task::JoinError>,
+    outbox: &Outbox,
+    batch: &mut VecDeque<Utf8Bytes>,
 ) -> Result<(), WsError> {
-    let mut done = Some(first);
-    while let Some(result) = done {
-        match result {
-            Ok(Some(response)) => socket.feed(Message::text(response)).await?,
-            Ok(None) => {}
-            // Dispatch catches handler panics, so this is a bug in the runtime itself.
-            Err(err) => tracing::error!(%err, "a WebSocket call task failed"),
-        }
-        done = calls.try_join_next();
+    let taken = outbox.take(batch);
+    while let Some(message) = batch.pop_front() {
+        socket.feed(Message::Text(message)).await?;
     }
+    outbox.release(taken);
     socket.flush().await
 }
 
 /// Sends our close frame and waits, for a bounded time, for the peer's answer.
 async fn close(mut socket: Socket, frame: CloseFrame) {
-    if socket.close(Some(frame)).await.is_err() {
-        return;
-    }
-    let drain = async { while let Some(Ok(_)) = socket.next().await {} };
-    let _ = tokio::time::timeout(CLOSE_TIMEOUT, drain).await;
+    // Bounded as a whole: a peer that does not read would hold the close frame's write too.
+    let handshake = async {
+        socket.close(Some(frame)).await?;
+        while let Some(Ok(_)) = socket.next().await {}
+        Ok::<_, WsError>(())
+    };
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, handshake).await;
+}
+
+/// Closes a connection that is not reading: whatever is queued is dropped, and the close frame
+/// (1008) gets a short while to leave behind what the socket already holds.
+async fn force_close(mut socket: Socket, reason: &'static str) {
+    tracing::debug!(reason, "closing a WebSocket connection");
+    let frame = close_frame(CloseCode::Policy, reason);
+    let _ = tokio::time::timeout(FORCED_CLOSE_TIMEOUT, socket.close(Some(frame))).await;
 }
 
 #[cfg(test)]

@@ -1,0 +1,57 @@
+//! Encoding the requests and notifications a peer sends: a client's calls, a server's pushes.
+
+use std::fmt::Write as _;
+
+// Output: {"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":7}
+/// A call when `id` is `Some`, a notification when it is `None`; `params` is raw JSON.
+pub(crate) fn encode_request(
+    out: &mut String,
+    method: &str,
+    params: Option<&str>,
+    id: Option<u64>,
+) {
+    out.push_str(r#"{"jsonrpc":"2.0","method":"#);
+    push_str_literal(out, method);
+    if let Some(params) = params {
+        out.push_str(r#","params":"#);
+        out.push_str(params);
+    }
+    if let Some(id) = id {
+        // Writing to a `String` cannot fail.
+        let _ = write!(out, r#","id":{id}"#);
+    }
+    out.push('}');
+}
+
+/// `text` as a JSON string literal.
+fn push_str_literal(out: &mut String, text: &str) {
+    if text
+        .bytes()
+        .all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\')
+    {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else {
+        // Escaping a `str` into JSON cannot fail.
+        out.push_str(&serde_json::to_string(text).unwrap_or_default());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_calls_and_notifications() {
+        let mut out = String::new();
+        encode_request(&mut out, "subtract", Some("[42,23]"), Some(7));
+        assert_eq!(
+            out,
+            r#"{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":7}"#
+        );
+        out.clear();
+        encode_request(&mut out, "a\"b\n", None, None);
+        assert_eq!(out, r#"{"jsonrpc":"2.0","method":"a\"b\n"}"#);
+    }
+}

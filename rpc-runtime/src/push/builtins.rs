@@ -1,0 +1,141 @@
+//! The built-in topic methods: `rpc.subscribe`, `rpc.unsubscribe`, `rpc.topics` and
+//! `rpc.subscriptions`, optionally also under aiohttp-json-rpc's names.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::Hub;
+use crate::method::{MethodKind, Outcome};
+use crate::params::Params;
+use crate::{Connection, Context, MethodDescriptor, Router, RpcError};
+
+type Handler = fn(Context, Params<'_>) -> Result<Outcome, RpcError>;
+
+/// The methods, as a router to merge into the server's.
+pub(crate) fn methods(hub: &Hub) -> Router {
+    let builtins: [(&str, &str, Handler); 4] = [
+        ("rpc.subscribe", "subscribe", subscribe),
+        ("rpc.unsubscribe", "unsubscribe", unsubscribe),
+        ("rpc.topics", "get_topics", topics),
+        ("rpc.subscriptions", "get_subscriptions", subscriptions),
+    ];
+    let mut router = Router::new();
+    for (name, aiohttp_name, handler) in builtins {
+        let names = [Some(name), hub.aiohttp_names().then_some(aiohttp_name)];
+        for name in names.into_iter().flatten() {
+            // Topics live on connections, so these exist on WebSocket only. aiohttp-json-rpc's
+            // client sends a topic as bare-string params, which they accept.
+            let method = MethodDescriptor::new(
+                name,
+                concat!(module_path!(), "::builtins"),
+                MethodKind::Call,
+                false,
+                true,
+                handler,
+            )
+            .accepting_scalar_params();
+            router = router
+                .register(method)
+                .unwrap_or_else(|err| unreachable!("the built-in names are distinct: {err}"));
+        }
+    }
+    router
+}
+
+fn subscribe(cx: Context, params: Params<'_>) -> Result<Outcome, RpcError> {
+    let names = topic_names(params)?;
+    if names.is_empty() {
+        return Err(RpcError::invalid_params(
+            "name a topic, or a list of topics",
+        ));
+    }
+    let subscriptions = cx.hub().subscribe_caller(&cx, connection(&cx)?, &names)?;
+    answer(&subscriptions)
+}
+
+fn unsubscribe(cx: Context, params: Params<'_>) -> Result<Outcome, RpcError> {
+    let names = topic_names(params)?;
+    let id = connection(&cx)?.id();
+    for name in &names {
+        cx.hub().unsubscribe(name, id);
+    }
+    answer(&cx.hub().subscriptions(id))
+}
+
+fn topics(cx: Context, _: Params<'_>) -> Result<Outcome, RpcError> {
+    answer(&cx.hub().topics_for(&cx))
+}
+
+fn subscriptions(cx: Context, _: Params<'_>) -> Result<Outcome, RpcError> {
+    answer(&cx.hub().subscriptions(connection(&cx)?.id()))
+}
+
+fn connection(cx: &Context) -> Result<&Connection, RpcError> {
+    cx.connection()
+        .ok_or_else(|| RpcError::method_not_found().with_data("topics need a WebSocket connection"))
+}
+
+fn answer(value: &impl Serialize) -> Result<Outcome, RpcError> {
+    Ok(Outcome::Ready(crate::__private::encode(value)))
+}
+
+// Input: "news" | ["news"] | ["news", "status"] | [["news", "status"]] | {"topics": ...}
+// Output: ["news", "status"]
+/// The topic names of a call: one name, a list of names, either one positionally, or either
+/// one as `topics` (or `topic`) by name.
+fn topic_names(params: Params<'_>) -> Result<Vec<String>, RpcError> {
+    let Some(raw) = params.raw() else {
+        return Ok(Vec::new());
+    };
+    let value: Value = serde_json::from_str(raw.get()).map_err(|_| invalid())?;
+    let value = match value {
+        Value::Object(mut named) => named
+            .remove("topics")
+            .or_else(|| named.remove("topic"))
+            .ok_or_else(invalid)?,
+        Value::Array(mut items) if items.len() == 1 && items[0].is_array() => items.remove(0),
+        other => other,
+    };
+    match value {
+        Value::Null => Ok(Vec::new()),
+        Value::String(name) => Ok(vec![name]),
+        Value::Array(items) => items
+            .into_iter()
+            .map(|item| match item {
+                Value::String(name) => Ok(name),
+                _ => Err(invalid()),
+            })
+            .collect(),
+        _ => Err(invalid()),
+    }
+}
+
+fn invalid() -> RpcError {
+    RpcError::invalid_params("expected a topic name or a list of topic names")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::value::RawValue;
+
+    use super::*;
+
+    fn names(text: &str) -> Result<Vec<String>, RpcError> {
+        let raw = RawValue::from_string(text.to_owned()).unwrap();
+        topic_names(Params::new(Some(&raw)))
+    }
+
+    #[test]
+    fn reads_every_spelling_of_topic_names() {
+        let both = vec!["news".to_owned(), "status".to_owned()];
+        assert_eq!(names(r#""news""#).unwrap(), ["news"]);
+        assert_eq!(names(r#"["news"]"#).unwrap(), ["news"]);
+        assert_eq!(names(r#"["news","status"]"#).unwrap(), both);
+        assert_eq!(names(r#"[["news","status"]]"#).unwrap(), both);
+        assert_eq!(names(r#"{"topics":["news","status"]}"#).unwrap(), both);
+        assert_eq!(names(r#"{"topic":"news"}"#).unwrap(), ["news"]);
+        assert!(names("[1]").is_err());
+        assert!(names(r#"{"other":"news"}"#).is_err());
+        assert!(names("7").is_err());
+    }
+}

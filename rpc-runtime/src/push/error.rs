@@ -1,0 +1,25 @@
+//! What can go wrong with a push.
+
+use crate::ConnectionId;
+
+/// A push that was not queued.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PushError {
+    /// The params did not serialize to JSON.
+    #[error("the params could not be serialized: {0}")]
+    Serialize(String),
+    /// The connection has closed, or is closing.
+    #[error("the connection is closed")]
+    Closed,
+    /// The connection's outbound queue is full and the server drops pushes to slow readers
+    /// ([`SlowReaderPolicy::Drop`](crate::SlowReaderPolicy::Drop)).
+    #[error("the client is not reading: its outbound queue is full, so the message was dropped")]
+    Dropped,
+    /// No connection with this id is open on the hub.
+    #[error("no open connection {}", .0.get())]
+    UnknownConnection(ConnectionId),
+    /// The topic was never declared with [`HubBuilder::topic`](crate::HubBuilder::topic).
+    #[error("no topic `{0}` is declared")]
+    UnknownTopic(String),
+}
