@@ -1,5 +1,6 @@
 //! The conformance server: the methods the JSON-RPC 2.0 specification's examples call, over
-//! HTTP and WebSocket at `/`.
+//! HTTP and WebSocket at `/`, and the push methods (topics `news`, `status`, `ticks`) over
+//! WebSocket.
 //!
 //! ```text
 //! cargo run --example spec_server -- 127.0.0.1:8080
@@ -19,7 +20,10 @@ async fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-    let server = Server::bind(addr, methods::router()).await?;
+    let server = Server::builder()
+        .hub(methods::hub())
+        .bind(addr, methods::router())
+        .await?;
     println!("listening on {}", server.local_addr());
     server
         .serve_with_shutdown(async {

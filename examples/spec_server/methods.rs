@@ -1,10 +1,13 @@
 //! The methods of the conformance server: those the JSON-RPC 2.0 specification's examples
-//! call, plus a few that exercise errors, panics, options and transports. The integration tests
-//! serve these same functions.
+//! call, plus a few that exercise errors, panics, options, transports and push. The integration
+//! tests serve these same functions.
 
 use std::time::Duration;
 
-use rpc_runtime::{Router, RpcError, methods, rpc_method, rpc_notification};
+use rpc_runtime::{
+    Connection, Context, Hub, PushError, Router, RpcError, Topic, methods, rpc_method,
+    rpc_notification,
+};
 use serde_json::{Value, json};
 
 pub fn router() -> Router {
@@ -21,7 +24,24 @@ pub fn router() -> Router {
         sleep,
         ws_only,
         http_only,
+        publish,
+        notify_me,
+        join,
+        leave,
+        notify_group,
+        broadcast_ticks,
     ]
+}
+
+/// The topics `news`, `status` and `ticks`, with the built-ins also under aiohttp-json-rpc's
+/// names.
+pub fn hub() -> Hub {
+    Hub::builder()
+        .topic(Topic::new("news"))
+        .topic(Topic::new("status"))
+        .topic(Topic::new("ticks"))
+        .aiohttp_names()
+        .build()
 }
 
 #[rpc_method]
@@ -88,4 +108,81 @@ pub fn ws_only() -> &'static str {
 #[rpc_method(websocket = false)]
 pub fn http_only() -> &'static str {
     "http"
+}
+
+fn push_failed(err: PushError) -> RpcError {
+    RpcError::invalid_params(err.to_string())
+}
+
+/// Publishes `data` to `topic`; answers how many connections it reached.
+#[rpc_method]
+pub fn publish(
+    cx: Context,
+    topic: String,
+    data: Value,
+    retain: Option<bool>,
+) -> Result<usize, RpcError> {
+    let published = if retain.unwrap_or(false) {
+        cx.hub().publish_retained(&topic, data)
+    } else {
+        cx.hub().publish(&topic, data)
+    };
+    published.map_err(push_failed)
+}
+
+/// Sends the calling connection alone a notification.
+#[rpc_method]
+pub fn notify_me(conn: Connection, method: String, params: Option<Value>) -> Result<(), RpcError> {
+    conn.notify(&method, params).map_err(push_failed)
+}
+
+/// Joins `group`; `false` if the connection was a member already.
+#[rpc_method]
+pub fn join(cx: Context, conn: Connection, group: String) -> Result<bool, RpcError> {
+    cx.hub().join(&group, conn.id()).map_err(push_failed)
+}
+
+/// Leaves `group`; `false` if the connection was not a member.
+#[rpc_method]
+pub fn leave(cx: Context, conn: Connection, group: String) -> bool {
+    cx.hub().leave(&group, conn.id())
+}
+
+/// Notifies every member of `group`; answers how many connections it reached.
+#[rpc_method]
+pub fn notify_group(
+    cx: Context,
+    group: String,
+    method: String,
+    params: Option<Value>,
+) -> Result<usize, RpcError> {
+    cx.hub()
+        .notify_group(&group, &method, params)
+        .map_err(push_failed)
+}
+
+#[derive(serde::Serialize)]
+struct Tick<'a> {
+    seq: u64,
+    pad: &'a str,
+}
+
+/// Publishes `count` items `{"seq": i, "pad": "xx.."}` (`size` x's) to topic `ticks`; answers
+/// how many connections the items reached.
+#[rpc_method]
+pub fn broadcast_ticks(cx: Context, count: u64, size: usize) -> Result<usize, RpcError> {
+    if size > 1024 * 1024 || count > 1_000_000 {
+        return Err(RpcError::invalid_params(
+            "at most 1,000,000 items of at most 1 MiB",
+        ));
+    }
+    let pad = "x".repeat(size);
+    let mut receivers = 0;
+    for seq in 0..count {
+        receivers = cx
+            .hub()
+            .publish("ticks", Tick { seq, pad: &pad })
+            .map_err(push_failed)?;
+    }
+    Ok(receivers)
 }

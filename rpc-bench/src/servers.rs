@@ -33,21 +33,34 @@ pub mod ours {
     }
 
     pub async fn serve(addr: &str) -> std::io::Result<()> {
-        let server = rpc_runtime::Server::bind(addr, router()).await?;
+        let server = rpc_runtime::Server::builder()
+            .hub(spec::hub())
+            .bind(addr, router())
+            .await?;
         super::announce(server.local_addr());
         server.serve().await;
         Ok(())
     }
 }
 
-/// jsonrpsee, as its users write a server: the `#[rpc(server)]` macro.
+/// jsonrpsee, as its users write a server: the `#[rpc(server)]` macro, and for fan-out its
+/// pub/sub broadcast example's design (one `tokio::sync::broadcast` channel, and a task per
+/// subscription that serializes each item and sends it into the subscription's sink).
 pub mod theirs {
+    use std::sync::Arc;
     use std::time::Duration;
 
-    use jsonrpsee::RpcModule;
-    use jsonrpsee::core::{RpcResult, async_trait};
+    use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
     use jsonrpsee::proc_macros::rpc;
     use jsonrpsee::types::ErrorObjectOwned;
+    use jsonrpsee::{PendingSubscriptionSink, RpcModule};
+    use tokio::sync::broadcast;
+
+    #[derive(serde::Serialize)]
+    pub struct Tick {
+        seq: u64,
+        pad: String,
+    }
 
     #[rpc(server)]
     pub trait Spec {
@@ -62,9 +75,17 @@ pub mod theirs {
 
         #[method(name = "text_1k")]
         fn text_1k(&self) -> RpcResult<String>;
+
+        #[method(name = "broadcast_ticks")]
+        fn broadcast_ticks(&self, count: u64, size: usize) -> RpcResult<usize>;
+
+        #[subscription(name = "subscribe_ticks" => "ticks", unsubscribe = "unsubscribe_ticks", item = Tick)]
+        async fn subscribe_ticks(&self) -> SubscriptionResult;
     }
 
-    pub struct Impl;
+    pub struct Impl {
+        ticks: broadcast::Sender<Arc<Tick>>,
+    }
 
     #[async_trait]
     impl SpecServer for Impl {
@@ -86,10 +107,43 @@ pub mod theirs {
         fn text_1k(&self) -> RpcResult<String> {
             Ok("x".repeat(1024))
         }
+
+        fn broadcast_ticks(&self, count: u64, size: usize) -> RpcResult<usize> {
+            let pad = "x".repeat(size);
+            let mut receivers = 0;
+            for seq in 0..count {
+                let tick = Arc::new(Tick {
+                    seq,
+                    pad: pad.clone(),
+                });
+                receivers = self.ticks.send(tick).unwrap_or(0);
+            }
+            Ok(receivers)
+        }
+
+        async fn subscribe_ticks(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
+            let mut ticks = self.ticks.subscribe();
+            let sink = pending.accept().await?;
+            loop {
+                tokio::select! {
+                    () = sink.closed() => break,
+                    tick = ticks.recv() => {
+                        let Ok(tick) = tick else { break };
+                        let message = serde_json::value::to_raw_value(&*tick)?;
+                        if sink.send(message).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
     }
 
     pub fn module() -> RpcModule<Impl> {
-        Impl.into_rpc()
+        // Room for every item of a burst; a subscriber further behind than this is dropped.
+        let (ticks, _) = broadcast::channel(4096);
+        Impl { ticks }.into_rpc()
     }
 
     pub async fn serve(addr: &str) -> std::io::Result<()> {

@@ -19,7 +19,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use rpc_runtime::{
-    Context, Router, RpcError, Server, ServerBuilder, ServerHandle, Transport, methods, rpc_method,
+    Connection, Context, Hub, Router, RpcError, Server, ServerBuilder, ServerHandle, Transport,
+    methods, rpc_method,
 };
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -101,6 +102,30 @@ async fn async_panic() -> u32 {
     panic!("async handler panicked")
 }
 
+/// Keeps the connection in a task that outlives the call: it pushes `method` after `ms`, then
+/// waits for the connection to close and pushes nothing more.
+#[rpc_method]
+fn push_later(conn: Connection, ms: u64, method: String) {
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        conn.notify(&method, ("later",))
+            .expect("the connection is open");
+        conn.closed().await;
+        assert!(conn.is_closed());
+        assert_eq!(
+            conn.notify(&method, ()),
+            Err(rpc_runtime::PushError::Closed)
+        );
+    });
+}
+
+/// Closes the calling connection with `code` and `reason`, after answering.
+#[rpc_method]
+fn kick(conn: Connection, code: u16, reason: String) -> &'static str {
+    conn.close(code, reason);
+    "kicked"
+}
+
 /// The conformance methods and the test-only ones.
 pub fn router() -> Router {
     spec::router()
@@ -112,7 +137,9 @@ pub fn router() -> Router {
             renamed,
             blocking_add,
             blocking_panic,
-            async_panic
+            async_panic,
+            push_later,
+            kick
         ])
         .expect("no duplicate names")
 }
@@ -129,11 +156,12 @@ impl TestServer {
         Self::start_with(Server::builder(), 2).await
     }
 
+    /// Serves [`router`] and the conformance hub (topics `news`, `status`, `ticks`).
     pub async fn start_with(builder: ServerBuilder, barrier_parties: usize) -> Self {
-        Self::serve(builder, router(), barrier_parties).await
+        Self::serve(builder.hub(spec::hub()), router(), barrier_parties).await
     }
 
-    /// Serves `router` instead of the test methods.
+    /// Serves `router` instead of the test methods, with the builder's hub.
     pub async fn start_router(builder: ServerBuilder, router: Router) -> Self {
         Self::serve(builder, router, 2).await
     }
@@ -154,6 +182,10 @@ impl TestServer {
             sync,
             handle: server.spawn(),
         }
+    }
+
+    pub fn hub(&self) -> &Hub {
+        self.handle.hub()
     }
 
     pub fn http(&self) -> Http {

@@ -2,6 +2,8 @@
 //! next one as each answer arrives. Every answer is checked, in every mode.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -10,6 +12,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use serde_json::value::RawValue;
 use tokio::net::TcpStream;
+use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 /// How long to wait for any one answer before calling the run broken.
@@ -239,4 +242,197 @@ pub async fn idle(addr: SocketAddr, connections: usize) -> Result<Vec<impl Sized
         Work::Subtract.check(answer.to_text()?)?;
     }
     Ok(sockets)
+}
+
+/// What the publisher asks for each time: `items` ticks of `size` bytes of padding.
+#[derive(Clone, Copy, Debug)]
+pub struct Burst {
+    pub items: u64,
+    pub size: usize,
+}
+
+/// How a server's clients subscribe to `ticks`, and how its notifications carry an item.
+#[derive(Clone, Copy, Debug)]
+pub enum Subscribe {
+    /// Ours: `rpc.subscribe ["ticks"]`; items arrive as `params`.
+    Topic,
+    /// jsonrpsee's: `subscribe_ticks`; items arrive as `params.result`.
+    Subscription,
+}
+
+impl Subscribe {
+    fn request(self) -> &'static str {
+        match self {
+            Subscribe::Topic => {
+                r#"{"jsonrpc":"2.0","method":"rpc.subscribe","params":["ticks"],"id":0}"#
+            }
+            Subscribe::Subscription => r#"{"jsonrpc":"2.0","method":"subscribe_ticks","id":0}"#,
+        }
+    }
+
+    /// The item's `seq`, once the notification is checked to be a whole `ticks` item.
+    fn seq(self, text: &str, size: usize) -> Result<u64, Error> {
+        #[derive(serde::Deserialize)]
+        struct Notification<'a> {
+            #[serde(borrow)]
+            method: &'a str,
+            #[serde(borrow)]
+            params: &'a RawValue,
+        }
+        #[derive(serde::Deserialize)]
+        struct Tick<'a> {
+            seq: u64,
+            #[serde(borrow)]
+            pad: &'a str,
+        }
+        #[derive(serde::Deserialize)]
+        struct Wrapped<'a> {
+            #[serde(borrow)]
+            result: Tick<'a>,
+        }
+        let wrong = || format!("not a tick: {}", text.chars().take(200).collect::<String>());
+        let note: Notification<'_> = serde_json::from_str(text).map_err(|_| wrong())?;
+        let tick: Tick<'_> = match self {
+            Subscribe::Topic => serde_json::from_str(note.params.get()),
+            Subscribe::Subscription => {
+                serde_json::from_str::<Wrapped<'_>>(note.params.get()).map(|w| w.result)
+            }
+        }
+        .map_err(|_| wrong())?;
+        if note.method != "ticks" || tick.pad.len() != size {
+            return Err(wrong().into());
+        }
+        Ok(tick.seq)
+    }
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+/// Opens `count` connections, each subscribed to `ticks`.
+pub async fn subscribers(
+    addr: SocketAddr,
+    count: usize,
+    style: Subscribe,
+) -> Result<Vec<Socket>, Error> {
+    let url = format!("ws://{addr}/");
+    let opened: Vec<Result<Socket, Error>> = futures_util::stream::iter(0..count)
+        .map(|_| subscribe(url.clone(), style))
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    opened.into_iter().collect()
+}
+
+async fn subscribe(url: String, style: Subscribe) -> Result<Socket, Error> {
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
+    socket.send(Message::text(style.request())).await?;
+    let answer = tokio::time::timeout(ANSWER_TIMEOUT, socket.next())
+        .await
+        .map_err(|_| "no answer to a subscribe within 10 s")?
+        .ok_or("the server closed a subscriber")??;
+    let answer = answer.to_text()?;
+    if !answer.contains(r#""result""#) {
+        return Err(format!("subscribe failed: {answer}").into());
+    }
+    Ok(socket)
+}
+
+/// Closed-loop fan-out: a publisher asks for `items` ticks of `size` bytes, waits until every
+/// one of `live` has them all, and asks again, until `duration` has passed. Each subscriber
+/// checks every item, in order. A delivery is one item reaching one subscriber; latency is
+/// per burst, from the request to the last delivery. Subscribers the server holds besides
+/// `live` (stalled ones that never read) are not waited for.
+pub async fn fanout(
+    addr: SocketAddr,
+    live: Vec<Socket>,
+    style: Subscribe,
+    burst: Burst,
+    duration: Duration,
+) -> Result<Tally, Error> {
+    let Burst { items, size } = burst;
+    let bursts = Arc::new((AtomicU64::new(0), Notify::new()));
+    let subscribers = live.len() as u64;
+    let mut readers = tokio::task::JoinSet::new();
+    for socket in live {
+        readers.spawn(read_ticks(socket, style, items, size, bursts.clone()));
+    }
+    let (mut publisher, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/")).await?;
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut tally = Tally::default();
+    let mut sent_bursts = 0u64;
+    while Instant::now() < deadline {
+        let sent = Instant::now();
+        let request = format!(
+            r#"{{"jsonrpc":"2.0","method":"broadcast_ticks","params":[{items},{size}],"id":{sent_bursts}}}"#
+        );
+        publisher.send(Message::text(request)).await?;
+        sent_bursts += 1;
+        let waited = tokio::time::timeout(ANSWER_TIMEOUT, async {
+            loop {
+                let notified = bursts.1.notified();
+                if bursts.0.load(Ordering::Acquire) >= sent_bursts * subscribers {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await;
+        if waited.is_err() {
+            // A reader that failed says why better than the timeout.
+            if let Some(failed) = readers.try_join_next() {
+                failed??;
+            }
+            return Err("not every subscriber had the burst within 10 s".into());
+        }
+        let answer = tokio::time::timeout(ANSWER_TIMEOUT, publisher.next())
+            .await
+            .map_err(|_| "no answer to broadcast_ticks within 10 s")?
+            .ok_or("the server closed the publisher")??;
+        #[derive(serde::Deserialize)]
+        struct Receivers {
+            result: u64,
+        }
+        let receivers: Receivers = serde_json::from_str(answer.to_text()?)
+            .map_err(|_| format!("wrong answer: {answer}"))?;
+        if receivers.result < subscribers {
+            return Err(format!("{} receivers, {subscribers} subscribed", receivers.result).into());
+        }
+        tally
+            .latencies
+            .push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
+        tally.calls += items * subscribers;
+    }
+    tally.elapsed = start.elapsed();
+    readers.abort_all();
+    Ok(tally)
+}
+
+async fn read_ticks(
+    mut socket: Socket,
+    style: Subscribe,
+    items: u64,
+    size: usize,
+    bursts: Arc<(AtomicU64, Notify)>,
+) -> Result<(), Error> {
+    let mut expected = 0;
+    loop {
+        let message = socket
+            .next()
+            .await
+            .ok_or("the server closed a subscriber")??;
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let seq = style.seq(&text, size)?;
+        if seq != expected {
+            return Err(format!("tick {seq} arrived where {expected} was due").into());
+        }
+        expected += 1;
+        if expected == items {
+            expected = 0;
+            bursts.0.fetch_add(1, Ordering::Release);
+            bursts.1.notify_one();
+        }
+    }
 }

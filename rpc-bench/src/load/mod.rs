@@ -7,7 +7,7 @@ mod process;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use generator::{Tally, Work};
+use generator::{Burst, Subscribe, Tally, Work};
 use process::ServerProcess;
 
 pub const SERVERS: [&str; 3] = ["ours", "jsonrpsee", "limit"];
@@ -27,6 +27,16 @@ enum Scenario {
     Idle {
         connections: usize,
     },
+    /// Subscribers to `ticks`, all reading; a publisher asks for bursts.
+    Fanout {
+        subscribers: usize,
+        burst: Burst,
+    },
+    /// Subscribers that never read, beside one that does.
+    Stalled {
+        stalled: usize,
+        burst: Burst,
+    },
 }
 
 impl Scenario {
@@ -41,7 +51,31 @@ impl Scenario {
             Scenario::Http { connections } => format!("HTTP, {connections} keep-alive connections"),
             Scenario::Batch { size } => format!("WebSocket, a batch of {size} sleep(1) calls"),
             Scenario::Idle { connections } => format!("{connections} idle WebSocket connections"),
+            Scenario::Fanout { subscribers, burst } => format!(
+                "Fan-out, {subscribers} WebSocket subscribers x bursts of {} items of {} B",
+                burst.items, burst.size
+            ),
+            Scenario::Stalled { stalled, burst } => format!(
+                "Stalled readers, {stalled} subscribers that never read beside 1 that does, bursts of {} items of {} B",
+                burst.items, burst.size
+            ),
         }
+    }
+
+    /// The servers that take part: the limit server has no pub/sub.
+    fn servers(self) -> &'static [&'static str] {
+        match self {
+            Scenario::Fanout { .. } | Scenario::Stalled { .. } => &SERVERS[..2],
+            _ => &SERVERS,
+        }
+    }
+}
+
+/// How each server's clients subscribe to `ticks`.
+fn style(server: &str) -> Subscribe {
+    match server {
+        "ours" => Subscribe::Topic,
+        _ => Subscribe::Subscription,
     }
 }
 
@@ -65,6 +99,8 @@ struct Row {
     cpu_per_call: Duration,
     peak_rss: u64,
     rss_per_connection: Option<f64>,
+    /// Resident memory with the stalled readers connected, and after they closed.
+    stalled_rss: Option<(u64, u64)>,
 }
 
 /// Runs every scenario against every server and prints the report as Markdown.
@@ -90,6 +126,20 @@ pub fn run(options: Options) -> Result<(), Box<dyn std::error::Error + Send + Sy
         Scenario::Http { connections: 32 },
         Scenario::Batch { size: 100 },
         Scenario::Idle { connections: idle },
+        Scenario::Fanout {
+            subscribers: 1000,
+            burst: Burst {
+                items: 10,
+                size: 100,
+            },
+        },
+        Scenario::Stalled {
+            stalled: 100,
+            burst: Burst {
+                items: 10,
+                size: 1024,
+            },
+        },
     ];
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -121,7 +171,7 @@ pub fn run(options: Options) -> Result<(), Box<dyn std::error::Error + Send + Sy
     });
     for scenario in chosen {
         let mut rows = Vec::new();
-        for server in SERVERS {
+        for &server in scenario.servers() {
             eprintln!("{}: {server}", scenario.name());
             let process = ServerProcess::spawn(server, pinned)?;
             let row = runtime
@@ -161,6 +211,35 @@ async fn measure(
             cpu_per_call: Duration::ZERO,
             peak_rss: process.peak_rss()?,
             rss_per_connection: Some(after.saturating_sub(before) as f64 / connections as f64),
+            stalled_rss: None,
+        });
+    }
+    if let Scenario::Fanout { subscribers, burst } = scenario {
+        generator::websocket(addr, 1, 1, Work::Subtract, Duration::from_millis(100)).await?;
+        let before = process.rss()?;
+        let live = generator::subscribers(addr, subscribers, style(server)).await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let per_connection = process.rss()?.saturating_sub(before) as f64 / subscribers as f64;
+        let cpu_before = process.cpu_time()?;
+        let tally = generator::fanout(addr, live, style(server), burst, duration).await?;
+        let cpu = process.cpu_time()?.saturating_sub(cpu_before);
+        return Ok(Row {
+            rss_per_connection: Some(per_connection),
+            ..row(server, &tally, cpu, process.peak_rss()?)
+        });
+    }
+    if let Scenario::Stalled { stalled, burst } = scenario {
+        let stalled = generator::subscribers(addr, stalled, style(server)).await?;
+        let live = generator::subscribers(addr, 1, style(server)).await?;
+        let cpu_before = process.cpu_time()?;
+        let tally = generator::fanout(addr, live, style(server), burst, duration).await?;
+        let cpu = process.cpu_time()?.saturating_sub(cpu_before);
+        let during = process.rss()?;
+        drop(stalled);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        return Ok(Row {
+            stalled_rss: Some((during, process.rss()?)),
+            ..row(server, &tally, cpu, process.peak_rss()?)
         });
     }
     let load = |duration| async move {
@@ -173,7 +252,9 @@ async fn measure(
             Scenario::Batch { size } => {
                 generator::websocket(addr, 1, 1, Work::SleepBatch { size }, duration).await
             }
-            Scenario::Idle { .. } => unreachable!("handled above"),
+            Scenario::Idle { .. } | Scenario::Fanout { .. } | Scenario::Stalled { .. } => {
+                unreachable!("handled above")
+            }
         }
     };
     load(duration / 5).await?;
@@ -198,6 +279,7 @@ fn row(server: &'static str, tally: &Tally, cpu: Duration, peak_rss: u64) -> Row
         cpu_per_call: cpu / (tally.calls.max(1) as u32),
         peak_rss,
         rss_per_connection: None,
+        stalled_rss: None,
     }
 }
 
@@ -240,6 +322,9 @@ fn write_table(report: &mut String, scenario: Scenario, rows: &[Row]) -> std::fm
         }
         return Ok(());
     }
+    if let Scenario::Fanout { .. } | Scenario::Stalled { .. } = scenario {
+        return write_fanout_table(report, scenario, rows);
+    }
     writeln!(
         report,
         "| server | calls/s | p50 (ms) | p99 (ms) | server CPU per call (µs) | peak RSS (MiB) |"
@@ -272,4 +357,55 @@ fn write_table(report: &mut String, scenario: Scenario, rows: &[Row]) -> std::fm
         )?;
     }
     Ok(())
+}
+
+/// Fan-out rows: a delivery is one item reaching one subscriber; latency is per burst.
+fn write_fanout_table(report: &mut String, scenario: Scenario, rows: &[Row]) -> std::fmt::Result {
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    let stalled = matches!(scenario, Scenario::Stalled { .. });
+    let last = if stalled {
+        "RSS stalled / after they close (MiB)"
+    } else {
+        "RSS per subscribed connection (KiB)"
+    };
+    writeln!(
+        report,
+        "| server | deliveries/s | burst p50 (ms) | burst p99 (ms) | server CPU per delivery (µs) | peak RSS (MiB) | {last} |"
+    )?;
+    writeln!(report, "|---|---:|---:|---:|---:|---:|---:|")?;
+    for row in rows {
+        let last = match (row.stalled_rss, row.rss_per_connection) {
+            (Some((during, after)), _) => format!("{:.1} / {:.1}", mib(during), mib(after)),
+            (None, Some(per)) => format!("{:.1}", per / 1024.0),
+            (None, None) => "-".into(),
+        };
+        writeln!(
+            report,
+            "| {} | {:.0} | {:.3} | {:.3} | {:.3} | {:.1} | {last} |",
+            row.server,
+            row.calls_per_second,
+            row.p50.as_secs_f64() * 1e3,
+            row.p99.as_secs_f64() * 1e3,
+            row.cpu_per_call.as_secs_f64() * 1e6,
+            mib(row.peak_rss)
+        )?;
+    }
+    let (ours, theirs) = (&rows[0], &rows[1]);
+    let ratio = |a: f64, b: f64| {
+        if b > 0.0 {
+            format!("{:.2}", a / b)
+        } else {
+            "-".into()
+        }
+    };
+    writeln!(
+        report,
+        "\nours/{}: deliveries/s {}x, CPU per delivery {}x",
+        theirs.server,
+        ratio(ours.calls_per_second, theirs.calls_per_second),
+        ratio(
+            ours.cpu_per_call.as_secs_f64(),
+            theirs.cpu_per_call.as_secs_f64()
+        ),
+    )
 }
