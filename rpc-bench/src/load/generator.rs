@@ -13,6 +13,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::value::RawValue;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 /// How long to wait for any one answer before calling the run broken.
@@ -308,33 +309,64 @@ impl Subscribe {
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
 
-/// Opens `count` connections, each subscribed to `ticks`.
+/// A connection subscribed to `ticks`, with the ticks it will receive, byte for byte.
+pub struct Subscriber {
+    socket: Socket,
+    /// The notification of each `seq` of a burst, as this subscriber must receive it.
+    expected: Vec<String>,
+}
+
+/// Opens `count` connections, each subscribed to `ticks`, to receive bursts of `burst`.
 pub async fn subscribers(
     addr: SocketAddr,
     count: usize,
     style: Subscribe,
-) -> Result<Vec<Socket>, Error> {
+    burst: Burst,
+) -> Result<Vec<Subscriber>, Error> {
     let url = format!("ws://{addr}/");
-    let opened: Vec<Result<Socket, Error>> = futures_util::stream::iter(0..count)
-        .map(|_| subscribe(url.clone(), style))
+    let opened: Vec<Result<Subscriber, Error>> = futures_util::stream::iter(0..count)
+        .map(|_| subscribe(url.clone(), style, burst))
         .buffer_unordered(64)
         .collect()
         .await;
     opened.into_iter().collect()
 }
 
-async fn subscribe(url: String, style: Subscribe) -> Result<Socket, Error> {
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
+async fn subscribe(url: String, style: Subscribe, burst: Burst) -> Result<Subscriber, Error> {
+    #[derive(serde::Deserialize)]
+    struct Answer<'a> {
+        #[serde(borrow)]
+        result: &'a RawValue,
+    }
+    // tungstenite zeroes its whole read buffer (128 KiB by default) before every read, which
+    // for a thousand subscribers each reading one burst costs the generator more than all the
+    // rest of its work; a burst is far smaller.
+    let config = WebSocketConfig::default().read_buffer_size(16 * 1024);
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;
     socket.send(Message::text(style.request())).await?;
     let answer = tokio::time::timeout(ANSWER_TIMEOUT, socket.next())
         .await
         .map_err(|_| "no answer to a subscribe within 10 s")?
         .ok_or("the server closed a subscriber")??;
     let answer = answer.to_text()?;
-    if !answer.contains(r#""result""#) {
-        return Err(format!("subscribe failed: {answer}").into());
-    }
-    Ok(socket)
+    let result = serde_json::from_str::<Answer<'_>>(answer)
+        .map_err(|_| format!("subscribe failed: {answer}"))?
+        .result;
+    let pad = "x".repeat(burst.size);
+    let expected = (0..burst.items)
+        .map(|seq| {
+            let tick = format!(r#"{{"seq":{seq},"pad":"{pad}"}}"#);
+            let params = match style {
+                Subscribe::Topic => tick,
+                Subscribe::Subscription => {
+                    format!(r#"{{"subscription":{},"result":{tick}}}"#, result.get())
+                }
+            };
+            format!(r#"{{"jsonrpc":"2.0","method":"ticks","params":{params}}}"#)
+        })
+        .collect();
+    Ok(Subscriber { socket, expected })
 }
 
 /// Closed-loop fan-out: a publisher asks for `items` ticks of `size` bytes, waits until every
@@ -344,7 +376,7 @@ async fn subscribe(url: String, style: Subscribe) -> Result<Socket, Error> {
 /// `live` (stalled ones that never read) are not waited for.
 pub async fn fanout(
     addr: SocketAddr,
-    live: Vec<Socket>,
+    live: Vec<Subscriber>,
     style: Subscribe,
     burst: Burst,
     duration: Duration,
@@ -353,8 +385,8 @@ pub async fn fanout(
     let bursts = Arc::new((AtomicU64::new(0), Notify::new()));
     let subscribers = live.len() as u64;
     let mut readers = tokio::task::JoinSet::new();
-    for socket in live {
-        readers.spawn(read_ticks(socket, style, items, size, bursts.clone()));
+    for subscriber in live {
+        readers.spawn(read_ticks(subscriber, style, size, bursts.clone()));
     }
     let (mut publisher, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/")).await?;
     let start = Instant::now();
@@ -408,14 +440,20 @@ pub async fn fanout(
     Ok(tally)
 }
 
+/// Reads ticks, checking each against the one due. The expected bytes are compared first (the
+/// cheap check, which keeps the generator from being the bottleneck); anything else is parsed,
+/// so that a server that encodes the same tick differently passes and a wrong one is named.
 async fn read_ticks(
-    mut socket: Socket,
+    subscriber: Subscriber,
     style: Subscribe,
-    items: u64,
     size: usize,
     bursts: Arc<(AtomicU64, Notify)>,
 ) -> Result<(), Error> {
-    let mut expected = 0;
+    let Subscriber {
+        mut socket,
+        expected,
+    } = subscriber;
+    let mut due = 0;
     loop {
         let message = socket
             .next()
@@ -424,13 +462,15 @@ async fn read_ticks(
         let Message::Text(text) = message else {
             continue;
         };
-        let seq = style.seq(&text, size)?;
-        if seq != expected {
-            return Err(format!("tick {seq} arrived where {expected} was due").into());
+        if text.as_str() != expected[due] {
+            let seq = style.seq(&text, size)?;
+            if seq != due as u64 {
+                return Err(format!("tick {seq} arrived where {due} was due").into());
+            }
         }
-        expected += 1;
-        if expected == items {
-            expected = 0;
+        due += 1;
+        if due == expected.len() {
+            due = 0;
             bursts.0.fetch_add(1, Ordering::Release);
             bursts.1.notify_one();
         }

@@ -217,7 +217,7 @@ async fn measure(
     if let Scenario::Fanout { subscribers, burst } = scenario {
         generator::websocket(addr, 1, 1, Work::Subtract, Duration::from_millis(100)).await?;
         let before = process.rss()?;
-        let live = generator::subscribers(addr, subscribers, style(server)).await?;
+        let live = generator::subscribers(addr, subscribers, style(server), burst).await?;
         tokio::time::sleep(Duration::from_millis(500)).await;
         let per_connection = process.rss()?.saturating_sub(before) as f64 / subscribers as f64;
         let cpu_before = process.cpu_time()?;
@@ -229,8 +229,8 @@ async fn measure(
         });
     }
     if let Scenario::Stalled { stalled, burst } = scenario {
-        let stalled = generator::subscribers(addr, stalled, style(server)).await?;
-        let live = generator::subscribers(addr, 1, style(server)).await?;
+        let stalled = generator::subscribers(addr, stalled, style(server), burst).await?;
+        let live = generator::subscribers(addr, 1, style(server), burst).await?;
         let cpu_before = process.cpu_time()?;
         let tally = generator::fanout(addr, live, style(server), burst, duration).await?;
         let cpu = process.cpu_time()?.saturating_sub(cpu_before);
