@@ -202,7 +202,10 @@ async fn serve(mut socket: Socket, shared: Arc<Shared>, connection: Connection) 
             }
         }
         let reading = closing.is_none() && !outbox.is_full();
+        // Biased, the outbox first: a connection woken to write (fan-out wakes thousands at
+        // once) does not poll its socket for reading on the way.
         tokio::select! {
+            biased;
             () = outbox.woken() => {}
             Some(done) = calls.join_next(), if !calls.is_empty() => {
                 let mut done = Some(done);
