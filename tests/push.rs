@@ -421,23 +421,10 @@ async fn hooks_refuse_or_accept_the_handshake_and_see_the_disconnect() {
         .headers_mut()
         .insert("x-user", "ann".parse().unwrap());
     let client = WsClient::connect(request).await.unwrap();
-    assert_eq!(
-        client
-            .call::<Option<String>>("me", ())
-            .await
-            .unwrap()
-            .as_deref(),
-        Some("ann")
-    );
+    let me = || async { client.call::<Option<String>>("me", ()).await.unwrap() };
+    assert_eq!(me().await.as_deref(), Some("ann"));
     client.call::<()>("rename", ("root",)).await.unwrap();
-    assert_eq!(
-        client
-            .call::<Option<String>>("me", ())
-            .await
-            .unwrap()
-            .as_deref(),
-        Some("root")
-    );
+    assert_eq!(me().await.as_deref(), Some("root"));
     drop(client);
     assert_eq!(
         timed("on_disconnect", departures.recv()).await.unwrap(),
@@ -538,4 +525,59 @@ async fn a_stopping_server_does_not_wait_forever_on_a_stalled_reader() {
     }
     timed("a stop with a stalled reader", server.stop()).await;
     drop(stalled);
+}
+
+/// Where `keep` puts the calling connection, for the test to hold after the call.
+#[derive(Default)]
+struct Kept(std::sync::Mutex<Option<Connection>>);
+
+#[rpc_method]
+fn keep(cx: Context, conn: Connection) {
+    *cx.state::<Kept>().unwrap().0.lock().unwrap() = Some(conn);
+}
+
+#[tokio::test]
+async fn a_kept_connection_learns_when_its_client_goes() {
+    let builder = Server::builder().state(Kept::default());
+    let server = TestServer::start_router(builder, methods![keep]).await;
+    let client = ws(&server).await;
+    client.call::<()>("keep", ()).await.unwrap();
+    let [id] = server.hub().connections()[..] else {
+        panic!("one connection")
+    };
+    let conn = server.hub().connection(id).unwrap();
+    assert!(!conn.is_closed());
+    conn.notify("still", ()).unwrap();
+    drop(client);
+    timed("closed()", conn.closed()).await;
+    assert!(conn.is_closed());
+    assert_eq!(conn.notify("gone", ()), Err(rpc_runtime::PushError::Closed));
+    assert!(server.hub().connection(id).is_none());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_topic_that_retains_its_last_value_gives_it_to_each_new_subscriber() {
+    let hub = Hub::builder()
+        .topic(Topic::new("price").retain_last())
+        .build();
+    assert_eq!(hub.publish("price", 1).unwrap(), 0);
+    assert_eq!(hub.publish("price", 2).unwrap(), 0);
+    for _ in 0..2 {
+        let client = TestClient::builder(methods![me]).hub(hub.clone()).build();
+        let subscribed: Vec<String> = client.call("rpc.subscribe", ["price"]).await.unwrap();
+        assert_eq!(subscribed, ["price"]);
+        let retained = client
+            .try_next_notification()
+            .expect("the last value, at once");
+        assert_eq!(retained.params::<i64>().unwrap(), 2);
+        assert!(
+            client.try_next_notification().is_none(),
+            "only the last one"
+        );
+    }
+    assert_eq!(
+        hub.publish("nope", 1),
+        Err(rpc_runtime::PushError::UnknownTopic("nope".into()))
+    );
 }

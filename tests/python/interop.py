@@ -13,24 +13,7 @@ import sys
 
 from websockets.sync.client import connect
 
-TIMEOUT = 10
-results = {"passed": 0, "failed": 0}
-
-
-def check(name, got, want):
-    if got == want:
-        results["passed"] += 1
-    else:
-        results["failed"] += 1
-        print(f"FAIL {name}: got {got!r}, want {want!r}")
-
-
-def rpc(method, params=None, id=1):
-    request = {"jsonrpc": "2.0", "method": method, "id": id}
-    if params is not None:
-        request["params"] = params
-    return json.dumps(request)
-
+from checks import TIMEOUT, check, failed, finish, rpc
 
 def post(host, port, body, content_type="application/json"):
     conn = http.client.HTTPConnection(host, port, timeout=TIMEOUT)
@@ -112,10 +95,8 @@ def main():
         try:
             run()
         except Exception as err:  # a transport failure fails the rest of that transport's checks
-            results["failed"] += 1
-            print(f"FAIL {name}: {type(err).__name__}: {err}")
-    print(f"python: {results['passed']} passed, {results['failed']} failed")
-    sys.exit(1 if results["failed"] else 0)
+            failed(name, err)
+    finish()
 
 
 if __name__ == "__main__":

@@ -16,24 +16,7 @@ from aiohttp_json_rpc import JsonRpcClient
 from aiohttp_json_rpc.exceptions import RpcError
 from websockets.asyncio.client import connect
 
-TIMEOUT = 10
-results = {"passed": 0, "failed": 0}
-
-
-def check(name, got, want):
-    if got == want:
-        results["passed"] += 1
-    else:
-        results["failed"] += 1
-        print(f"FAIL {name}: got {got!r}, want {want!r}")
-
-
-def rpc(method, params=None, id=1):
-    request = {"jsonrpc": "2.0", "method": method, "id": id}
-    if params is not None:
-        request["params"] = params
-    return json.dumps(request)
-
+from checks import TIMEOUT, check, failed, finish, rpc
 
 async def call(ws, method, params=None, id=1):
     """Sends a call and returns its answer, skipping notifications."""
@@ -164,14 +147,12 @@ async def main_async(addr):
         try:
             await asyncio.wait_for(run(addr), 60)
         except Exception as err:  # a failure ends that part's checks, not the others'
-            results["failed"] += 1
-            print(f"FAIL {name}: {type(err).__name__}: {err}")
+            failed(name, err)
 
 
 def main():
     asyncio.run(main_async(sys.argv[1]))
-    print(f"python: {results['passed']} passed, {results['failed']} failed")
-    sys.exit(1 if results["failed"] else 0)
+    finish()
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ mod generator;
 mod process;
 
 use std::fmt::Write as _;
+use std::future::Future;
 use std::time::Duration;
 
 use generator::{Burst, Subscribe, Tally, Work};
@@ -220,9 +221,8 @@ async fn measure(
         let live = generator::subscribers(addr, subscribers, style(server), burst).await?;
         tokio::time::sleep(Duration::from_millis(500)).await;
         let per_connection = process.rss()?.saturating_sub(before) as f64 / subscribers as f64;
-        let cpu_before = process.cpu_time()?;
-        let tally = generator::fanout(addr, live, style(server), burst, duration).await?;
-        let cpu = process.cpu_time()?.saturating_sub(cpu_before);
+        let fanout = generator::fanout(addr, live, style(server), burst, duration);
+        let (tally, cpu) = with_cpu(process, fanout).await?;
         return Ok(Row {
             rss_per_connection: Some(per_connection),
             ..row(server, &tally, cpu, process.peak_rss()?)
@@ -231,9 +231,8 @@ async fn measure(
     if let Scenario::Stalled { stalled, burst } = scenario {
         let stalled = generator::subscribers(addr, stalled, style(server), burst).await?;
         let live = generator::subscribers(addr, 1, style(server), burst).await?;
-        let cpu_before = process.cpu_time()?;
-        let tally = generator::fanout(addr, live, style(server), burst, duration).await?;
-        let cpu = process.cpu_time()?.saturating_sub(cpu_before);
+        let fanout = generator::fanout(addr, live, style(server), burst, duration);
+        let (tally, cpu) = with_cpu(process, fanout).await?;
         let during = process.rss()?;
         drop(stalled);
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -258,10 +257,18 @@ async fn measure(
         }
     };
     load(duration / 5).await?;
-    let cpu_before = process.cpu_time()?;
-    let tally = load(duration).await?;
-    let cpu = process.cpu_time()?.saturating_sub(cpu_before);
+    let (tally, cpu) = with_cpu(process, load(duration)).await?;
     Ok(row(server, &tally, cpu, process.peak_rss()?))
+}
+
+/// Runs `load`, and measures the server's CPU time across it.
+async fn with_cpu<T>(
+    process: &ServerProcess,
+    load: impl Future<Output = Result<T, Box<dyn std::error::Error + Send + Sync>>>,
+) -> Result<(T, Duration), Box<dyn std::error::Error + Send + Sync>> {
+    let before = process.cpu_time()?;
+    let value = load.await?;
+    Ok((value, process.cpu_time()?.saturating_sub(before)))
 }
 
 fn row(server: &'static str, tally: &Tally, cpu: Duration, peak_rss: u64) -> Row {
@@ -322,18 +329,37 @@ fn write_table(report: &mut String, scenario: Scenario, rows: &[Row]) -> std::fm
         }
         return Ok(());
     }
-    if let Scenario::Fanout { .. } | Scenario::Stalled { .. } = scenario {
-        return write_fanout_table(report, scenario, rows);
-    }
+    // Fan-out counts deliveries (one item reaching one subscriber) and times whole bursts.
+    let (unit, units, timed, extra) = match scenario {
+        Scenario::Fanout { .. } => (
+            "delivery",
+            "deliveries",
+            "burst ",
+            " RSS per subscribed connection (KiB) |",
+        ),
+        Scenario::Stalled { .. } => (
+            "delivery",
+            "deliveries",
+            "burst ",
+            " RSS stalled / after they close (MiB) |",
+        ),
+        _ => ("call", "calls", "", ""),
+    };
     writeln!(
         report,
-        "| server | calls/s | p50 (ms) | p99 (ms) | server CPU per call (µs) | peak RSS (MiB) |"
+        "| server | {units}/s | {timed}p50 (ms) | {timed}p99 (ms) | server CPU per {unit} (µs) | peak RSS (MiB) |{extra}"
     )?;
-    writeln!(report, "|---|---:|---:|---:|---:|---:|")?;
+    let extra_rule = if extra.is_empty() { "" } else { "---:|" };
+    writeln!(report, "|---|---:|---:|---:|---:|---:|{extra_rule}")?;
     for row in rows {
+        let extra = match (row.stalled_rss, row.rss_per_connection) {
+            (Some((during, after)), _) => format!(" {:.1} / {:.1} |", mib(during), mib(after)),
+            (None, Some(per)) => format!(" {:.1} |", per / 1024.0),
+            (None, None) => String::new(),
+        };
         writeln!(
             report,
-            "| {} | {:.0} | {:.3} | {:.3} | {:.2} | {:.1} |",
+            "| {} | {:.0} | {:.3} | {:.3} | {:.2} | {:.1} |{extra}",
             row.server,
             row.calls_per_second,
             row.p50.as_secs_f64() * 1e3,
@@ -345,7 +371,7 @@ fn write_table(report: &mut String, scenario: Scenario, rows: &[Row]) -> std::fm
     for other in &rows[1..] {
         writeln!(
             report,
-            "\nours/{}: throughput {}x, p50 {}x, p99 {}x, CPU per call {}x",
+            "\nours/{}: throughput {}x, p50 {}x, p99 {}x, CPU per {unit} {}x",
             other.server,
             ratio(ours.calls_per_second, other.calls_per_second),
             ratio(ours.p50.as_secs_f64(), other.p50.as_secs_f64()),
@@ -357,55 +383,4 @@ fn write_table(report: &mut String, scenario: Scenario, rows: &[Row]) -> std::fm
         )?;
     }
     Ok(())
-}
-
-/// Fan-out rows: a delivery is one item reaching one subscriber; latency is per burst.
-fn write_fanout_table(report: &mut String, scenario: Scenario, rows: &[Row]) -> std::fmt::Result {
-    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
-    let stalled = matches!(scenario, Scenario::Stalled { .. });
-    let last = if stalled {
-        "RSS stalled / after they close (MiB)"
-    } else {
-        "RSS per subscribed connection (KiB)"
-    };
-    writeln!(
-        report,
-        "| server | deliveries/s | burst p50 (ms) | burst p99 (ms) | server CPU per delivery (µs) | peak RSS (MiB) | {last} |"
-    )?;
-    writeln!(report, "|---|---:|---:|---:|---:|---:|---:|")?;
-    for row in rows {
-        let last = match (row.stalled_rss, row.rss_per_connection) {
-            (Some((during, after)), _) => format!("{:.1} / {:.1}", mib(during), mib(after)),
-            (None, Some(per)) => format!("{:.1}", per / 1024.0),
-            (None, None) => "-".into(),
-        };
-        writeln!(
-            report,
-            "| {} | {:.0} | {:.3} | {:.3} | {:.3} | {:.1} | {last} |",
-            row.server,
-            row.calls_per_second,
-            row.p50.as_secs_f64() * 1e3,
-            row.p99.as_secs_f64() * 1e3,
-            row.cpu_per_call.as_secs_f64() * 1e6,
-            mib(row.peak_rss)
-        )?;
-    }
-    let (ours, theirs) = (&rows[0], &rows[1]);
-    let ratio = |a: f64, b: f64| {
-        if b > 0.0 {
-            format!("{:.2}", a / b)
-        } else {
-            "-".into()
-        }
-    };
-    writeln!(
-        report,
-        "\nours/{}: deliveries/s {}x, CPU per delivery {}x",
-        theirs.server,
-        ratio(ours.calls_per_second, theirs.calls_per_second),
-        ratio(
-            ours.cpu_per_call.as_secs_f64(),
-            theirs.cpu_per_call.as_secs_f64()
-        ),
-    )
 }

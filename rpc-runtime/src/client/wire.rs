@@ -33,8 +33,6 @@ pub fn decode<R: DeserializeOwned>(raw: &RawValue) -> Result<R, ClientError> {
 /// One message a client receives: a response, or (from servers that push) a request or
 /// notification of the server's own.
 #[derive(serde::Deserialize)]
-// Only the WebSocket client receives messages the server sends on its own.
-#[cfg_attr(not(feature = "client"), allow(dead_code))]
 pub(crate) struct Incoming<'a> {
     #[serde(borrow, default, deserialize_with = "present")]
     pub id: Option<&'a RawValue>,

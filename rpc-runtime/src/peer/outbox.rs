@@ -85,6 +85,18 @@ impl Entry {
     }
 }
 
+/// What the connection's task needs to know at each turn of its loop.
+pub(crate) struct Status {
+    /// A push found the queue full under [`SlowReaderPolicy::Close`].
+    pub overflowed: bool,
+    /// A close asked for by a handle: code and reason.
+    pub close: Option<(u16, String)>,
+    /// Something is queued to be written.
+    pub pending: bool,
+    /// Over the bound: stop reading.
+    pub full: bool,
+}
+
 /// Messages taken for writing, with their cost, which stays counted against the bound until
 /// [`Outbox::release`].
 #[derive(Default)]
@@ -191,8 +203,16 @@ impl Outbox {
         queue.pushed = queue.pushed.saturating_sub(taken.pushed);
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.lock().messages.is_empty()
+    /// Everything the connection's task decides on, read under one lock; a close request is
+    /// taken.
+    pub(crate) fn status(&self) -> Status {
+        let mut queue = self.lock();
+        Status {
+            overflowed: queue.state == State::Overflowed,
+            close: queue.close.take(),
+            pending: !queue.messages.is_empty(),
+            full: queue.bytes > self.limit,
+        }
     }
 
     /// Whether the queue holds more than its bound: the connection stops reading until it
@@ -277,7 +297,7 @@ mod tests {
         let mut taken = VecDeque::new();
         let cost = outbox.take(&mut taken);
         assert_eq!(taken, ["a", "b"]);
-        assert!(outbox.is_empty());
+        assert!(!outbox.status().pending);
         assert_eq!(cost.bytes, 2 + 2 * ENTRY_COST);
         assert_eq!(cost.pushed, 1 + ENTRY_COST);
         outbox.release(cost);
@@ -299,7 +319,7 @@ mod tests {
         assert_eq!(outbox.push(message(100)), Pushed::Queued);
         assert_eq!(outbox.push(message(100)), Pushed::Closed);
         assert!(outbox.overflowed());
-        assert!(outbox.is_empty(), "the queue is freed at once");
+        assert!(!outbox.status().pending, "the queue is freed at once");
         assert_eq!(outbox.reply(message(1)), Pushed::Closed);
     }
 

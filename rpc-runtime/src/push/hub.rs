@@ -301,12 +301,7 @@ impl Hub {
     /// retained value is sent to it at once. `Ok(false)` if it was subscribed already.
     pub fn subscribe(&self, topic: &str, id: ConnectionId) -> Result<bool, PushError> {
         self.declared(topic)?;
-        let mut registry = self.write();
-        let added = registry.add(Kind::Topic, topic, id)?;
-        if added {
-            registry.send_retained(topic, id);
-        }
-        Ok(added)
+        self.write().subscribe(topic, id)
     }
 
     /// Unsubscribes a connection from a topic; `false` if it was not subscribed.
@@ -370,10 +365,8 @@ impl Hub {
         let id = connection.id();
         let mut registry = self.write();
         for name in names {
-            // Unregistered only once its connection has ended, when nobody reads the answer.
-            if registry.add(Kind::Topic, name, id).unwrap_or(false) {
-                registry.send_retained(name, id);
-            }
+            // Fails only for a connection that has ended, whose answer nobody reads.
+            let _ = registry.subscribe(name, id);
         }
         Ok(registry.names_of(Kind::Topic, id))
     }
@@ -494,11 +487,15 @@ impl Registry {
         sorted(names.iter().map(|name| name.to_string()))
     }
 
-    fn send_retained(&self, topic: &str, id: ConnectionId) {
-        if let (Some(message), Some(member)) = (self.retained.get(topic), self.connections.get(&id))
+    /// Adds a subscriber and sends it the topic's retained value, if any, at once.
+    fn subscribe(&mut self, topic: &str, id: ConnectionId) -> Result<bool, PushError> {
+        let added = self.add(Kind::Topic, topic, id)?;
+        if let (true, Some(message), Some(member)) =
+            (added, self.retained.get(topic), self.connections.get(&id))
         {
             member.connection.push(message.clone());
         }
+        Ok(added)
     }
 }
 

@@ -172,16 +172,17 @@ async fn serve(mut socket: Socket, shared: Arc<Shared>, connection: Connection) 
     };
     let mut stopped_long_ago = std::pin::pin!(stopped_long_ago);
     loop {
-        if outbox.overflowed() {
+        let status = outbox.status();
+        if status.overflowed {
             return force_close(socket, "outbound queue full: the client is not reading").await;
         }
-        if let Some((code, reason)) = outbox.take_close_request() {
+        if let Some((code, reason)) = status.close {
             closing.get_or_insert(CloseFrame {
                 code: CloseCode::from(code),
                 reason: reason.into(),
             });
         }
-        if !outbox.is_empty() {
+        if status.pending {
             let written = tokio::select! {
                 written = write_queued(&mut socket, outbox, &mut batch) => written,
                 () = outbox.overflow() => continue,
@@ -201,7 +202,7 @@ async fn serve(mut socket: Socket, shared: Arc<Shared>, connection: Connection) 
                 return;
             }
         }
-        let reading = closing.is_none() && !outbox.is_full();
+        let reading = closing.is_none() && !status.full;
         // Biased, the outbox first: a connection woken to write (fan-out wakes thousands at
         // once) does not poll its socket for reading on the way.
         tokio::select! {
