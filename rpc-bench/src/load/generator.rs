@@ -340,8 +340,9 @@ async fn subscribe(url: String, style: Subscribe, burst: Burst) -> Result<Subscr
     }
     // tungstenite zeroes its whole read buffer (128 KiB by default) before every read, which
     // for a thousand subscribers each reading one burst costs the generator more than all the
-    // rest of its work; a burst is far smaller.
-    let config = WebSocketConfig::default().read_buffer_size(16 * 1024);
+    // rest of its work. A fan-out burst (10 items of 100 B) fits in 4 KiB; larger ones take
+    // a few reads.
+    let config = WebSocketConfig::default().read_buffer_size(4 * 1024);
     let (mut socket, _) =
         tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;
     socket.send(Message::text(style.request())).await?;

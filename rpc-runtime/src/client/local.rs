@@ -206,7 +206,7 @@ impl TestClient {
             if connection.is_closed() {
                 return None;
             }
-            connection.outbox().woken().await;
+            connection.outbox().needs_attention().await;
         }
     }
 

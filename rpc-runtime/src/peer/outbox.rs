@@ -10,9 +10,10 @@
 //! Pushing never waits, so one slow reader cannot slow down a publisher or anyone else.
 
 use std::collections::VecDeque;
+use std::future::poll_fn;
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
 
-use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// What the server does with a connection whose outbound queue is full when something is pushed
@@ -46,23 +47,25 @@ const ENTRY_COST: usize = 64;
 
 pub(crate) struct Outbox {
     queue: Mutex<Queue>,
-    /// Wakes the connection's task: something was queued, or it is asked to close.
-    wake: Notify,
     limit: usize,
     policy: SlowReaderPolicy,
 }
 
 #[derive(Default)]
 struct Queue {
-    messages: VecDeque<Entry>,
-    /// The cost of everything queued or taken and not yet written.
-    bytes: usize,
-    /// The part of `bytes` that is pushes.
-    pushed: usize,
+    messages: Batch,
+    /// The cost of `messages`.
+    queued: Cost,
+    /// The cost of what the task has taken and not yet written.
+    taken: Cost,
     state: State,
     dropped: u64,
     /// A close asked for by a handle (code and reason), for the task to carry out.
     close: Option<(u16, String)>,
+    /// Whoever waits for the queue to need attention: the connection's task (or an in-process
+    /// reader). Kept under the queue's lock rather than in a `Notify`, so that a push wakes the
+    /// task without a second lock; fan-out pays that once per connection and message.
+    waiting: Vec<Waker>,
 }
 
 #[derive(Default, Clone, Copy, PartialEq, Eq)]
@@ -74,14 +77,45 @@ enum State {
     Closed,
 }
 
-struct Entry {
+/// Queued messages, oldest first.
+pub(crate) type Batch = VecDeque<Entry>;
+
+pub(crate) struct Entry {
     message: Utf8Bytes,
     push: bool,
 }
 
 impl Entry {
-    fn cost(&self) -> usize {
-        self.message.len() + ENTRY_COST
+    fn cost(&self) -> Cost {
+        let all = self.message.len() + ENTRY_COST;
+        Cost {
+            all,
+            pushed: if self.push { all } else { 0 },
+        }
+    }
+
+    pub(crate) fn into_message(self) -> Utf8Bytes {
+        self.message
+    }
+}
+
+/// What some messages count against the bound.
+#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
+struct Cost {
+    all: usize,
+    /// The part of `all` that is pushes.
+    pushed: usize,
+}
+
+impl Cost {
+    fn add(&mut self, other: Cost) {
+        self.all += other.all;
+        self.pushed += other.pushed;
+    }
+
+    fn sub(&mut self, other: Cost) {
+        self.all = self.all.saturating_sub(other.all);
+        self.pushed = self.pushed.saturating_sub(other.pushed);
     }
 }
 
@@ -97,19 +131,14 @@ pub(crate) struct Status {
     pub full: bool,
 }
 
-/// Messages taken for writing, with their cost, which stays counted against the bound until
+/// The cost of messages taken for writing, which stays counted against the bound until
 /// [`Outbox::release`].
-#[derive(Default)]
-pub(crate) struct Taken {
-    bytes: usize,
-    pushed: usize,
-}
+pub(crate) struct Taken(Cost);
 
 impl Outbox {
     pub(crate) fn new(limit: usize, policy: SlowReaderPolicy) -> Self {
         Outbox {
             queue: Mutex::new(Queue::default()),
-            wake: Notify::new(),
             limit,
             policy,
         }
@@ -142,7 +171,7 @@ impl Outbox {
         if queue.state != State::Open {
             return Pushed::Closed;
         }
-        if entry.push && queue.pushed + cost > self.limit {
+        if entry.push && queue.queued.pushed + queue.taken.pushed + cost.all > self.limit {
             match self.policy {
                 SlowReaderPolicy::Drop => {
                     queue.dropped += 1;
@@ -151,56 +180,42 @@ impl Outbox {
                 SlowReaderPolicy::Close => {
                     queue.state = State::Overflowed;
                     queue.discard();
-                    drop(queue);
-                    self.wake.notify_one();
+                    queue.wake();
                     return Pushed::Closed;
                 }
             }
         }
-        queue.bytes += cost;
-        if entry.push {
-            queue.pushed += cost;
-        }
-        let was_empty = queue.messages.is_empty();
-        queue.messages.push_back(entry);
-        drop(queue);
+        queue.queued.add(cost);
         // The task drains the whole queue once woken, so only the first message wakes it.
-        if was_empty {
-            self.wake.notify_one();
+        if queue.messages.is_empty() {
+            queue.wake();
         }
+        queue.messages.push_back(entry);
         Pushed::Queued
     }
 
-    /// Moves everything queued into `into` (empty, kept by the task so its allocation is reused).
-    pub(crate) fn take(&self, into: &mut VecDeque<Utf8Bytes>) -> Taken {
+    /// Swaps everything queued for `into`, which must be empty: the task keeps two batches and
+    /// trades them, so neither is reallocated and the lock is held for no work per message.
+    pub(crate) fn take(&self, into: &mut Batch) -> Taken {
+        debug_assert!(into.is_empty());
         let mut queue = self.lock();
-        let mut taken = Taken::default();
-        for entry in queue.messages.drain(..) {
-            taken.bytes += entry.cost();
-            if entry.push {
-                taken.pushed += entry.cost();
-            }
-            into.push_back(entry.message);
-        }
-        taken
+        std::mem::swap(&mut queue.messages, into);
+        let taken = std::mem::take(&mut queue.queued);
+        queue.taken.add(taken);
+        Taken(taken)
     }
 
     /// Takes the oldest message, for a reader in process.
     pub(crate) fn pop(&self) -> Option<Utf8Bytes> {
         let mut queue = self.lock();
         let entry = queue.messages.pop_front()?;
-        queue.bytes -= entry.cost();
-        if entry.push {
-            queue.pushed -= entry.cost();
-        }
+        queue.queued.sub(entry.cost());
         Some(entry.message)
     }
 
     /// Stops counting what [`take`](Self::take) returned, once it has been handed to the socket.
     pub(crate) fn release(&self, taken: Taken) {
-        let mut queue = self.lock();
-        queue.bytes = queue.bytes.saturating_sub(taken.bytes);
-        queue.pushed = queue.pushed.saturating_sub(taken.pushed);
+        self.lock().taken.sub(taken.0);
     }
 
     /// Everything the connection's task decides on, read under one lock; a close request is
@@ -211,18 +226,14 @@ impl Outbox {
             overflowed: queue.state == State::Overflowed,
             close: queue.close.take(),
             pending: !queue.messages.is_empty(),
-            full: queue.bytes > self.limit,
+            full: queue.is_full(self.limit),
         }
     }
 
     /// Whether the queue holds more than its bound: the connection stops reading until it
     /// drains.
     pub(crate) fn is_full(&self) -> bool {
-        self.lock().bytes > self.limit
-    }
-
-    pub(crate) fn overflowed(&self) -> bool {
-        self.lock().state == State::Overflowed
+        self.lock().is_full(self.limit)
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -233,16 +244,31 @@ impl Outbox {
         self.lock().dropped
     }
 
-    /// Waits until something is queued or asked of the task. May wake spuriously.
-    pub(crate) async fn woken(&self) {
-        self.wake.notified().await
+    /// Waits until the queue needs its task: something is queued, a close is asked for, or the
+    /// connection is closing.
+    pub(crate) async fn needs_attention(&self) {
+        self.wait_until(|queue| {
+            !queue.messages.is_empty() || queue.close.is_some() || queue.state != State::Open
+        })
+        .await
     }
 
     /// Waits until a push overflows the queue.
     pub(crate) async fn overflow(&self) {
-        while !self.overflowed() {
-            self.woken().await;
-        }
+        self.wait_until(|queue| queue.state == State::Overflowed)
+            .await
+    }
+
+    async fn wait_until(&self, done: impl Fn(&Queue) -> bool) {
+        poll_fn(|cx| {
+            let mut queue = self.lock();
+            if done(&queue) {
+                return Poll::Ready(());
+            }
+            queue.wait(cx);
+            Poll::Pending
+        })
+        .await
     }
 
     /// Asks the connection's task to close with `code` and `reason`; the first request wins.
@@ -250,8 +276,7 @@ impl Outbox {
         let mut queue = self.lock();
         if queue.state == State::Open && queue.close.is_none() {
             queue.close = Some((code, reason));
-            drop(queue);
-            self.wake.notify_one();
+            queue.wake();
         }
     }
 
@@ -266,18 +291,32 @@ impl Outbox {
             queue.state = State::Closed;
         }
         queue.discard();
+        queue.wake();
     }
 }
 
 impl Queue {
-    fn discard(&mut self) {
-        for entry in self.messages.drain(..) {
-            self.bytes = self.bytes.saturating_sub(entry.cost());
-            if entry.push {
-                self.pushed = self.pushed.saturating_sub(entry.cost());
-            }
+    fn wait(&mut self, cx: &Context<'_>) {
+        if !self.waiting.iter().any(|waker| waker.will_wake(cx.waker())) {
+            self.waiting.push(cx.waker().clone());
         }
-        self.messages = VecDeque::new();
+    }
+
+    /// Wakes every waiter. Under the lock, which costs a waker nothing (it only schedules its
+    /// task) and keeps the list's allocation for the next wait.
+    fn wake(&mut self) {
+        for waker in self.waiting.drain(..) {
+            waker.wake();
+        }
+    }
+
+    fn is_full(&self, limit: usize) -> bool {
+        self.queued.all + self.taken.all > limit
+    }
+
+    fn discard(&mut self) {
+        self.messages = Batch::new();
+        self.queued = Cost::default();
     }
 }
 
@@ -294,14 +333,36 @@ mod tests {
         let outbox = Outbox::new(1024, SlowReaderPolicy::Close);
         assert_eq!(outbox.push("a".into()), Pushed::Queued);
         assert_eq!(outbox.reply("b".into()), Pushed::Queued);
-        let mut taken = VecDeque::new();
+        let mut taken = Batch::new();
         let cost = outbox.take(&mut taken);
-        assert_eq!(taken, ["a", "b"]);
+        let messages: Vec<_> = taken.into_iter().map(Entry::into_message).collect();
+        assert_eq!(messages, ["a", "b"]);
         assert!(!outbox.status().pending);
-        assert_eq!(cost.bytes, 2 + 2 * ENTRY_COST);
-        assert_eq!(cost.pushed, 1 + ENTRY_COST);
+        assert_eq!(
+            cost.0,
+            Cost {
+                all: 2 + 2 * ENTRY_COST,
+                pushed: 1 + ENTRY_COST
+            }
+        );
         outbox.release(cost);
         assert!(!outbox.is_full());
+    }
+
+    #[tokio::test]
+    async fn the_first_message_wakes_the_waiting_task() {
+        let outbox = std::sync::Arc::new(Outbox::new(1024, SlowReaderPolicy::Close));
+        let waiting = tokio::spawn({
+            let outbox = outbox.clone();
+            async move { outbox.needs_attention().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "nothing to do yet");
+        assert_eq!(outbox.push("a".into()), Pushed::Queued);
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+            .await
+            .expect("woken by the push")
+            .unwrap();
     }
 
     #[test]
@@ -318,7 +379,7 @@ mod tests {
         let outbox = Outbox::new(200, SlowReaderPolicy::Close);
         assert_eq!(outbox.push(message(100)), Pushed::Queued);
         assert_eq!(outbox.push(message(100)), Pushed::Closed);
-        assert!(outbox.overflowed());
+        assert!(outbox.status().overflowed);
         assert!(!outbox.status().pending, "the queue is freed at once");
         assert_eq!(outbox.reply(message(1)), Pushed::Closed);
     }
@@ -329,7 +390,7 @@ mod tests {
         assert_eq!(outbox.push(message(100)), Pushed::Queued);
         assert_eq!(outbox.push(message(100)), Pushed::Dropped);
         assert_eq!(outbox.dropped(), 1);
-        let mut taken = VecDeque::new();
+        let mut taken = Batch::new();
         let cost = outbox.take(&mut taken);
         // Still counted until written.
         assert_eq!(outbox.push(message(100)), Pushed::Dropped);

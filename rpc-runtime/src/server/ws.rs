@@ -2,14 +2,13 @@
 //! messages, runs each call that waits on its own task, and writes responses and pushes from the
 //! connection's outbox as soon as they are ready.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::{SinkExt, StreamExt};
 use http::header::{
     CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
 };
@@ -28,7 +27,7 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::Shared;
 use super::http::{Body, status};
-use crate::peer::Outbox;
+use crate::peer::{Batch, Outbox, ReadGate};
 use crate::{Connection, Context};
 
 /// How long a closing connection waits for the peer to answer its close frame, and how long a
@@ -165,12 +164,16 @@ async fn serve(mut socket: Socket, shared: Arc<Shared>, connection: Connection) 
     // Set once the server stops reading: it then finishes the calls in flight and closes.
     let mut closing: Option<CloseFrame> = None;
     // Reused for every write, so a busy connection does not allocate per burst.
-    let mut batch = VecDeque::new();
+    let mut batch = Batch::new();
     let stopped_long_ago = async {
         shared.stop.cancelled().await;
         tokio::time::sleep(CLOSE_TIMEOUT).await;
     };
     let mut stopped_long_ago = std::pin::pin!(stopped_long_ago);
+    // Made once: a fresh wait per turn would register with the token and unregister again at
+    // every wake.
+    let mut stopped = std::pin::pin!(shared.stop.cancelled());
+    let gate = ReadGate::for_current_task().await;
     loop {
         let status = outbox.status();
         if status.overflowed {
@@ -183,7 +186,10 @@ async fn serve(mut socket: Socket, shared: Arc<Shared>, connection: Connection) 
             });
         }
         if status.pending {
+            // Biased, the write first: one that completes at once (the usual case) leaves the
+            // other two unpolled, with no waker to register.
             let written = tokio::select! {
+                biased;
                 written = write_queued(&mut socket, outbox, &mut batch) => written,
                 () = outbox.overflow() => continue,
                 () = &mut stopped_long_ago => {
@@ -203,11 +209,11 @@ async fn serve(mut socket: Socket, shared: Arc<Shared>, connection: Connection) 
             }
         }
         let reading = closing.is_none() && !status.full;
-        // Biased, the outbox first: a connection woken to write (fan-out wakes thousands at
-        // once) does not poll its socket for reading on the way.
+        // Biased, the outbox first, and the socket behind its gate: a connection woken to write
+        // (fan-out wakes thousands at once) does not try to read on the way.
         tokio::select! {
             biased;
-            () = outbox.woken() => {}
+            () = outbox.needs_attention() => {}
             Some(done) = calls.join_next(), if !calls.is_empty() => {
                 let mut done = Some(done);
                 while let Some(result) = done {
@@ -220,7 +226,7 @@ async fn serve(mut socket: Socket, shared: Arc<Shared>, connection: Connection) 
                     done = calls.try_join_next();
                 }
             }
-            frame = socket.next(), if reading => {
+            frame = std::future::poll_fn(|_| gate.poll_next(&mut socket)), if reading => {
                 // Everything the peer has already sent is read and started before the next
                 // write, so answers to requests that arrived together leave in one write.
                 let mut frame = Some(frame);
@@ -253,10 +259,13 @@ async fn serve(mut socket: Socket, shared: Arc<Shared>, connection: Connection) 
                     if outbox.is_full() {
                         break;
                     }
-                    frame = socket.next().now_or_never();
+                    frame = match gate.poll_next(&mut socket) {
+                        Poll::Ready(next) => Some(next),
+                        Poll::Pending => None,
+                    };
                 }
             }
-            () = shared.stop.cancelled(), if closing.is_none() => {
+            () = &mut stopped, if closing.is_none() => {
                 closing = Some(close_frame(CloseCode::Away, "server shutting down"));
             }
         }
@@ -297,11 +306,11 @@ async fn start(
 async fn write_queued(
     socket: &mut Socket,
     outbox: &Outbox,
-    batch: &mut VecDeque<Utf8Bytes>,
+    batch: &mut Batch,
 ) -> Result<(), WsError> {
     let taken = outbox.take(batch);
-    while let Some(message) = batch.pop_front() {
-        socket.feed(Message::Text(message)).await?;
+    while let Some(entry) = batch.pop_front() {
+        socket.feed(Message::Text(entry.into_message())).await?;
     }
     outbox.release(taken);
     socket.flush().await
