@@ -1,4 +1,5 @@
-//! The conformance example as a program: the contract other tools depend on.
+//! Examples as programs: the conformance server's contract other tools depend on, and the
+//! push example's conversation.
 
 mod common;
 
@@ -62,4 +63,40 @@ async fn spec_server_prints_its_address_and_serves_both_transports() {
     assert_eq!(answer, json!({"jsonrpc":"2.0","result":"ws","id":2}));
 
     child.kill().await.expect("stop spec_server");
+}
+
+#[tokio::test]
+async fn the_rooms_example_plays_its_conversation_then_serves() {
+    let mut child = Command::new(example("rooms"))
+        .arg("127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the rooms example");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    while printed
+        .last()
+        .is_none_or(|line: &String| line != "serving until Ctrl-C")
+    {
+        let line = timed("the next line", lines.next_line()).await.unwrap();
+        printed.push(line.expect("the example ended early"));
+    }
+    assert!(
+        printed[0].starts_with("listening on 127.0.0.1:"),
+        "{printed:?}"
+    );
+    assert_eq!(
+        printed[1..],
+        [
+            "bob got the retained announcement: welcome: log in, join a room, say hello",
+            "in rust: ann, bob",
+            "ann's message reached 2 connections",
+            "bob got: ann in rust: hello, bob",
+            "bob saw ann leave rust",
+            "serving until Ctrl-C",
+        ]
+    );
+    child.kill().await.expect("stop the rooms example");
 }

@@ -379,7 +379,7 @@ fn hooked_hub(left: mpsc::UnboundedSender<String>) -> Hub {
         .topic(Topic::new("secret").guard(|cx: &Context| {
             cx.connection().and_then(|conn| conn.get::<User>()) == Some(User("root".into()))
         }))
-        .on_connect(|conn: Connection| async move {
+        .on_connect(|conn: Connection, _: Hub| async move {
             let user = conn
                 .headers()
                 .get("x-user")
@@ -390,10 +390,16 @@ fn hooked_hub(left: mpsc::UnboundedSender<String>) -> Hub {
             conn.insert(User(user));
             Ok(())
         })
-        .on_disconnect(move |conn: Connection| {
+        .on_disconnect(move |conn: Connection, hub: Hub| {
             let left = left.clone();
             async move {
-                let _ = left.send(conn.get::<User>().map_or_else(String::new, |user| user.0));
+                let user = conn.get::<User>().map_or_else(String::new, |user| user.0);
+                // The hub has let go of the connection before the hook runs.
+                let user = match hub.connection(conn.id()) {
+                    None => user,
+                    Some(_) => format!("{user}, still registered"),
+                };
+                let _ = left.send(user);
             }
         })
         .build()

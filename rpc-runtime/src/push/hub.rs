@@ -109,8 +109,9 @@ impl HubBuilder {
         self
     }
 
-    /// Runs before a WebSocket handshake is answered, with the new connection: read its headers
-    /// and peer address, keep values with it ([`Connection::insert`]), or refuse it.
+    /// Runs before a WebSocket handshake is answered, with the new connection and the hub: read
+    /// its headers and peer address, keep values with it ([`Connection::insert`]), or refuse it.
+    /// The connection joins groups and topics only once the handshake is answered.
     ///
     /// ```
     /// use rpc_runtime::{Connection, Hub, Refusal};
@@ -119,33 +120,36 @@ impl HubBuilder {
     /// struct User(String);
     ///
     /// let hub = Hub::builder()
-    ///     .on_connect(|conn: Connection| async move {
+    ///     .on_connect(|conn: Connection, _hub: Hub| async move {
     ///         let user = conn.headers().get("x-user").and_then(|value| value.to_str().ok());
     ///         let user = user.ok_or_else(|| Refusal::new(401, "send x-user"))?.to_owned();
     ///         conn.insert(User(user));
     ///         Ok(())
     ///     })
-    ///     .on_disconnect(|conn: Connection| async move {
-    ///         println!("{:?} left", conn.get::<User>().map(|user| user.0));
+    ///     .on_disconnect(|conn: Connection, hub: Hub| async move {
+    ///         if let Some(User(name)) = conn.get::<User>() {
+    ///             let _ = hub.notify_group("lobby", "left", [name]);
+    ///         }
     ///     })
     ///     .build();
     /// ```
     pub fn on_connect<F, Fut>(mut self, hook: F) -> Self
     where
-        F: Fn(Connection) -> Fut + Send + Sync + 'static,
+        F: Fn(Connection, Hub) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), Refusal>> + Send + 'static,
     {
-        self.on_connect = Some(Arc::new(move |conn| hook(conn).boxed()));
+        self.on_connect = Some(Arc::new(move |conn, hub| hook(conn, hub).boxed()));
         self
     }
 
-    /// Runs once a connection has ended and left its groups and topics, for cleanup.
+    /// Runs once a connection has ended and left its groups and topics, with the hub, for
+    /// cleanup and for telling others (what it had joined, keep with it as a value).
     pub fn on_disconnect<F, Fut>(mut self, hook: F) -> Self
     where
-        F: Fn(Connection) -> Fut + Send + Sync + 'static,
+        F: Fn(Connection, Hub) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.on_disconnect = Some(Arc::new(move |conn| hook(conn).boxed()));
+        self.on_disconnect = Some(Arc::new(move |conn, hub| hook(conn, hub).boxed()));
         self
     }
 
@@ -402,14 +406,14 @@ impl Hub {
 
     pub(crate) async fn accept(&self, connection: &Connection) -> Result<(), Refusal> {
         match &self.inner.on_connect {
-            Some(hook) => hook(connection.clone()).await,
+            Some(hook) => hook(connection.clone(), self.clone()).await,
             None => Ok(()),
         }
     }
 
     pub(crate) async fn disconnected(&self, connection: &Connection) {
         if let Some(hook) = &self.inner.on_disconnect {
-            hook(connection.clone()).await;
+            hook(connection.clone(), self.clone()).await;
         }
     }
 }
