@@ -8,8 +8,8 @@ use std::process::Stdio;
 
 use common::{Http, Ws, timed};
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
 
 /// Cargo builds examples beside the test binaries' `deps` folder when it runs `cargo test`.
 fn example(name: &str) -> PathBuf {
@@ -28,20 +28,30 @@ fn example(name: &str) -> PathBuf {
     path
 }
 
-#[tokio::test]
-async fn spec_server_prints_its_address_and_serves_both_transports() {
-    let mut child = Command::new(example("spec_server"))
+/// Starts an example on a free loopback port; its stdout, line by line.
+fn start(name: &str) -> (Child, Lines<BufReader<ChildStdout>>) {
+    let mut child = Command::new(example(name))
         .arg("127.0.0.1:0")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .expect("start spec_server");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = timed("the listening line", lines.next_line())
+        .unwrap_or_else(|err| panic!("start {name}: {err}"));
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    (child, lines)
+}
+
+async fn next_line(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
+    timed("the next line", lines.next_line())
         .await
         .unwrap()
-        .expect("a line on stdout");
+        .expect("a line on stdout: the example ended early")
+}
+
+#[tokio::test]
+async fn spec_server_prints_its_address_and_serves_both_transports() {
+    let (mut child, mut lines) = start("spec_server");
+    let line = next_line(&mut lines).await;
     let addr = line
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
@@ -67,21 +77,13 @@ async fn spec_server_prints_its_address_and_serves_both_transports() {
 
 #[tokio::test]
 async fn the_rooms_example_plays_its_conversation_then_serves() {
-    let mut child = Command::new(example("rooms"))
-        .arg("127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the rooms example");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut child, mut lines) = start("rooms");
     let mut printed = Vec::new();
     while printed
         .last()
-        .is_none_or(|line: &String| line != "serving until Ctrl-C")
+        .is_none_or(|line| line != "serving until Ctrl-C")
     {
-        let line = timed("the next line", lines.next_line()).await.unwrap();
-        printed.push(line.expect("the example ended early"));
+        printed.push(next_line(&mut lines).await);
     }
     assert!(
         printed[0].starts_with("listening on 127.0.0.1:"),

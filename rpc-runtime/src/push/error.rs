@@ -32,3 +32,15 @@ impl From<PushError> for crate::RpcError {
         crate::RpcError::new(crate::codes::INTERNAL_ERROR, err.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_push_error_answers_the_caller_with_its_reason() {
+        let err = crate::RpcError::from(PushError::UnknownTopic("news".into()));
+        assert_eq!(err.code(), crate::codes::INTERNAL_ERROR);
+        assert_eq!(err.message(), "no topic `news` is declared");
+    }
+}
