@@ -114,7 +114,8 @@ impl Connection {
 
     /// Whether the connection has closed or begun closing: nothing pushed now is delivered.
     pub fn is_closed(&self) -> bool {
-        self.inner.ended.is_cancelled() || self.inner.outbox.is_closed()
+        // Ending closes the outbox first, so the outbox alone tells.
+        self.inner.outbox.is_closed()
     }
 
     /// Waits until the connection has ended, whoever ended it.

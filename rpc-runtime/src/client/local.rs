@@ -142,11 +142,8 @@ impl TestClientBuilder {
     pub async fn connect(self) -> Result<TestClient, Refusal> {
         let client = self.build();
         if let Some(connection) = client.connection() {
-            if let Err(refusal) = client.hub().accept(connection).await {
-                client.hub().unregister(connection.id());
-                connection.end();
-                return Err(refusal);
-            }
+            // A refused client is dropped, which takes it out of the hub.
+            client.hub().accept(connection).await?;
         }
         Ok(client)
     }

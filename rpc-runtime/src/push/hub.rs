@@ -29,12 +29,12 @@ use crate::{Connection, ConnectionId, Context, RpcError};
 ///
 /// #[rpc_method]
 /// fn join(cx: Context, conn: Connection, room: String) -> Result<bool, RpcError> {
-///     cx.hub().join(&room, conn.id()).map_err(|err| RpcError::new(-32000, err.to_string()))
+///     Ok(cx.hub().join(&room, conn.id())?)
 /// }
 ///
 /// #[rpc_method]
 /// fn say(cx: Context, room: String, text: String) -> Result<usize, RpcError> {
-///     cx.hub().notify_group(&room, "said", (text,)).map_err(|err| RpcError::new(-32000, err.to_string()))
+///     Ok(cx.hub().notify_group(&room, "said", (text,))?)
 /// }
 ///
 /// let hub = Hub::new();
@@ -418,6 +418,23 @@ impl Hub {
     }
 }
 
+impl Member {
+    /// The groups or the topics the connection is in.
+    fn names(&self, kind: Kind) -> &HashSet<Arc<str>> {
+        match kind {
+            Kind::Group => &self.groups,
+            Kind::Topic => &self.topics,
+        }
+    }
+
+    fn names_mut(&mut self, kind: Kind) -> &mut HashSet<Arc<str>> {
+        match kind {
+            Kind::Group => &mut self.groups,
+            Kind::Topic => &mut self.topics,
+        }
+    }
+}
+
 impl Registry {
     fn sets(&mut self, kind: Kind) -> &mut HashMap<Arc<str>, Members> {
         match kind {
@@ -436,10 +453,11 @@ impl Registry {
         let member = connections
             .get_mut(&id)
             .ok_or(PushError::UnknownConnection(id))?;
-        let (names, sets) = match kind {
-            Kind::Group => (&mut member.groups, groups),
-            Kind::Topic => (&mut member.topics, subscribers),
+        let sets = match kind {
+            Kind::Group => groups,
+            Kind::Topic => subscribers,
         };
+        let names = member.names_mut(kind);
         if names.contains(name) {
             return Ok(false);
         }
@@ -458,11 +476,7 @@ impl Registry {
         let Some(member) = self.connections.get_mut(&id) else {
             return false;
         };
-        let names = match kind {
-            Kind::Group => &mut member.groups,
-            Kind::Topic => &mut member.topics,
-        };
-        if !names.remove(name) {
+        if !member.names_mut(kind).remove(name) {
             return false;
         }
         self.drop_member(kind, name, id);
@@ -484,11 +498,7 @@ impl Registry {
         let Some(member) = self.connections.get(&id) else {
             return Vec::new();
         };
-        let names = match kind {
-            Kind::Group => &member.groups,
-            Kind::Topic => &member.topics,
-        };
-        sorted(names.iter().map(|name| name.to_string()))
+        sorted(member.names(kind).iter().map(|name| name.to_string()))
     }
 
     /// Adds a subscriber and sends it the topic's retained value, if any, at once.
