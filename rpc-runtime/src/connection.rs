@@ -1,8 +1,10 @@
-//! A handle to one WebSocket connection: push to it, close it, keep values with it.
+//! A handle to one WebSocket connection: push to it, call its peer, close it, keep values with
+//! it.
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
 
 use http::HeaderMap;
 use serde::Serialize;
@@ -10,7 +12,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::ConnectionId;
-use crate::peer::{Outbox, Pushed, SlowReaderPolicy};
+use crate::peer::{Limits, Listeners, Outbox, Pending, Pushed, Subscriptions};
 use crate::push::{PushError, encode_notification};
 use crate::state::StateMap;
 
@@ -19,6 +21,11 @@ use crate::state::StateMap;
 ///
 /// A handler gets it by taking a `Connection` param (the method then exists on WebSocket only),
 /// or from [`Context::connection`](crate::Context::connection), which is `None` over HTTP.
+///
+/// It is also a client of the peer: through [`RpcClient`](crate::client::RpcClient) a server
+/// calls the methods its client serves (a [`WsClient`](crate::client::WsClient) given a router,
+/// say), with a timeout, and an `#[rpc_service]` trait's typed client runs over it:
+/// `UiClient::new(connection).confirm("delete?").await`.
 ///
 /// ```
 /// use rpc_runtime::{Connection, RpcError, rpc_method};
@@ -48,24 +55,31 @@ struct Inner {
     peer_addr: Option<SocketAddr>,
     headers: HeaderMap,
     outbox: Outbox,
+    /// The calls this side made, awaiting the peer's answers.
+    pending: Pending,
+    call_timeout: Duration,
+    /// The typed subscriptions this side serves.
+    subscriptions: Subscriptions,
+    /// Where notifications no method handles go; made on first use, since a server's
+    /// connections rarely need it.
+    listeners: OnceLock<Box<Listeners>>,
     values: Mutex<StateMap>,
     /// Cancelled once the connection has ended.
     ended: CancellationToken,
 }
 
 impl Connection {
-    pub(crate) fn new(
-        peer_addr: Option<SocketAddr>,
-        headers: HeaderMap,
-        queue_limit: usize,
-        policy: SlowReaderPolicy,
-    ) -> Self {
+    pub(crate) fn new(peer_addr: Option<SocketAddr>, headers: HeaderMap, limits: &Limits) -> Self {
         Connection {
             inner: Arc::new(Inner {
                 id: ConnectionId::next(),
                 peer_addr,
                 headers,
-                outbox: Outbox::new(queue_limit, policy),
+                outbox: Outbox::new(limits.outbound_queue, limits.slow_reader),
+                pending: Pending::default(),
+                call_timeout: limits.call_timeout,
+                subscriptions: Subscriptions::new(limits.max_subscriptions),
+                listeners: OnceLock::new(),
                 values: Mutex::new(StateMap::default()),
                 ended: CancellationToken::new(),
             }),
@@ -170,13 +184,58 @@ impl Connection {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// How many typed subscriptions this connection serves now.
+    pub fn subscription_count(&self) -> usize {
+        self.inner.subscriptions.len()
+    }
+
     pub(crate) fn outbox(&self) -> &Outbox {
         &self.inner.outbox
     }
 
-    /// Marks the connection as ended: pushes are refused and [`closed`](Self::closed) returns.
+    pub(crate) fn pending(&self) -> &Pending {
+        &self.inner.pending
+    }
+
+    pub(crate) fn call_timeout(&self) -> Duration {
+        self.inner.call_timeout
+    }
+
+    pub(crate) fn subscriptions(&self) -> &Subscriptions {
+        &self.inner.subscriptions
+    }
+
+    /// Where notifications no method handles go, made with the default buffers if need be.
+    pub(crate) fn listeners(&self) -> &Listeners {
+        self.inner
+            .listeners
+            .get_or_init(|| Box::new(Listeners::new(1024, 1024)))
+    }
+
+    #[cfg(feature = "client")]
+    /// Makes the listeners with `notification_buffer` and `subscription_buffer`, as a client
+    /// configured them; before any message is read.
+    pub(crate) fn listen(&self, notification_buffer: usize, subscription_buffer: usize) {
+        let _ = self.inner.listeners.set(Box::new(Listeners::new(
+            notification_buffer,
+            subscription_buffer,
+        )));
+    }
+
+    /// The listeners, if anything made them: a notification with nobody to hear it is dropped.
+    pub(crate) fn listeners_if_any(&self) -> Option<&Listeners> {
+        self.inner.listeners.get().map(|listeners| &**listeners)
+    }
+
+    /// Marks the connection as ended: pushes are refused, calls waiting for the peer fail,
+    /// subscriptions both ways end, and [`closed`](Self::closed) returns.
     pub(crate) fn end(&self) {
         self.inner.outbox.close();
+        self.inner.pending.close();
+        self.inner.subscriptions.end();
+        if let Some(listeners) = self.listeners_if_any() {
+            listeners.end();
+        }
         self.inner.ended.cancel();
     }
 }

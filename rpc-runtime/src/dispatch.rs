@@ -1,4 +1,6 @@
-//! Turning one incoming message into its response, whatever transport carried it.
+//! Turning one incoming message into its response, whatever transport carried it. On a
+//! WebSocket connection, where this side may have called the peer, answers to those calls are
+//! routed back to their callers here too.
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -9,14 +11,45 @@ use serde_json::value::RawValue;
 
 use crate::method::{MethodKind, MethodResult, Outcome};
 use crate::params::Params;
-use crate::protocol::{Invalid, Request, Version, encode_error, encode_success};
-use crate::{Context, MethodDescriptor, Router, RpcError};
+use crate::protocol::{Invalid, Message, Version, encode_error, encode_success};
+use crate::{Connection, Context, MethodDescriptor, Router, RpcError};
+
+/// What a message is answered with: the text to send back and the subscriptions it accepted,
+/// which start only once the text is queued, so that no item overtakes the id it belongs to.
+pub(crate) struct Reply {
+    pub(crate) text: String,
+    accepted: Vec<u64>,
+}
+
+impl Reply {
+    fn new(text: String) -> Self {
+        Reply {
+            text,
+            accepted: Vec::new(),
+        }
+    }
+
+    /// Queues the answer on `connection`, then starts what it accepted.
+    pub(crate) fn queue(self, connection: &Connection) {
+        let _ = connection.outbox().reply(self.text.into());
+        connection.subscriptions().start(&self.accepted);
+    }
+
+    /// The answer's text, for a caller that hands it over before anything reads the
+    /// connection's queue; starts what it accepted.
+    pub(crate) fn into_text(self, connection: Option<&Connection>) -> String {
+        if let Some(connection) = connection {
+            connection.subscriptions().start(&self.accepted);
+        }
+        self.text
+    }
+}
 
 impl Router {
     /// Answers one JSON-RPC message (a request, a notification or a batch) as the server would
     /// on `cx`'s transport. `None` means nothing is to be sent back: the message held only
-    /// notifications.
-    pub(crate) async fn handle(&self, message: &str, cx: &Context) -> Option<String> {
+    /// notifications, or answers to this side's own calls.
+    pub(crate) async fn handle(&self, message: &str, cx: &Context) -> Option<Reply> {
         match message.trim_start().as_bytes().first() {
             Some(b'[') => self.handle_batch(message, cx).await,
             _ => self.handle_single(message, cx).await,
@@ -25,24 +58,26 @@ impl Router {
 
     /// Like [`handle`](Self::handle), for a message that may not be UTF-8 (a WebSocket binary
     /// frame); bytes that are not get -32700.
-    pub(crate) async fn handle_bytes(&self, message: &[u8], cx: &Context) -> Option<String> {
+    pub(crate) async fn handle_bytes(&self, message: &[u8], cx: &Context) -> Option<Reply> {
         match std::str::from_utf8(message) {
             Ok(text) => self.handle(text, cx).await,
-            Err(_) => Some(encode_error(Version::V2, None, &RpcError::parse_error())),
+            Err(_) => Some(error(Version::V2, None, &RpcError::parse_error())),
         }
     }
 
-    async fn handle_batch(&self, message: &str, cx: &Context) -> Option<String> {
+    async fn handle_batch(&self, message: &str, cx: &Context) -> Option<Reply> {
         let entries: Vec<&RawValue> = match serde_json::from_str(message) {
             Ok(entries) => entries,
-            Err(_) => return Some(encode_error(Version::V2, None, &RpcError::parse_error())),
+            Err(_) => return Some(error(Version::V2, None, &RpcError::parse_error())),
         };
-        if entries.is_empty() {
-            return Some(encode_error(
-                Version::V2,
-                None,
-                &RpcError::invalid_request(),
-            ));
+        let Some(first) = entries.first() else {
+            return Some(error(Version::V2, None, &RpcError::invalid_request()));
+        };
+        if let Some(connection) = cx.connection() {
+            if let Ok(Message::Response { .. }) = Message::parse(first.get()) {
+                connection.answer_batch(message, entries.iter().filter_map(|entry| id_of(entry)));
+                return None;
+            }
         }
         // Members run concurrently, so one slow call does not hold up the rest of the batch.
         // `join_all` switches to a heavier, allocating scheduler past 30 futures; joining
@@ -55,40 +90,60 @@ impl Router {
             )
         });
         let responses = join_all(chunks).await;
-        let mut out = String::from("[");
-        for response in responses.iter().flatten().flatten() {
-            if out.len() > 1 {
-                out.push(',');
+        let mut out = Reply::new(String::from("["));
+        for response in responses.into_iter().flatten().flatten() {
+            if out.text.len() > 1 {
+                out.text.push(',');
             }
-            out.push_str(response);
+            out.text.push_str(&response.text);
+            out.accepted.extend(response.accepted);
         }
-        if out.len() == 1 {
+        if out.text.len() == 1 {
             return None;
         }
-        out.push(']');
+        out.text.push(']');
         Some(out)
     }
 
-    async fn handle_single(&self, message: &str, cx: &Context) -> Option<String> {
-        let request = match Request::parse(message) {
-            Ok(request) => request,
+    async fn handle_single(&self, message: &str, cx: &Context) -> Option<Reply> {
+        let request = match Message::parse(message) {
+            Ok(Message::Request(request)) => request,
+            Ok(Message::Response { id, outcome }) => {
+                return match cx.connection() {
+                    Some(connection) => {
+                        connection.answer(message, id, outcome);
+                        None
+                    }
+                    // Over HTTP nobody has called the client: not a request.
+                    None => Some(error(Version::V2, Some(id), &RpcError::invalid_request())),
+                };
+            }
             Err(Invalid::Parse) => {
-                return Some(encode_error(Version::V2, None, &RpcError::parse_error()));
+                return Some(error(Version::V2, None, &RpcError::parse_error()));
             }
             Err(Invalid::Request { version, id }) => {
-                return Some(encode_error(version, id, &RpcError::invalid_request()));
+                return Some(error(version, id, &RpcError::invalid_request()));
             }
         };
         let method = self
             .get(&request.method)
             .filter(|method| method.serves(cx.transport()));
+        if method.is_none() && request.id.is_none() {
+            // A notification no method takes, whatever its params (a topic's may be bare): a subscription's item, or one to hand to
+            // whoever listens on the connection.
+            if let Some(listeners) = cx.connection().and_then(Connection::listeners_if_any) {
+                listeners.deliver(&request.method, request.params);
+                return None;
+            }
+        }
         if !request.has_structured_params() && !method.is_some_and(|m| m.scalar_params) {
-            return Some(encode_error(
+            return Some(error(
                 request.version,
                 request.id,
                 &RpcError::invalid_request(),
             ));
         }
+
         let result = match method {
             Some(method) => {
                 if method.kind == MethodKind::Notification && request.id.is_some() {
@@ -102,16 +157,42 @@ impl Router {
             }
             None => Err(RpcError::method_not_found()),
         };
+        let accepted = match (method, &result) {
+            (Some(method), Ok(subscription)) if method.kind == MethodKind::Subscription => {
+                subscription.parse::<u64>().ok()
+            }
+            _ => None,
+        };
         let Some(id) = request.id else {
-            if let Err(err) = result {
-                tracing::debug!(method = %request.method, %err, "notification failed");
+            match result {
+                Err(err) => tracing::debug!(method = %request.method, %err, "notification failed"),
+                // Subscribed by a notification: nobody learns the id, so it never starts.
+                Ok(_) => {
+                    if let (Some(subscription), Some(connection)) = (accepted, cx.connection()) {
+                        connection.subscriptions().finished(subscription);
+                    }
+                }
             }
             return None;
         };
-        Some(match result {
+        let mut reply = Reply::new(match result {
             Ok(value) => encode_success(request.version, id, value),
             Err(err) => encode_error(request.version, Some(id), &err),
-        })
+        });
+        reply.accepted.extend(accepted);
+        Some(reply)
+    }
+}
+
+fn error(version: Version, id: Option<&RawValue>, err: &RpcError) -> Reply {
+    Reply::new(encode_error(version, id, err))
+}
+
+/// The id of a batch entry that is a response.
+fn id_of(entry: &RawValue) -> Option<&RawValue> {
+    match Message::parse(entry.get()) {
+        Ok(Message::Response { id, .. }) => Some(id),
+        _ => None,
     }
 }
 

@@ -8,11 +8,20 @@ type Json = serde_json::Serializer<Vec<u8>>;
 
 /// `value` as JSON text.
 pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    to_json_after(String::with_capacity(128), value)
+}
+
+/// `value` as JSON text, written after `prefix` in the same buffer.
+pub(crate) fn to_json_after<T: Serialize + ?Sized>(
+    prefix: String,
+    value: &T,
+) -> serde_json::Result<String> {
     let mut encoder = Encoder {
-        json: serde_json::Serializer::new(Vec::with_capacity(128)),
+        json: serde_json::Serializer::new(prefix.into_bytes()),
     };
     value.serialize(&mut encoder)?;
-    // Both writers produce UTF-8: serde_json, and `escape_str` copying `&str` runs whole.
+    // The prefix is a `String`, and both writers produce UTF-8: serde_json, and `escape_str`
+    // copying `&str` runs whole.
     String::from_utf8(encoder.json.into_inner()).map_err(ser::Error::custom)
 }
 

@@ -18,6 +18,11 @@ pub mod codes {
     pub const INVALID_PARAMS: i64 = -32602;
     /// Internal JSON-RPC error, including a handler that panicked.
     pub const INTERNAL_ERROR: i64 = -32603;
+    /// A subscribe call on a connection that holds as many subscriptions as it may.
+    pub const TOO_MANY_SUBSCRIPTIONS: i64 = -32005;
+    /// Sent in place of an item when a subscription's stream has ended:
+    /// `"params":{"subscription":ID,"error":{"code":-32006,...}}`.
+    pub const SUBSCRIPTION_ENDED: i64 = -32006;
 
     pub(crate) const PARSE_ERROR_MSG: &str = "Parse error";
     pub(crate) const INVALID_REQUEST_MSG: &str = "Invalid Request";

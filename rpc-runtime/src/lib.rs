@@ -73,7 +73,7 @@ pub use connection::Connection;
 pub use context::{ConnectionId, Context, Transport};
 pub use error::{RpcError, codes};
 pub use method::{MethodDescriptor, MethodKind};
-pub use peer::{DEFAULT_OUTBOUND_QUEUE, SlowReaderPolicy};
+pub use peer::{DEFAULT_MAX_SUBSCRIPTIONS, DEFAULT_OUTBOUND_QUEUE, SlowReaderPolicy};
 pub use push::{Hub, HubBuilder, PushError, Refusal, Topic};
 pub use router::{Router, RouterError};
 pub use server::{

@@ -23,13 +23,17 @@ pub enum Outcome {
 /// future owns its arguments and does not borrow the message.
 pub(crate) type Handler = Arc<dyn Fn(Context, Params<'_>) -> Outcome + Send + Sync>;
 
-/// Whether a name answers calls or only takes notifications.
+/// Whether a name answers calls, only takes notifications, or starts subscriptions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MethodKind {
     /// `#[rpc_method]`: answers calls; a notification to it runs it and discards the result.
     Call,
     /// `#[rpc_notification]`: runs on notifications; a call (with an id) gets -32601.
     Notification,
+    /// `#[rpc_subscription]`: answers a subscription id, then sends the stream's items as
+    /// notifications; its unsubscribe method is registered beside it.
+    Subscription,
 }
 
 /// One method as the router holds it; built by the macros.
@@ -42,6 +46,8 @@ pub struct MethodDescriptor {
     pub(crate) websocket: bool,
     /// Whether params may be a bare value rather than an array or object (built-ins only).
     pub(crate) scalar_params: bool,
+    /// A subscription's unsubscribe method and notification names.
+    pub(crate) subscription: Option<(&'static str, &'static str)>,
     pub(crate) handler: Handler,
 }
 
@@ -75,10 +81,44 @@ impl MethodDescriptor {
             http,
             websocket,
             scalar_params: false,
+            subscription: None,
             handler: Arc::new(move |cx, params| {
                 handler(cx, params).unwrap_or_else(|err| Outcome::Ready(Err(err)))
             }),
         }
+    }
+
+    /// Makes a subscription's descriptor: `unsubscribe` ends what it starts, and its items are
+    /// sent as `notification`s.
+    #[doc(hidden)]
+    pub fn with_subscription(
+        mut self,
+        unsubscribe: &'static str,
+        notification: &'static str,
+    ) -> Self {
+        self.subscription = Some((unsubscribe, notification));
+        self
+    }
+
+    /// The descriptor of the method that ends this subscription's subscriptions, if it is one.
+    pub(crate) fn unsubscribe_method(&self) -> Option<MethodDescriptor> {
+        let (name, notification) = self.subscription?;
+        let unsubscribe = MethodDescriptor::shared(
+            name,
+            self.rust_path,
+            MethodKind::Call,
+            false,
+            true,
+            move |cx, params| {
+                let reader = params.reader::<1>(&["subscription"], false)?;
+                let id = reader.required::<u64>(0)?;
+                let ended = cx
+                    .connection()
+                    .is_some_and(|connection| connection.subscriptions().cancel(id, notification));
+                Ok(Outcome::Ready(Ok(ended.to_string())))
+            },
+        );
+        Some(unsubscribe)
     }
 
     pub(crate) fn accepting_scalar_params(mut self) -> Self {
@@ -118,6 +158,7 @@ impl fmt::Debug for MethodDescriptor {
             .field("kind", &self.kind)
             .field("http", &self.http)
             .field("websocket", &self.websocket)
+            .field("subscription", &self.subscription)
             .finish_non_exhaustive()
     }
 }

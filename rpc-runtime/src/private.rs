@@ -23,6 +23,8 @@ pub use crate::{Connection, Context, MethodDescriptor, Router, RpcError};
 pub trait MethodDef {
     /// The JSON-RPC name, for the compile-time duplicate check.
     const NAME: &'static str;
+    /// A subscription's unsubscribe method name, checked alike; empty for other methods.
+    const UNSUBSCRIBE: &'static str = "";
     /// Builds the descriptor the router holds.
     fn descriptor() -> MethodDescriptor;
 }
@@ -73,6 +75,35 @@ pub fn connection(cx: &Context) -> Result<Connection, RpcError> {
     cx.connection().cloned().ok_or_else(|| {
         RpcError::method_not_found().with_data("this method needs a WebSocket connection")
     })
+}
+
+/// Accepts a subscription handler's stream on the caller's connection and answers its id; the
+/// stream starts once the answer is queued.
+pub fn subscribe<T, S>(cx: &Context, notification: &'static str, stream: S) -> MethodResult
+where
+    T: serde::Serialize + 'static,
+    S: futures_util::Stream<Item = T> + Send + 'static,
+{
+    let connection = connection(cx)?;
+    let feeding = connection.clone();
+    let id = connection.subscriptions().accept(notification, move |id| {
+        Box::pin(crate::peer::feed(feeding, notification, id, stream))
+    })?;
+    Ok(id.to_string())
+}
+
+/// A subscription handler's stream, or its refusal.
+pub fn subscribe_result<T, S, E>(
+    cx: &Context,
+    notification: &'static str,
+    result: Result<S, E>,
+) -> MethodResult
+where
+    T: serde::Serialize + 'static,
+    S: futures_util::Stream<Item = T> + Send + 'static,
+    E: IntoRpcError,
+{
+    subscribe(cx, notification, result.map_err(E::into_rpc_error)?)
 }
 
 /// Starts an async handler's body.
@@ -131,10 +162,15 @@ fn invalid_params(err: serde_json::Error) -> ClientError {
     ClientError::InvalidParams(err.to_string())
 }
 
-/// The router of a `methods![...]` list, whose names were checked at compile time.
+/// The router of a `methods![...]` list (or a service), whose names, unsubscribe methods
+/// included, were checked at compile time.
 pub fn router(methods: Vec<MethodDescriptor>) -> Router {
     methods
         .into_iter()
+        .flat_map(|method| {
+            let unsubscribe = method.unsubscribe_method();
+            std::iter::once(method).chain(unsubscribe)
+        })
         .try_fold(Router::new(), Router::register)
         .unwrap_or_else(|err| unreachable!("methods![] checks names at compile time: {err}"))
 }
@@ -142,6 +178,10 @@ pub fn router(methods: Vec<MethodDescriptor>) -> Router {
 /// Fails compilation when `names[index]` repeats an earlier name; `paths` are the list's
 /// entries as written, for the message.
 pub const fn assert_unique_name(names: &[&str], paths: &[&str], index: usize) {
+    // The empty unsubscribe name of a method that is no subscription.
+    if names[index].is_empty() {
+        return;
+    }
     let mut earlier = 0;
     while earlier < index {
         if str_eq(names[earlier], names[index]) {

@@ -24,6 +24,10 @@ pub enum ClientError {
     /// into the requested type.
     #[error("the response does not decode: {0}")]
     Decode(String),
+    /// A subscriber fell further behind than its buffer and was cut off; it may subscribe
+    /// again.
+    #[error("the subscription fell too far behind and was ended")]
+    Lagged,
     /// The params did not serialize into a JSON array or object.
     #[error("invalid params: {0}")]
     InvalidParams(String),

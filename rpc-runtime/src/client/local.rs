@@ -10,7 +10,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use super::exchange::Exchange;
 use super::{ClientError, Notification};
 use crate::context::ConnectionId;
-use crate::peer::{DEFAULT_OUTBOUND_QUEUE, SlowReaderPolicy};
+use crate::peer::Limits;
 use crate::state::StateMap;
 use crate::{Connection, Context, Hub, Refusal, Router, Transport};
 
@@ -112,12 +112,7 @@ impl TestClientBuilder {
         let state = Arc::new(self.state);
         let cx = match self.transport {
             Transport::WebSocket => {
-                let connection = Connection::new(
-                    self.peer_addr,
-                    self.headers,
-                    DEFAULT_OUTBOUND_QUEUE,
-                    SlowReaderPolicy::default(),
-                );
+                let connection = Connection::new(self.peer_addr, self.headers, &Limits::default());
                 hub.register(&connection);
                 Context::connection_of(connection, state, hub)
             }
@@ -169,7 +164,8 @@ impl TestClient {
 
     /// Sends one raw JSON-RPC message and returns the raw answer, `None` when there is none.
     pub async fn request(&self, message: &str) -> Option<String> {
-        self.router.handle(message, &self.cx).await
+        let reply = self.router.handle(message, &self.cx).await?;
+        Some(reply.into_text(self.connection()))
     }
 
     /// The client's connection, over WebSocket.

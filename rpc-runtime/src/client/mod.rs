@@ -10,6 +10,7 @@ mod exchange;
 mod http;
 mod local;
 mod notification;
+mod subscription;
 pub(crate) mod wire;
 #[cfg(feature = "client")]
 mod ws;
@@ -28,6 +29,7 @@ pub use local::{TestClient, TestClientBuilder};
 pub use notification::Notification;
 #[cfg(feature = "client")]
 pub use notification::{Notifications, TypedNotifications};
+pub use subscription::{Subscription, SubscriptionClient};
 #[cfg(feature = "client")]
 pub use ws::{WsClient, WsClientBuilder};
 

@@ -1,12 +1,48 @@
-//! What one WebSocket connection needs whichever side drives it: for now, its outbound queue
-//! and the gate that spares its socket needless reads.
+//! One WebSocket peer, whichever side drives it: the connection's outbound queue, the calls it
+//! made and awaits, the subscriptions it serves and those it made, and the task that reads and
+//! writes its socket. A server connection and `WsClient` are both this, and neither imports
+//! the other.
 
+mod calls;
+mod listeners;
 mod outbox;
+mod pending;
 mod read_gate;
+mod run;
+mod subscriptions;
 
+use std::time::Duration;
+
+use crate::client::DEFAULT_REQUEST_TIMEOUT;
+
+pub(crate) use listeners::{Items, Listeners};
 pub use outbox::SlowReaderPolicy;
 pub(crate) use outbox::{Batch, Outbox, Pushed};
+pub(crate) use pending::{Pending, Waiter};
 pub(crate) use read_gate::ReadGate;
+pub(crate) use run::{Peer, run};
+pub use subscriptions::DEFAULT_MAX_SUBSCRIPTIONS;
+pub(crate) use subscriptions::{Subscriptions, feed};
 
 /// The default bound on what a connection may have queued for sending: 1 MiB.
 pub const DEFAULT_OUTBOUND_QUEUE: usize = 1024 * 1024;
+
+/// The limits of one connection, set by its server or client builder.
+#[derive(Clone, Debug)]
+pub(crate) struct Limits {
+    pub outbound_queue: usize,
+    pub slow_reader: SlowReaderPolicy,
+    pub call_timeout: Duration,
+    pub max_subscriptions: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            outbound_queue: DEFAULT_OUTBOUND_QUEUE,
+            slow_reader: SlowReaderPolicy::default(),
+            call_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_subscriptions: DEFAULT_MAX_SUBSCRIPTIONS,
+        }
+    }
+}

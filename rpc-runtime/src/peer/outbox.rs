@@ -7,7 +7,10 @@
 //! - **pushes** (notifications sent by the server on its own) are refused past the bound, and
 //!   the [`SlowReaderPolicy`] decides what that means for the connection.
 //!
-//! Pushing never waits, so one slow reader cannot slow down a publisher or anyone else.
+//! Pushing never waits, so one slow reader cannot slow down a publisher or anyone else. What a
+//! single sender produces for one peer (its own calls, a subscription's items) is
+//! [sent](Outbox::send) instead: it waits while the queue is over its bound, which holds the
+//! sender back rather than the peer's connection.
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
@@ -30,6 +33,10 @@ pub enum SlowReaderPolicy {
     /// [`Connection::dropped`](crate::Connection::dropped)); the connection stays open.
     Drop,
 }
+
+/// The connection is closed or closing: nothing more is sent on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Closed;
 
 /// What became of one pushed message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +73,8 @@ struct Queue {
     /// reader). Kept under the queue's lock rather than in a `Notify`, so that a push wakes the
     /// task without a second lock; fan-out pays that once per connection and message.
     waiting: Vec<Waker>,
+    /// Senders waiting for the queue to drain below its bound.
+    waiting_for_room: Vec<Waker>,
 }
 
 #[derive(Default, Clone, Copy, PartialEq, Eq)]
@@ -165,6 +174,39 @@ impl Outbox {
         })
     }
 
+    /// Queues a message once the queue is within its bound, waiting for the connection's task to
+    /// write enough; fails once the connection is closing.
+    pub(crate) async fn send(&self, message: Utf8Bytes) -> Result<(), Closed> {
+        let mut message = Some(message);
+        poll_fn(|cx| {
+            let mut queue = self.lock();
+            if queue.state != State::Open {
+                return Poll::Ready(Err(Closed));
+            }
+            if queue.is_full(self.limit) {
+                if !queue
+                    .waiting_for_room
+                    .iter()
+                    .any(|w| w.will_wake(cx.waker()))
+                {
+                    queue.waiting_for_room.push(cx.waker().clone());
+                }
+                return Poll::Pending;
+            }
+            let entry = Entry {
+                message: message.take().unwrap_or_default(),
+                push: false,
+            };
+            queue.queued.add(entry.cost());
+            if queue.messages.is_empty() {
+                queue.wake();
+            }
+            queue.messages.push_back(entry);
+            Poll::Ready(Ok(()))
+        })
+        .await
+    }
+
     fn enqueue(&self, entry: Entry) -> Pushed {
         let cost = entry.cost();
         let mut queue = self.lock();
@@ -210,12 +252,19 @@ impl Outbox {
         let mut queue = self.lock();
         let entry = queue.messages.pop_front()?;
         queue.queued.sub(entry.cost());
+        if !queue.is_full(self.limit) {
+            queue.wake_senders();
+        }
         Some(entry.message)
     }
 
     /// Stops counting what [`take`](Self::take) returned, once it has been handed to the socket.
     pub(crate) fn release(&self, taken: Taken) {
-        self.lock().taken.sub(taken.0);
+        let mut queue = self.lock();
+        queue.taken.sub(taken.0);
+        if !queue.is_full(self.limit) {
+            queue.wake_senders();
+        }
     }
 
     /// Everything the connection's task decides on, read under one lock; a close request is
@@ -314,9 +363,17 @@ impl Queue {
         self.queued.all + self.taken.all > limit
     }
 
+    fn wake_senders(&mut self) {
+        for waker in self.waiting_for_room.drain(..) {
+            waker.wake();
+        }
+    }
+
     fn discard(&mut self) {
         self.messages = Batch::new();
         self.queued = Cost::default();
+        // Whoever waits to send learns that the connection is closing.
+        self.wake_senders();
     }
 }
 
@@ -382,6 +439,33 @@ mod tests {
         assert!(outbox.status().overflowed);
         assert!(!outbox.status().pending, "the queue is freed at once");
         assert_eq!(outbox.reply(message(1)), Pushed::Closed);
+    }
+
+    #[tokio::test]
+    async fn a_sender_waits_for_room_and_learns_of_a_close() {
+        let outbox = std::sync::Arc::new(Outbox::new(100, SlowReaderPolicy::Close));
+        outbox.send(message(200)).await.unwrap();
+        let waiting = tokio::spawn({
+            let outbox = outbox.clone();
+            async move { outbox.send(message(1)).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "over the bound: the sender waits");
+        let mut taken = Batch::new();
+        let cost = outbox.take(&mut taken);
+        outbox.release(cost);
+        let sent = tokio::time::timeout(std::time::Duration::from_secs(5), waiting).await;
+        assert_eq!(sent.unwrap().unwrap(), Ok(()));
+
+        outbox.send(message(200)).await.unwrap();
+        let waiting = tokio::spawn({
+            let outbox = outbox.clone();
+            async move { outbox.send(message(1)).await }
+        });
+        tokio::task::yield_now().await;
+        outbox.close();
+        let sent = tokio::time::timeout(std::time::Duration::from_secs(5), waiting).await;
+        assert_eq!(sent.unwrap().unwrap(), Err(Closed));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Parsing one request object, borrowing everything from the message text.
+//! Parsing one incoming message object, borrowing everything from the message text: a request
+//! (a call or a notification), or, on a connection where this side calls too, a response.
 
 use std::borrow::Cow;
 
@@ -22,6 +23,18 @@ pub(crate) struct Request<'a> {
     pub method: Cow<'a, str>,
     pub id: Option<&'a RawValue>,
     pub params: Option<&'a RawValue>,
+}
+
+/// One message object a peer receives.
+#[derive(Debug)]
+pub(crate) enum Message<'a> {
+    Request(Request<'a>),
+    /// The answer to a call this side made: its id, and its result or its error object, both
+    /// raw.
+    Response {
+        id: &'a RawValue,
+        outcome: Result<&'a RawValue, &'a RawValue>,
+    },
 }
 
 /// Why a message is not a valid request.
@@ -48,6 +61,10 @@ struct Members<'a> {
     id: Option<&'a RawValue>,
     #[serde(borrow, default, deserialize_with = "present")]
     params: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    result: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    error: Option<&'a RawValue>,
 }
 
 /// Maps a present member to `Some`, even when it is `null`: `"id": null` is a request in 2.0,
@@ -57,6 +74,20 @@ pub(crate) fn present<'de, D: Deserializer<'de>>(de: D) -> Result<Option<&'de Ra
 }
 
 impl<'a> Request<'a> {
+    /// A request, or why the text is not one; a response is an invalid request.
+    #[cfg(test)]
+    pub(crate) fn parse(text: &'a str) -> Result<Self, Invalid<'a>> {
+        match Message::parse(text)? {
+            Message::Request(request) => Ok(request),
+            Message::Response { id, .. } => Err(Invalid::Request {
+                version: Version::V2,
+                id: Some(id),
+            }),
+        }
+    }
+}
+
+impl<'a> Message<'a> {
     pub(crate) fn parse(text: &'a str) -> Result<Self, Invalid<'a>> {
         let members: Members<'a> =
             serde_json::from_str(text).map_err(|err| match err.classify() {
@@ -81,6 +112,21 @@ impl<'a> Request<'a> {
             Some(id) => Some(id),
         };
         let invalid = Invalid::Request { version, id };
+        if members.method.is_none() {
+            // No method: a response, if it has the members of one.
+            let outcome = match (members.result, members.error) {
+                (Some(result), None) => Ok(result),
+                (None, Some(error)) => Err(error),
+                // 1.0 sends both, one of them null.
+                (Some(result), Some(error)) if error.get() == "null" => Ok(result),
+                (Some(_), Some(error)) => Err(error),
+                (None, None) => return Err(invalid),
+            };
+            return match members.id {
+                Some(id) if is_valid_id(id) => Ok(Message::Response { id, outcome }),
+                _ => Err(invalid),
+            };
+        }
 
         if let Some(jsonrpc) = members.jsonrpc {
             if jsonrpc.get() != r#""2.0""# {
@@ -90,12 +136,12 @@ impl<'a> Request<'a> {
         let Some(method) = members.method.and_then(method_name) else {
             return Err(invalid);
         };
-        Ok(Request {
+        Ok(Message::Request(Request {
             version,
             method,
             id,
             params: members.params,
-        })
+        }))
     }
 }
 
@@ -204,6 +250,30 @@ mod tests {
         assert!(!req.has_structured_params());
         let req = Request::parse(r#"{"jsonrpc":"2.0","method":"m","params":{},"id":3}"#).unwrap();
         assert!(req.has_structured_params());
+    }
+
+    #[test]
+    fn reads_responses() {
+        let Ok(Message::Response { id, outcome }) =
+            Message::parse(r#"{"jsonrpc":"2.0","result":[1],"id":3}"#)
+        else {
+            panic!("a response");
+        };
+        let text = |raw: &RawValue| raw.get().to_owned();
+        assert_eq!(
+            (id.get(), outcome.map(text).map_err(text)),
+            ("3", Ok("[1]".into()))
+        );
+        let Ok(Message::Response { outcome, .. }) =
+            Message::parse(r#"{"result":null,"error":{"code":1},"id":3}"#)
+        else {
+            panic!("a 1.0 error response");
+        };
+        assert_eq!(outcome.map(text).map_err(text), Err(r#"{"code":1}"#.into()));
+        assert!(matches!(
+            Message::parse(r#"{"jsonrpc":"2.0","id":3}"#),
+            Err(Invalid::Request { .. })
+        ));
     }
 
     #[test]

@@ -100,7 +100,7 @@ async fn respond(
     );
     match shared.router.handle_bytes(&body, &cx).await {
         Some(answer) => {
-            let mut response = Response::new(Full::new(Bytes::from(answer)));
+            let mut response = Response::new(Full::new(Bytes::from(answer.text)));
             response
                 .headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

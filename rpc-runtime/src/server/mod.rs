@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::peer::{DEFAULT_OUTBOUND_QUEUE, SlowReaderPolicy};
+use crate::peer::{Limits, SlowReaderPolicy};
 use crate::state::StateMap;
 use crate::{Hub, Router};
 
@@ -50,8 +50,7 @@ pub struct ServerBuilder {
     path: String,
     max_request_size: usize,
     websocket_read_buffer: usize,
-    outbound_queue: usize,
-    slow_reader: SlowReaderPolicy,
+    limits: Limits,
     state: StateMap,
     hub: Option<Hub>,
 }
@@ -92,7 +91,7 @@ impl ServerBuilder {
     /// while the queue is over this the server stops reading the client's messages. A message
     /// pushed to a full queue is handled by the [`slow_reader`](Self::slow_reader) policy.
     pub fn outbound_queue(mut self, bytes: usize) -> Self {
-        self.outbound_queue = bytes;
+        self.limits.outbound_queue = bytes;
         self
     }
 
@@ -100,7 +99,25 @@ impl ServerBuilder {
     /// [`SlowReaderPolicy::Close`] (the default) closes it with 1008,
     /// [`SlowReaderPolicy::Drop`] drops the pushes that do not fit and counts them.
     pub fn slow_reader(mut self, policy: SlowReaderPolicy) -> Self {
-        self.slow_reader = policy;
+        self.limits.slow_reader = policy;
+        self
+    }
+
+    /// How long a call from the server to a client (through [`Connection`](crate::Connection)
+    /// as an [`RpcClient`](crate::client::RpcClient)) waits for its answer, sending included;
+    /// 60 s by default. Past it the call fails with
+    /// [`ClientError::Timeout`](crate::client::ClientError::Timeout).
+    pub fn client_call_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.call_timeout = timeout;
+        self
+    }
+
+    /// The most typed subscriptions one connection may hold at once;
+    /// [`DEFAULT_MAX_SUBSCRIPTIONS`](crate::DEFAULT_MAX_SUBSCRIPTIONS) (1,024) by default. A
+    /// subscribe call past it gets an error
+    /// ([`codes::TOO_MANY_SUBSCRIPTIONS`](crate::codes::TOO_MANY_SUBSCRIPTIONS)).
+    pub fn max_subscriptions_per_connection(mut self, subscriptions: usize) -> Self {
+        self.limits.max_subscriptions = subscriptions;
         self
     }
 
@@ -133,12 +150,11 @@ impl ServerBuilder {
             listener,
             local_addr,
             shared: Arc::new(Shared {
-                router,
+                router: Arc::new(router),
                 path: self.path,
                 max_request_size: self.max_request_size,
                 websocket_read_buffer: self.websocket_read_buffer,
-                outbound_queue: self.outbound_queue,
-                slow_reader: self.slow_reader,
+                limits: self.limits,
                 state: Arc::new(self.state),
                 hub,
                 stop: CancellationToken::new(),
@@ -159,12 +175,11 @@ pub struct Server {
 /// What every connection of one server shares.
 #[derive(Debug)]
 struct Shared {
-    router: Router,
+    router: Arc<Router>,
     path: String,
     max_request_size: usize,
     websocket_read_buffer: usize,
-    outbound_queue: usize,
-    slow_reader: SlowReaderPolicy,
+    limits: Limits,
     state: Arc<StateMap>,
     hub: Hub,
     /// Cancelled when the server stops: connections finish what they accepted, then close.
@@ -180,8 +195,7 @@ impl Server {
             path: "/".to_owned(),
             max_request_size: DEFAULT_MAX_REQUEST_SIZE,
             websocket_read_buffer: DEFAULT_WEBSOCKET_READ_BUFFER,
-            outbound_queue: DEFAULT_OUTBOUND_QUEUE,
-            slow_reader: SlowReaderPolicy::default(),
+            limits: Limits::default(),
             state: StateMap::default(),
             hub: None,
         }

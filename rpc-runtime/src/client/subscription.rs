@@ -1,0 +1,164 @@
+//! Typed subscriptions from the subscriber's side: a [`Stream`] of the items a server's
+//! subscription method sends.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+
+use futures_util::Stream;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+use super::{ClientError, RpcClient, decode, encode_params};
+use crate::Connection;
+use crate::peer::Items;
+use crate::protocol::encode_request;
+
+/// A client that can subscribe: one whose connection carries the server's notifications
+/// ([`WsClient`](super::WsClient), and a server's [`Connection`] to its client).
+pub trait SubscriptionClient: RpcClient {
+    /// Calls `method`, which answers a subscription id, and returns the subscription's items
+    /// as raw JSON; `unsubscribe` is the method that ends it.
+    fn subscribe_raw(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+        unsubscribe: &str,
+    ) -> impl Future<Output = Result<Subscription<Box<RawValue>>, ClientError>> + Send;
+
+    /// Calls `method` and returns the subscription's items decoded as `T`.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), rpc_runtime::client::ClientError> {
+    /// use futures_util::StreamExt;
+    /// use rpc_runtime::client::{SubscriptionClient, WsClient};
+    ///
+    /// let client = WsClient::connect("ws://127.0.0.1:8080/").await?;
+    /// let mut ticks = client.subscribe::<u64>("subscribe_ticks", (), "unsubscribe_ticks").await?;
+    /// while let Some(tick) = ticks.next().await {
+    ///     println!("{}", tick?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    fn subscribe<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: impl Serialize,
+        unsubscribe: &str,
+    ) -> impl Future<Output = Result<Subscription<T>, ClientError>> + Send {
+        let params = encode_params(&params);
+        async move {
+            let raw = self.subscribe_raw(method, params?, unsubscribe).await?;
+            Ok(raw.typed())
+        }
+    }
+}
+
+impl SubscriptionClient for Connection {
+    async fn subscribe_raw(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+        unsubscribe: &str,
+    ) -> Result<Subscription<Box<RawValue>>, ClientError> {
+        Connection::subscribe_raw(self, method, params, unsubscribe).await
+    }
+}
+
+/// One subscription: a [`Stream`] of its items, each decoded as `T`. It ends when the server
+/// ends the subscription or the connection closes; an item that does not decode is an `Err`
+/// and the stream goes on. A subscriber that falls too far behind (the client's
+/// `subscription_buffer`) is cut off: its last item is [`ClientError::Lagged`].
+///
+/// Dropping it unsubscribes without waiting; [`unsubscribe`](Self::unsubscribe) waits for the
+/// server's answer.
+#[derive(Debug)]
+pub struct Subscription<T> {
+    connection: Connection,
+    id: Box<RawValue>,
+    unsubscribe: String,
+    items: Items,
+    /// Unsubscribed already, or ended by the server: nothing to do when dropped.
+    done: bool,
+    item: PhantomData<fn() -> T>,
+}
+
+impl<T> Subscription<T> {
+    pub(crate) fn new(
+        connection: Connection,
+        id: Box<RawValue>,
+        unsubscribe: String,
+        items: Items,
+    ) -> Self {
+        Subscription {
+            connection,
+            id,
+            unsubscribe,
+            items,
+            done: false,
+            item: PhantomData,
+        }
+    }
+
+    fn typed<U>(mut self) -> Subscription<U> {
+        self.done = true;
+        Subscription {
+            connection: self.connection.clone(),
+            id: self.id.clone(),
+            unsubscribe: std::mem::take(&mut self.unsubscribe),
+            items: self.items.take(),
+            done: false,
+            item: PhantomData,
+        }
+    }
+
+    /// The subscription id the server gave, as raw JSON.
+    pub fn id(&self) -> &RawValue {
+        &self.id
+    }
+
+    /// Ends the subscription and waits for the server's answer: whether it still existed.
+    pub async fn unsubscribe(mut self) -> Result<bool, ClientError> {
+        self.done = true;
+        self.connection.listeners().unsubscribe(self.id.get());
+        self.connection.call(&self.unsubscribe, [&self.id]).await
+    }
+}
+
+impl<T: DeserializeOwned> Stream for Subscription<T> {
+    type Item = Result<T, ClientError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.items.items.poll_recv(cx) {
+            Poll::Ready(Some(item)) => Poll::Ready(Some(decode(&item))),
+            Poll::Ready(None) => {
+                if self.done {
+                    return Poll::Ready(None);
+                }
+                // Ended by the server, the connection, or for lagging; nothing to unsubscribe.
+                self.done = true;
+                let lagged = self.items.lagged.swap(false, Ordering::AcqRel);
+                Poll::Ready(lagged.then_some(Err(ClientError::Lagged)))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T> Drop for Subscription<T> {
+    fn drop(&mut self) {
+        if self.done || self.connection.is_closed() {
+            return;
+        }
+        self.connection.listeners().unsubscribe(self.id.get());
+        // Sent without waiting: an unsubscribe nobody awaits, whose answer is dropped when read.
+        let mut request = String::new();
+        let params = format!("[{}]", self.id.get());
+        let id = self.connection.pending().reserve_ids(1);
+        encode_request(&mut request, &self.unsubscribe, Some(&params), Some(id));
+        let _ = self.connection.outbox().push(request.into());
+    }
+}

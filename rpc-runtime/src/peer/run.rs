@@ -1,0 +1,242 @@
+//! The task of one WebSocket connection, on either side: it reads messages and starts each
+//! (calls to this side's router, answers to its own calls), and writes everything queued for
+//! the peer as soon as it is ready.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use hyper::body::Bytes;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::task::JoinSet;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_util::sync::CancellationToken;
+
+use super::{Batch, Outbox, ReadGate};
+use crate::dispatch::Reply;
+use crate::{Context, Router};
+
+/// How long a closing connection waits for the peer to answer its close frame, and how long a
+/// stopping side waits for a connection's pending write before closing it.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a connection closed for not reading gets to write its close frame.
+const FORCED_CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// What a connection's task serves and when it stops.
+pub(crate) struct Peer {
+    /// The context of every call the peer makes; holds the connection.
+    pub cx: Context,
+    pub router: Arc<Router>,
+    /// Cancelled when this side stops: the task finishes the calls it accepted, then closes
+    /// with `stop_frame`.
+    pub stop: CancellationToken,
+    pub stop_frame: (CloseCode, &'static str),
+}
+
+/// Runs the connection until either side closes it. Everything sent on the connection goes
+/// through its outbox, in the order it was produced; the task writes the whole outbox before
+/// it reads again, flushing once per burst. A peer that does not read therefore stops the task
+/// reading from it, and only a forced close (its queue overflowing, or a stop whose grace
+/// period has passed) interrupts the write.
+pub(crate) async fn run<S>(mut socket: WebSocketStream<S>, peer: Peer)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let Some(connection) = peer.cx.connection() else {
+        return;
+    };
+    let outbox = connection.outbox();
+    let mut calls: JoinSet<Option<Reply>> = JoinSet::new();
+    // Set once this side stops reading: it then finishes the calls in flight and closes.
+    let mut closing: Option<CloseFrame> = None;
+    // Reused for every write, so a busy connection does not allocate per burst.
+    let mut batch = Batch::new();
+    let (stop_code, stop_reason) = peer.stop_frame;
+    let stopped_long_ago = async {
+        peer.stop.cancelled().await;
+        tokio::time::sleep(CLOSE_TIMEOUT).await;
+    };
+    let mut stopped_long_ago = std::pin::pin!(stopped_long_ago);
+    // Made once: a fresh wait per turn would register with the token and unregister again at
+    // every wake.
+    let mut stopped = std::pin::pin!(peer.stop.cancelled());
+    let gate = ReadGate::for_current_task().await;
+    loop {
+        let status = outbox.status();
+        if status.overflowed {
+            return force_close(socket, "outbound queue full: the peer is not reading").await;
+        }
+        if let Some((code, reason)) = status.close {
+            closing.get_or_insert(CloseFrame {
+                code: CloseCode::from(code),
+                reason: reason.into(),
+            });
+        }
+        if status.pending {
+            // Biased, the write first: one that completes at once (the usual case) leaves the
+            // other two unpolled, with no waker to register.
+            let written = tokio::select! {
+                biased;
+                written = write_queued(&mut socket, outbox, &mut batch) => written,
+                () = outbox.overflow() => continue,
+                () = &mut stopped_long_ago => return force_close(socket, stop_reason).await,
+            };
+            if written.is_err() {
+                return;
+            }
+            continue;
+        }
+        if calls.is_empty() {
+            if let Some(frame) = closing.take() {
+                outbox.close();
+                close(socket, frame).await;
+                return;
+            }
+        }
+        let reading = closing.is_none() && !status.full;
+        // Biased, the outbox first, and the socket behind its gate: a connection woken to write
+        // (fan-out wakes thousands at once) does not try to read on the way.
+        tokio::select! {
+            biased;
+            () = outbox.needs_attention() => {}
+            Some(done) = calls.join_next(), if !calls.is_empty() => {
+                let mut done = Some(done);
+                while let Some(result) = done {
+                    match result {
+                        Ok(Some(reply)) => reply.queue(connection),
+                        Ok(None) => {}
+                        // Dispatch catches handler panics, so this is a bug in the runtime itself.
+                        Err(err) => tracing::error!(%err, "a WebSocket call task failed"),
+                    }
+                    done = calls.try_join_next();
+                }
+            }
+            frame = std::future::poll_fn(|_| gate.poll_next(&mut socket)), if reading => {
+                // Everything the peer has already sent is read and started before the next
+                // write, so answers to requests that arrived together leave in one write.
+                let mut frame = Some(frame);
+                while let Some(next) = frame {
+                    match next {
+                        Some(Ok(Message::Text(text))) => {
+                            start(&mut calls, &peer, Payload::Text(text)).await;
+                        }
+                        Some(Ok(Message::Binary(bytes))) => {
+                            start(&mut calls, &peer, Payload::Binary(bytes)).await;
+                        }
+                        // tungstenite answers pings and the peer's close frame itself; after a
+                        // close, the stream ends once the reply is flushed.
+                        Some(Ok(_)) => {}
+                        Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
+                            tracing::debug!(size, max_size, "WebSocket message over the limit");
+                            closing = Some(close_frame(CloseCode::Size, "message too large"));
+                            break;
+                        }
+                        Some(Err(WsError::Utf8(_))) => {
+                            closing = Some(close_frame(CloseCode::Invalid, "text frame is not valid UTF-8"));
+                            break;
+                        }
+                        Some(Err(err)) => {
+                            tracing::debug!(%err, "WebSocket connection failed");
+                            return;
+                        }
+                        None => return,
+                    }
+                    if outbox.is_full() {
+                        break;
+                    }
+                    frame = match gate.poll_next(&mut socket) {
+                        Poll::Ready(next) => Some(next),
+                        Poll::Pending => None,
+                    };
+                }
+            }
+            () = &mut stopped, if closing.is_none() => {
+                closing = Some(close_frame(stop_code, stop_reason));
+            }
+        }
+    }
+}
+
+fn close_frame(code: CloseCode, reason: &'static str) -> CloseFrame {
+    CloseFrame {
+        code,
+        reason: reason.into(),
+    }
+}
+
+/// A message's content, text or binary.
+enum Payload {
+    Text(Utf8Bytes),
+    Binary(Bytes),
+}
+
+/// Starts answering one message. A call whose handler finishes without waiting is answered at
+/// once into the outbox, sparing it a task; one that waits runs on a task of its own, so it
+/// holds up nothing else on the connection, calls the peer answers included.
+async fn start(calls: &mut JoinSet<Option<Reply>>, peer: &Peer, payload: Payload) {
+    let (router, cx) = (peer.router.clone(), peer.cx.clone());
+    let mut answer = Box::pin(async move {
+        match payload {
+            Payload::Text(text) => router.handle(&text, &cx).await,
+            Payload::Binary(bytes) => router.handle_bytes(&bytes, &cx).await,
+        }
+    });
+    match std::future::poll_fn(|task| Poll::Ready(answer.as_mut().poll(task))).await {
+        Poll::Ready(Some(reply)) => {
+            if let Some(connection) = peer.cx.connection() {
+                reply.queue(connection);
+            }
+        }
+        Poll::Ready(None) => {}
+        Poll::Pending => drop(calls.spawn(answer)),
+    }
+}
+
+/// Hands everything queued to the socket, then flushes once.
+async fn write_queued<S>(
+    socket: &mut WebSocketStream<S>,
+    outbox: &Outbox,
+    batch: &mut Batch,
+) -> Result<(), WsError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let taken = outbox.take(batch);
+    while let Some(entry) = batch.pop_front() {
+        socket.feed(Message::Text(entry.into_message())).await?;
+    }
+    outbox.release(taken);
+    socket.flush().await
+}
+
+/// Sends our close frame and waits, for a bounded time, for the peer's answer.
+async fn close<S>(mut socket: WebSocketStream<S>, frame: CloseFrame)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    // Bounded as a whole: a peer that does not read would hold the close frame's write too.
+    let handshake = async {
+        socket.close(Some(frame)).await?;
+        while let Some(Ok(_)) = socket.next().await {}
+        Ok::<_, WsError>(())
+    };
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, handshake).await;
+}
+
+/// Closes a connection that is not reading: whatever is queued is dropped, and the close frame
+/// (1008) gets a short while to leave behind what the socket already holds.
+async fn force_close<S>(mut socket: WebSocketStream<S>, reason: &'static str)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    tracing::debug!(reason, "closing a WebSocket connection");
+    let frame = close_frame(CloseCode::Policy, reason);
+    let _ = tokio::time::timeout(FORCED_CLOSE_TIMEOUT, socket.close(Some(frame))).await;
+}
