@@ -1,6 +1,6 @@
 //! The conformance server: the methods the JSON-RPC 2.0 specification's examples call, over
-//! HTTP and WebSocket at `/`, and the push methods (topics `news`, `status`, `ticks`) over
-//! WebSocket.
+//! HTTP and WebSocket at `/`, and the push methods (topics `news`, `status`, `ticks`; the
+//! `subscribe_ticks` subscription; `callback`, which calls the client back) over WebSocket.
 //!
 //! ```text
 //! cargo run --example spec_server -- 127.0.0.1:8080
@@ -22,6 +22,7 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     let server = Server::builder()
         .hub(methods::hub())
+        .state(methods::Ticks::default())
         .bind(addr, methods::router())
         .await?;
     println!("listening on {}", server.local_addr());

@@ -2,13 +2,18 @@
 //! call, plus a few that exercise errors, panics, options, transports and push. The integration
 //! tests serve these same functions.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::stream;
+use rpc_runtime::client::{ClientError, RpcClient};
 use rpc_runtime::{
-    Connection, Context, Hub, PushError, Router, RpcError, Topic, methods, rpc_method,
-    rpc_notification,
+    Connection, Context, Hub, PushError, Router, RpcError, Stream, Topic, methods, rpc_method,
+    rpc_notification, rpc_subscription,
 };
+use serde::ser::{Serialize, SerializeStruct, Serializer};
 use serde_json::{Value, json};
+use tokio::sync::broadcast;
 
 pub fn router() -> Router {
     methods![
@@ -30,6 +35,8 @@ pub fn router() -> Router {
         leave,
         notify_group,
         broadcast_ticks,
+        subscribe_ticks,
+        callback,
     ]
 }
 
@@ -167,8 +174,34 @@ struct Tick<'a> {
     pad: &'a str,
 }
 
-/// Publishes `count` items `{"seq": i, "pad": "xx.."}` (`size` x's) to topic `ticks`; answers
-/// how many connections the items reached.
+/// The tick feed `broadcast_ticks` sends to `subscribe_ticks` subscriptions: server state.
+pub struct Ticks(broadcast::Sender<TickItem>);
+
+impl Default for Ticks {
+    fn default() -> Self {
+        // As many items as a subscriber may fall behind by before it skips some.
+        Ticks(broadcast::channel(4096).0)
+    }
+}
+
+/// One tick, shared by every subscription it reaches: `{"seq": i, "pad": "xx.."}`.
+#[derive(Clone)]
+pub struct TickItem {
+    seq: u64,
+    pad: Arc<str>,
+}
+
+impl Serialize for TickItem {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut tick = serializer.serialize_struct("Tick", 2)?;
+        tick.serialize_field("seq", &self.seq)?;
+        tick.serialize_field("pad", &*self.pad)?;
+        tick.end()
+    }
+}
+
+/// Publishes `count` items `{"seq": i, "pad": "xx.."}` (`size` x's) to topic `ticks` and to
+/// every `subscribe_ticks` subscription; answers how many receivers the items reached.
 #[rpc_method]
 pub fn broadcast_ticks(cx: Context, count: u64, size: usize) -> Result<usize, RpcError> {
     if size > 1024 * 1024 || count > 1_000_000 {
@@ -176,13 +209,59 @@ pub fn broadcast_ticks(cx: Context, count: u64, size: usize) -> Result<usize, Rp
             "at most 1,000,000 items of at most 1 MiB",
         ));
     }
-    let pad = "x".repeat(size);
+    let pad: Arc<str> = "x".repeat(size).into();
+    let subscriptions = cx.state::<Ticks>().map(|ticks| &ticks.0);
     let mut receivers = 0;
     for seq in 0..count {
         receivers = cx
             .hub()
             .publish("ticks", Tick { seq, pad: &pad })
             .map_err(push_failed)?;
+        if let Some(subscriptions) = subscriptions {
+            let item = TickItem {
+                seq,
+                pad: pad.clone(),
+            };
+            // No subscriber is no error.
+            receivers += subscriptions.send(item).unwrap_or(0);
+        }
     }
     Ok(receivers)
+}
+
+/// A typed subscription to what `broadcast_ticks` sends: `unsubscribe_ticks` ends it, items
+/// arrive as `ticks` notifications. A subscriber more than 4,096 items behind skips ahead.
+#[rpc_subscription]
+pub fn subscribe_ticks(
+    cx: Context,
+) -> Result<impl Stream<Item = TickItem> + Send + 'static, RpcError> {
+    let ticks = cx
+        .state::<Ticks>()
+        .ok_or_else(|| RpcError::internal().with_data("this server has no tick feed"))?;
+    Ok(stream::unfold(
+        ticks.0.subscribe(),
+        |mut receiver| async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(item) => return Some((item, receiver)),
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        },
+    ))
+}
+
+/// Calls `method` with `params` on the calling client and answers with its result; the
+/// client's error comes back as it was sent.
+#[rpc_method]
+pub async fn callback(
+    conn: Connection,
+    method: String,
+    params: Option<Value>,
+) -> Result<Value, RpcError> {
+    conn.call(&method, params).await.map_err(|err| match err {
+        ClientError::Rpc(err) => err,
+        other => RpcError::internal().with_data(other.to_string()),
+    })
 }

@@ -15,6 +15,7 @@ use crate::ctxt::Ctxt;
 pub(crate) enum Kind {
     Method,
     Notification,
+    Subscription,
 }
 
 impl Kind {
@@ -22,6 +23,7 @@ impl Kind {
         match self {
             Kind::Method => "#[rpc_method]",
             Kind::Notification => "#[rpc_notification]",
+            Kind::Subscription => "#[rpc_subscription]",
         }
     }
 }
@@ -56,8 +58,19 @@ pub(crate) struct Method {
     pub name: LitStr,
     pub params: Vec<Param>,
     pub output: Output,
+    /// A subscription's other names; `None` for other kinds, and for a subscription whose
+    /// names cannot be derived (which `check` reports).
+    pub subscription: Option<SubscriptionNames>,
     /// Doc comments, which a service's typed client repeats.
     pub docs: Vec<syn::Attribute>,
+}
+
+/// The names a subscription is registered with besides its own.
+pub(crate) struct SubscriptionNames {
+    /// The method that ends a subscription.
+    pub unsubscribe: LitStr,
+    /// The method of the notifications that carry its items.
+    pub notification: LitStr,
 }
 
 pub(crate) struct Param {
@@ -151,6 +164,9 @@ impl Method {
             None => LitStr::new(&sig.ident.unraw().to_string(), sig.ident.span()),
         };
         let output = Output::from_syn(&sig.output);
+        let subscription = (kind == Kind::Subscription)
+            .then(|| SubscriptionNames::new(&name, &args))
+            .flatten();
         Method {
             kind,
             origin,
@@ -160,8 +176,19 @@ impl Method {
             name,
             params,
             output,
+            subscription,
             docs: Vec::new(),
         }
+    }
+
+    /// The type of a subscription's items, read from its return type.
+    pub(crate) fn item_type(&self) -> Option<Type> {
+        let stream = match &self.output {
+            Output::Value(ty) => ty.clone(),
+            Output::Fallible(_) => self.output.success_type()?,
+            Output::Unit => return None,
+        };
+        stream_item(&stream)
     }
 
     pub(crate) fn is_async(&self) -> bool {
@@ -184,6 +211,78 @@ impl Method {
             .iter()
             .find(|param| matches!(param.role, Role::Connection))
     }
+}
+
+impl SubscriptionNames {
+    /// The names given, or derived from a name that starts with `subscribe`:
+    /// `subscribe_ticks` is ended by `unsubscribe_ticks` and sends `ticks`.
+    fn new(name: &LitStr, args: &MethodArgs) -> Option<SubscriptionNames> {
+        let value = name.value();
+        // Derived within a namespace's last segment: `feed.subscribe_ticks` sends `feed.ticks`.
+        let (namespace, local) = match value.rfind('.') {
+            Some(dot) => value.split_at(dot + 1),
+            None => ("", value.as_str()),
+        };
+        let derived = |derived: Option<String>| derived.map(|text| LitStr::new(&text, name.span()));
+        let unsubscribe = args.unsubscribe.clone().or_else(|| {
+            derived(
+                local
+                    .starts_with("subscribe")
+                    .then(|| format!("{namespace}un{local}")),
+            )
+        })?;
+        let notification = args.notification.clone().or_else(|| {
+            derived(
+                local
+                    .strip_prefix("subscribe_")
+                    .filter(|rest| !rest.is_empty())
+                    .map(|rest| format!("{namespace}{rest}")),
+            )
+        })?;
+        Some(SubscriptionNames {
+            unsubscribe,
+            notification,
+        })
+    }
+}
+
+/// `T` of a stream of `T`: `impl Stream<Item = T>`, `Box<dyn Stream<Item = T>>` (pinned or
+/// not), `BoxStream<'_, T>`.
+fn stream_item(ty: &Type) -> Option<Type> {
+    let bounds = match ty {
+        Type::ImplTrait(impl_trait) => &impl_trait.bounds,
+        Type::TraitObject(object) => &object.bounds,
+        Type::Group(group) => return stream_item(&group.elem),
+        Type::Paren(paren) => return stream_item(&paren.elem),
+        ty => {
+            let segment = last_segment(ty)?;
+            let PathArguments::AngleBracketed(args) = &segment.arguments else {
+                return None;
+            };
+            let mut types = args.args.iter().filter_map(|arg| match arg {
+                GenericArgument::Type(ty) => Some(ty),
+                _ => None,
+            });
+            return match segment.ident.to_string().as_str() {
+                "Pin" | "Box" => stream_item(types.next()?),
+                "BoxStream" => types.next().cloned(),
+                _ => None,
+            };
+        }
+    };
+    bounds.iter().find_map(|bound| {
+        let syn::TypeParamBound::Trait(bound) = bound else {
+            return None;
+        };
+        let segment = bound.path.segments.last()?;
+        let PathArguments::AngleBracketed(args) = &segment.arguments else {
+            return None;
+        };
+        args.args.iter().find_map(|arg| match arg {
+            GenericArgument::AssocType(assoc) if assoc.ident == "Item" => Some(assoc.ty.clone()),
+            _ => None,
+        })
+    })
 }
 
 const SERVICE_RECEIVER: &str =
@@ -353,7 +452,7 @@ impl Service {
                 if marker.replace((kind, args)).is_some() {
                     cx.error_spanned_by(
                         attr,
-                        "a method takes one `#[rpc_method]` or `#[rpc_notification]`",
+                        "a method takes one `#[rpc_method]`, `#[rpc_notification]` or `#[rpc_subscription]`",
                     );
                 }
             }
@@ -381,11 +480,18 @@ impl Service {
         }
         let namespace = args.namespace;
         if let Some(namespace) = &namespace {
+            let prefixed = |name: &LitStr| {
+                LitStr::new(
+                    &format!("{}.{}", namespace.value(), name.value()),
+                    name.span(),
+                )
+            };
             for method in &mut methods {
-                method.name = LitStr::new(
-                    &format!("{}.{}", namespace.value(), method.name.value()),
-                    method.name.span(),
-                );
+                method.name = prefixed(&method.name);
+                if let Some(names) = &mut method.subscription {
+                    names.unsubscribe = prefixed(&names.unsubscribe);
+                    names.notification = prefixed(&names.notification);
+                }
             }
         }
         Service {

@@ -8,16 +8,21 @@ use syn::{Attribute, Expr, ExprLit, Lit, LitBool, LitStr, Meta, Token};
 
 use crate::ctxt::Ctxt;
 
-/// The arguments of `#[rpc_method(...)]` / `#[rpc_notification(...)]`.
+/// The arguments of `#[rpc_method(...)]` / `#[rpc_notification(...)]` /
+/// `#[rpc_subscription(...)]`.
 #[derive(Default)]
 pub(crate) struct MethodArgs {
     pub name: Option<LitStr>,
     pub http: Option<LitBool>,
     pub websocket: Option<LitBool>,
     pub blocking: Option<LitBool>,
+    /// A subscription's unsubscribe method name.
+    pub unsubscribe: Option<LitStr>,
+    /// A subscription's notification name.
+    pub notification: Option<LitStr>,
 }
 
-const FLAGS: &str = "`http`, `websocket`, `blocking`";
+const FLAGS: &str = "`http`, `websocket`, `blocking`, `unsubscribe`, `notification`";
 
 /// The raw list; each entry is an expression so that a misspelt one still parses and can be
 /// reported precisely.
@@ -45,6 +50,30 @@ impl MethodArgs {
                         cx.error_spanned_by(&assign.left, format!("expected one of {FLAGS}"));
                         continue;
                     };
+                    let names = match key.to_string().as_str() {
+                        "unsubscribe" => Some(&mut args.unsubscribe),
+                        "notification" => Some(&mut args.notification),
+                        _ => None,
+                    };
+                    if let Some(slot) = names {
+                        match &*assign.right {
+                            Expr::Lit(ExprLit {
+                                lit: Lit::Str(name),
+                                ..
+                            }) => {
+                                if slot.replace(name.clone()).is_some() {
+                                    cx.error_spanned_by(key, format!("duplicate argument `{key}`"));
+                                }
+                            }
+                            other => cx.error_spanned_by(
+                                other,
+                                format!(
+                                    "expected a method name for `{key}`, like `{key} = \"...\"`"
+                                ),
+                            ),
+                        }
+                        continue;
+                    }
                     let slot = match key.to_string().as_str() {
                         "http" => &mut args.http,
                         "websocket" => &mut args.websocket,
@@ -214,14 +243,17 @@ impl ServiceArgs {
     }
 }
 
-/// Which macro attribute marks a trait method, if any: `#[rpc_method(...)]` or
-/// `#[rpc_notification(...)]`, also written with a path such as `rpc_runtime::rpc_method`.
+/// Which macro attribute marks a trait method, if any: `#[rpc_method(...)]`,
+/// `#[rpc_notification(...)]` or `#[rpc_subscription(...)]`, also written with a path such as
+/// `rpc_runtime::rpc_method`.
 pub(crate) fn method_attr_kind(attr: &Attribute) -> Option<crate::ast::Kind> {
     let last = attr.path().segments.last()?;
     if last.ident == "rpc_method" {
         Some(crate::ast::Kind::Method)
     } else if last.ident == "rpc_notification" {
         Some(crate::ast::Kind::Notification)
+    } else if last.ident == "rpc_subscription" {
+        Some(crate::ast::Kind::Subscription)
     } else {
         None
     }

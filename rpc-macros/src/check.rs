@@ -8,9 +8,78 @@ use crate::ctxt::Ctxt;
 pub(crate) fn method(cx: &Ctxt, method: &Method) {
     signature(cx, method);
     name(cx, method);
-    transports(cx, method);
+    if method.kind == Kind::Subscription {
+        subscription(cx, method);
+    } else {
+        transports(cx, method);
+        for arg in [&method.args.unsubscribe, &method.args.notification]
+            .into_iter()
+            .flatten()
+        {
+            cx.error_spanned_by(arg, format!("only a `#[rpc_subscription]` has unsubscribe and notification names; `{}` takes neither", method.attr()));
+        }
+    }
     output(cx, method);
     params(cx, method);
+}
+
+/// A subscription exists on WebSocket only, returns a stream, and has names for its
+/// unsubscribe method and its notifications.
+fn subscription(cx: &Ctxt, method: &Method) {
+    fn on(flag: &Option<syn::LitBool>) -> Option<&syn::LitBool> {
+        flag.as_ref().filter(|flag| flag.value)
+    }
+    fn off(flag: &Option<syn::LitBool>) -> Option<&syn::LitBool> {
+        flag.as_ref().filter(|flag| !flag.value)
+    }
+    if let Some(http) = on(&method.args.http) {
+        cx.error_spanned_by(http, "a subscription sends its items over the connection it was made on, which HTTP does not keep: remove `http = true`");
+    }
+    if let Some(websocket) = off(&method.args.websocket) {
+        cx.error_spanned_by(websocket, "a subscription needs WebSocket, the only transport that can carry its items: remove `websocket = false`");
+    }
+    if let Some(blocking) = on(&method.args.blocking) {
+        cx.error_spanned_by(blocking, "`blocking = true` is not supported on subscriptions: make the function `async` and do blocking work in `tokio::task::spawn_blocking`");
+    }
+    if matches!(method.output, Output::Unit) {
+        cx.syn_error(syn::Error::new(
+            method.output.span(&method.sig),
+            "a subscription returns the stream of its items: write `-> impl Stream<Item = T> + Send + 'static` (or `Result<impl Stream<...>, E>` to refuse it)",
+        ));
+    }
+    let name = method.name.value();
+    match &method.subscription {
+        None => {
+            let missing: Vec<_> = [
+                ("unsubscribe", &method.args.unsubscribe),
+                ("notification", &method.args.notification),
+            ]
+            .into_iter()
+            .filter(|(_, given)| given.is_none())
+            .map(|(key, _)| format!("`{key} = \"...\"`"))
+            .collect();
+            cx.error_spanned_by(
+                &method.name,
+                format!("`{name}` does not start with `subscribe_`, so its other names cannot be derived: give {}", missing.join(" and ")),
+            );
+        }
+        Some(names) => {
+            for other in [&names.unsubscribe, &names.notification] {
+                if other.value() == name {
+                    cx.error_spanned_by(
+                        other,
+                        format!("`{name}` is the subscription's own name: choose another"),
+                    );
+                }
+            }
+            if names.unsubscribe.value() == names.notification.value() {
+                cx.error_spanned_by(
+                    &names.notification,
+                    "the notification cannot be named like the unsubscribe method",
+                );
+            }
+        }
+    }
 }
 
 fn signature(cx: &Ctxt, method: &Method) {
@@ -187,21 +256,31 @@ pub(crate) fn service(cx: &Ctxt, service: &Service) {
                 format!("`{ident}` is {generated}: rename this method (its JSON-RPC name can stay `{ident}` with `#[rpc_method(\"{ident}\")]`)"),
             );
         }
-        if let Some(first) = names.insert(method.name.value(), ident) {
-            let at = method
-                .args
-                .name
-                .as_ref()
-                .map_or(ident.span(), syn::LitStr::span);
-            cx.syn_error(syn::Error::new(
-                at,
-                format!(
-                    "method name `{}` is already used by `{first}`",
-                    method.name.value()
-                ),
-            ));
+        let unsubscribe = method.subscription.as_ref().map(|names| &names.unsubscribe);
+        for name in std::iter::once(&method.name).chain(unsubscribe) {
+            if let Some(first) = names.insert(name.value(), ident) {
+                let at = method
+                    .args
+                    .name
+                    .as_ref()
+                    .map_or(ident.span(), syn::LitStr::span);
+                cx.syn_error(syn::Error::new(
+                    at,
+                    format!(
+                        "method name `{}` is already used by `{first}`",
+                        name.value()
+                    ),
+                ));
+            }
         }
-        if method.output.success_type().is_none() {
+        if method.kind == Kind::Subscription {
+            if method.item_type().is_none() && !matches!(method.output, Output::Unit) {
+                cx.syn_error(syn::Error::new(
+                    method.output.span(&method.sig),
+                    "the typed client needs the item type: write the return type as `impl Stream<Item = T> + Send + 'static`",
+                ));
+            }
+        } else if method.output.success_type().is_none() {
             cx.syn_error(syn::Error::new(
                 method.output.span(&method.sig),
                 "the typed client needs the success type: write the return type as `Result<T, E>`",

@@ -31,6 +31,13 @@ pub fn rpc_notification(args: TokenStream, item: TokenStream) -> TokenStream {
     function(Kind::Notification, args, item.into()).into()
 }
 
+/// Serves a stream as a subscription. Documented on `rpc_runtime::rpc_subscription`.
+#[proc_macro_attribute]
+pub fn rpc_subscription(args: TokenStream, item: TokenStream) -> TokenStream {
+    let args = parse_macro_input!(args as RawArgs);
+    function(Kind::Subscription, args, item.into()).into()
+}
+
 /// Serves a trait's methods and generates its typed client. Documented on
 /// `rpc_runtime::rpc_service`.
 #[proc_macro_attribute]

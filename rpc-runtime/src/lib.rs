@@ -72,6 +72,9 @@ pub mod __private;
 pub use connection::Connection;
 pub use context::{ConnectionId, Context, Transport};
 pub use error::{RpcError, codes};
+/// The stream a `#[rpc_subscription]` returns; re-exported so that its signature needs no
+/// other crate.
+pub use futures_util::Stream;
 pub use method::{MethodDescriptor, MethodKind};
 pub use peer::{DEFAULT_MAX_SUBSCRIPTIONS, DEFAULT_OUTBOUND_QUEUE, SlowReaderPolicy};
 pub use push::{Hub, HubBuilder, PushError, Refusal, Topic};
@@ -110,6 +113,43 @@ pub use rpc_macros::rpc_method;
 /// }
 /// ```
 pub use rpc_macros::rpc_notification;
+
+/// Serves a stream as a typed subscription, the way jsonrpsee and Ethereum clients expect it.
+///
+/// The function returns the stream of items (`impl Stream<Item = T> + Send + 'static`, with
+/// `T: Serialize`), or `Result<stream, E>` to refuse the subscription with an error before it
+/// starts; it may be `async` and take params, `Context` and `Connection` like any method. The
+/// subscribe call answers a subscription id; each item is sent as
+/// `{"jsonrpc":"2.0","method":NOTIFICATION,"params":{"subscription":ID,"result":ITEM}}`; the
+/// unsubscribe method, registered beside it, takes the id and answers whether it was live. The
+/// stream's end frees the subscription and sends a last notification with `"error"` in place
+/// of `"result"` ([`codes::SUBSCRIPTION_ENDED`]); unsubscribing or the connection's close frees
+/// it silently. A subscription exists on WebSocket only, and a connection holds at most
+/// [`DEFAULT_MAX_SUBSCRIPTIONS`] unless
+/// [`ServerBuilder::max_subscriptions_per_connection`] says otherwise.
+///
+/// Names: `#[rpc_subscription("subscribe_ticks")]` (or a function named so) is ended by
+/// `unsubscribe_ticks` and sends `ticks`; other names say theirs with
+/// `unsubscribe = "..."` and `notification = "..."`.
+///
+/// ```
+/// use futures_util::{StreamExt, stream};
+/// use rpc_runtime::{RpcError, Stream, rpc_subscription};
+///
+/// #[rpc_subscription]
+/// fn subscribe_countdown(from: u64) -> Result<impl Stream<Item = u64> + Send + 'static, RpcError> {
+///     if from > 100 {
+///         return Err(RpcError::invalid_params("at most 100"));
+///     }
+///     Ok(stream::iter((0..=from).rev()))
+/// }
+///
+/// #[rpc_subscription("eth_subscribe", unsubscribe = "eth_unsubscribe", notification = "eth_subscription")]
+/// async fn eth_subscribe(kind: String) -> impl Stream<Item = String> + Send + 'static {
+///     stream::repeat(kind).take(3)
+/// }
+/// ```
+pub use rpc_macros::rpc_subscription;
 
 /// Describes a service once, as a trait, and yields both sides: `impl Trait for State` serves
 /// it through the generated `into_router`, and the generated `TraitClient` calls it.

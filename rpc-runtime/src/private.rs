@@ -6,7 +6,7 @@ pub use serde;
 pub use serde_json;
 use serde_json::value::RawValue;
 
-use crate::client::ClientError;
+use crate::client::{ClientError, Subscription};
 
 pub use crate::client::wire::decode;
 pub use crate::method::{MethodKind, MethodResult, Outcome};
@@ -104,6 +104,11 @@ where
     E: IntoRpcError,
 {
     subscribe(cx, notification, result.map_err(E::into_rpc_error)?)
+}
+
+/// A typed client's subscription, its items decoded as `T`.
+pub fn typed_subscription<T>(raw: Subscription<Box<RawValue>>) -> Subscription<T> {
+    raw.typed()
 }
 
 /// Starts an async handler's body.

@@ -166,6 +166,7 @@ impl TestServer {
         });
         let server = builder
             .state(sync.clone())
+            .state(spec::Ticks::default())
             .bind("127.0.0.1:0", router)
             .await
             .expect("bind a loopback port");

@@ -53,7 +53,17 @@ pub(crate) fn expand_client(service: &Service) -> TokenStream {
         });
         let success = method.output.success_type();
         let span = method.output.span(&method.sig);
+        let mut bound = None;
         let (output, send) = match method.kind {
+            Kind::Subscription => {
+                let item = method.item_type();
+                let unsubscribe = method.subscription.as_ref().map(|names| &names.unsubscribe);
+                bound = Some(quote!(where C: ::rpc_runtime::client::SubscriptionClient));
+                (quote!(::rpc_runtime::client::Subscription<#item>), {
+                    let subscribe = quote!(::rpc_runtime::client::SubscriptionClient::subscribe_raw(&self.client, #name, __rpc_params.finish()?, #unsubscribe).await?);
+                    quote_spanned!(span=> ::core::result::Result::Ok(::rpc_runtime::__private::typed_subscription::<#item>(#subscribe)))
+                })
+            }
             Kind::Method => (quote!(#success), {
                 let call = quote!(#client_trait::call_raw(&self.client, #name, __rpc_params.finish()?).await?);
                 quote_spanned!(span=> ::rpc_runtime::__private::decode::<#success>(&#call))
@@ -65,7 +75,7 @@ pub(crate) fn expand_client(service: &Service) -> TokenStream {
         };
         quote! {
             #docs
-            #vis async fn #ident(&self, #(#idents: #types),*) -> ::core::result::Result<#output, #error> {
+            #vis async fn #ident(&self, #(#idents: #types),*) -> ::core::result::Result<#output, #error> #bound {
                 let mut __rpc_params = #p::PositionalParams::new();
                 #(#pushes)*
                 #send

@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::ast::{Method, Output, Role};
+use crate::ast::{Kind, Method, Output, Role};
 
 /// The statements of `fn(__rpc_cx: Context, __rpc_params: Params<'_>) -> Result<Outcome, RpcError>`.
 ///
@@ -55,14 +55,24 @@ pub(crate) fn body(method: &Method, callee: TokenStream, own: TokenStream) -> To
     };
     // Spanned at the return type, path included (an interpolated `#p` would keep the call
     // site's span), so a missing `Serialize` or `From` impl is reported there.
-    let encode = match &method.output {
-        Output::Unit => quote!({ #call; #p::unit() }),
-        Output::Value(ty) => quote_spanned! {ty.span()=>
-            { let __rpc_value = #call; ::rpc_runtime::__private::encode(&__rpc_value) }
-        },
-        Output::Fallible(ty) => quote_spanned! {ty.span()=>
-            { let __rpc_value = #call; ::rpc_runtime::__private::encode_result(__rpc_value) }
-        },
+    let subscription = method
+        .subscription
+        .as_ref()
+        .filter(|_| method.kind == Kind::Subscription);
+    let encode = match (&method.output, subscription) {
+        (Output::Value(ty), Some(names)) => {
+            let notification = &names.notification;
+            quote_spanned! {ty.span()=>
+                { let __rpc_value = #call; ::rpc_runtime::__private::subscribe(&__rpc_subscriber, #notification, __rpc_value) }
+            }
+        }
+        (Output::Fallible(ty), Some(names)) => {
+            let notification = &names.notification;
+            quote_spanned! {ty.span()=>
+                { let __rpc_value = #call; ::rpc_runtime::__private::subscribe_result(&__rpc_subscriber, #notification, __rpc_value) }
+            }
+        }
+        (output, _) => encode(output, &call),
     };
     let blocking = method.args.blocking.as_ref().is_some_and(|flag| flag.value);
     let start = if method.is_async() {
@@ -77,13 +87,42 @@ pub(crate) fn body(method: &Method, callee: TokenStream, own: TokenStream) -> To
     let connection = method
         .connection_param()
         .map(|_| quote!(let __rpc_connection = #p::connection(&__rpc_cx)?;));
+    let subscriber = subscription.map(
+        |_| quote!(let __rpc_subscriber = <#p::Context as ::core::clone::Clone>::clone(&__rpc_cx);),
+    );
 
     quote! {
         #own
         #connection
+        #subscriber
         let __rpc_reader = __rpc_params.reader::<#count>(&[#(#json_names),*], #variadic)?;
         #(#reads)*
         ::core::result::Result::Ok(#start)
+    }
+}
+
+/// A handler's return value, encoded as its result.
+fn encode(output: &Output, call: &TokenStream) -> TokenStream {
+    let p = quote!(::rpc_runtime::__private);
+    match output {
+        Output::Unit => quote!({ #call; #p::unit() }),
+        Output::Value(ty) => quote_spanned! {ty.span()=>
+            { let __rpc_value = #call; ::rpc_runtime::__private::encode(&__rpc_value) }
+        },
+        Output::Fallible(ty) => quote_spanned! {ty.span()=>
+            { let __rpc_value = #call; ::rpc_runtime::__private::encode_result(__rpc_value) }
+        },
+    }
+}
+
+/// What a subscription's descriptor adds: its unsubscribe method and notification names.
+pub(crate) fn descriptor_extras(method: &Method) -> TokenStream {
+    match &method.subscription {
+        Some(names) if method.kind == Kind::Subscription => {
+            let (unsubscribe, notification) = (&names.unsubscribe, &names.notification);
+            quote!(.with_subscription(#unsubscribe, #notification))
+        }
+        _ => TokenStream::new(),
     }
 }
 
@@ -91,11 +130,14 @@ pub(crate) fn body(method: &Method, callee: TokenStream, own: TokenStream) -> To
 pub(crate) fn descriptor_args(method: &Method, name: &TokenStream, rust_path: &str) -> TokenStream {
     let p = quote!(::rpc_runtime::__private);
     let kind = match method.kind {
-        crate::ast::Kind::Method => quote!(#p::MethodKind::Call),
-        crate::ast::Kind::Notification => quote!(#p::MethodKind::Notification),
+        Kind::Method => quote!(#p::MethodKind::Call),
+        Kind::Notification => quote!(#p::MethodKind::Notification),
+        Kind::Subscription => quote!(#p::MethodKind::Subscription),
     };
-    // A method that takes a `Connection` exists on WebSocket only; `check` rejects saying otherwise.
+    // A method that takes a `Connection`, and a subscription, exist on WebSocket only; `check`
+    // rejects saying otherwise.
     let http = method.connection_param().is_none()
+        && method.kind != Kind::Subscription
         && method.args.http.as_ref().is_none_or(|flag| flag.value);
     let websocket = method.args.websocket.as_ref().is_none_or(|flag| flag.value);
     quote! {

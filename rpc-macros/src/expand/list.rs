@@ -7,8 +7,10 @@ use syn::spanned::Spanned;
 
 // Input:  methods![subtract, math::add]
 // Output: {
-//     const __RPC_NAMES: &[&str] = &[<subtract as MethodDef>::NAME, <math::add as MethodDef>::NAME];
-//     const _: () = assert_unique_name(__RPC_NAMES, &["subtract", "math::add"], 1);
+//     const __RPC_NAMES: &[&str] = &[<subtract as MethodDef>::NAME, <subtract as MethodDef>::UNSUBSCRIBE,
+//                                    <math::add as MethodDef>::NAME, <math::add as MethodDef>::UNSUBSCRIBE];
+//     const __RPC_PATHS: &[&str] = &["subtract", "subtract", "math::add", "math::add"];
+//     const _: () = assert_unique_name(__RPC_NAMES, __RPC_PATHS, 1);   // and 2, 3
 //     router(vec![<subtract as MethodDef>::descriptor(), <math::add as MethodDef>::descriptor()])
 // }
 pub(crate) fn expand_list(paths: &[syn::Path]) -> TokenStream {
@@ -22,19 +24,19 @@ pub(crate) fn expand_list(paths: &[syn::Path]) -> TokenStream {
         .iter()
         .map(|path| quote!(#path).to_string().replace(' ', ""))
         .collect();
-    let checks = paths.iter().enumerate().skip(1).map(|(index, path)| {
-        quote_spanned! {path.span()=>
-            const _: () = ::rpc_runtime::__private::assert_unique_name(__RPC_NAMES, __RPC_PATHS, #index);
-        }
+    // Each entry's name, then its unsubscribe name (empty but for subscriptions).
+    let checks = paths.iter().enumerate().flat_map(|(index, path)| {
+        [2 * index, 2 * index + 1].into_iter().skip(usize::from(index == 0)).map(move |slot| {
+            quote_spanned! {path.span()=>
+                const _: () = ::rpc_runtime::__private::assert_unique_name(__RPC_NAMES, __RPC_PATHS, #slot);
+            }
+        })
     });
-    // A list of one has nothing to compare, and its consts would go unused.
-    let check = (paths.len() > 1).then(|| {
-        quote! {
-            const __RPC_NAMES: &[&str] = &[#(#defs::NAME),*];
-            const __RPC_PATHS: &[&str] = &[#(#shown),*];
-            #(#checks)*
-        }
-    });
+    let check = quote! {
+        const __RPC_NAMES: &[&str] = &[#(#defs::NAME, #defs::UNSUBSCRIBE),*];
+        const __RPC_PATHS: &[&str] = &[#(#shown, #shown),*];
+        #(#checks)*
+    };
     quote! {{
         #check
         #p::router(::std::vec![#(#defs::descriptor()),*])

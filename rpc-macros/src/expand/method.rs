@@ -31,6 +31,11 @@ pub(crate) fn expand_method(method: &Method, item: TokenStream) -> TokenStream {
     let body = handler::body(method, fn_ident.to_token_stream(), TokenStream::new());
     let descriptor =
         handler::descriptor_args(method, &name.to_token_stream(), &fn_ident.to_string());
+    let extras = handler::descriptor_extras(method);
+    let unsubscribe = method.subscription.as_ref().map(|names| {
+        let unsubscribe = &names.unsubscribe;
+        quote!(const UNSUBSCRIBE: &'static str = #unsubscribe;)
+    });
 
     quote! {
         #item
@@ -42,6 +47,7 @@ pub(crate) fn expand_method(method: &Method, item: TokenStream) -> TokenStream {
         const _: () = {
             impl #p::MethodDef for #fn_ident {
                 const NAME: &'static str = #name;
+                #unsubscribe
 
                 fn descriptor() -> #p::MethodDescriptor {
                     #[allow(unused_variables)]
@@ -51,7 +57,7 @@ pub(crate) fn expand_method(method: &Method, item: TokenStream) -> TokenStream {
                     ) -> ::core::result::Result<#p::Outcome, #p::RpcError> {
                         #body
                     }
-                    #p::MethodDescriptor::new(#descriptor, __rpc_handler)
+                    #p::MethodDescriptor::new(#descriptor, __rpc_handler)#extras
                 }
             }
         };

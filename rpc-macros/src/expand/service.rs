@@ -5,7 +5,7 @@ use quote::{ToTokens, quote};
 use syn::{ReturnType, TraitItem, parse_quote};
 
 use super::{client, handler};
-use crate::ast::Service;
+use crate::ast::{Kind, Service};
 
 // Input:
 //     #[rpc_service(namespace = "math")]
@@ -27,10 +27,15 @@ use crate::ast::Service;
 //     pub struct MathClient<C> { .. }   // see `client`
 pub(crate) fn expand_service(service: &Service) -> TokenStream {
     let mut item = service.item.clone();
-    for trait_item in &mut item.items {
-        if let TraitItem::Fn(function) = trait_item {
-            make_send(function);
+    let functions = item.items.iter_mut().filter_map(|item| match item {
+        TraitItem::Fn(function) => Some(function),
+        _ => None,
+    });
+    for (function, method) in functions.zip(&service.methods) {
+        if method.kind == Kind::Subscription {
+            make_static_stream(function);
         }
+        make_send(function);
     }
     item.items.push(into_router(service));
     let client = client::expand_client(service);
@@ -60,6 +65,57 @@ fn make_send(function: &mut syn::TraitItemFn) {
     }
 }
 
+/// Declares a subscription's `impl Stream` as `Send + 'static`, which the server needs to run
+/// it on its own task after the call; the implementation says the same.
+//
+// Input:  fn ticks(&self) -> impl Stream<Item = u64>;
+// Output: fn ticks(&self) -> impl Stream<Item = u64> + Send + 'static;
+fn make_static_stream(function: &mut syn::TraitItemFn) {
+    let ReturnType::Type(_, ty) = &mut function.sig.output else {
+        return;
+    };
+    let stream = match &mut **ty {
+        syn::Type::ImplTrait(stream) => stream,
+        // `Result<impl Stream<..>, E>`: the stream is the first type argument.
+        syn::Type::Path(path) => {
+            let Some(syn::PathArguments::AngleBracketed(args)) = path
+                .path
+                .segments
+                .last_mut()
+                .map(|segment| &mut segment.arguments)
+            else {
+                return;
+            };
+            match args.args.first_mut() {
+                Some(syn::GenericArgument::Type(syn::Type::ImplTrait(stream))) => stream,
+                _ => return,
+            }
+        }
+        _ => return,
+    };
+    let has = |bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>,
+               name: &str| {
+        bounds.iter().any(|bound| match bound {
+            syn::TypeParamBound::Trait(bound) => {
+                bound.path.is_ident(name)
+                    || bound
+                        .path
+                        .segments
+                        .last()
+                        .is_some_and(|segment| segment.ident == name)
+            }
+            syn::TypeParamBound::Lifetime(lifetime) => lifetime.ident == name,
+            _ => false,
+        })
+    };
+    if !has(&stream.bounds, "Send") {
+        stream.bounds.push(parse_quote!(::core::marker::Send));
+    }
+    if !has(&stream.bounds, "static") {
+        stream.bounds.push(parse_quote!('static));
+    }
+}
+
 fn into_router(service: &Service) -> TraitItem {
     let p = quote!(::rpc_runtime::__private);
     let trait_ident = &service.item.ident;
@@ -70,6 +126,7 @@ fn into_router(service: &Service) -> TraitItem {
         let body = handler::body(method, callee, own);
         let name = method.name.to_token_stream();
         let args = handler::descriptor_args(method, &name, &format!("{trait_ident}::{ident}"));
+        let extras = handler::descriptor_extras(method);
         quote! {{
             let __rpc_shared = <::std::sync::Arc<_> as ::core::clone::Clone>::clone(&__rpc_service);
             #p::MethodDescriptor::shared(
@@ -79,7 +136,7 @@ fn into_router(service: &Service) -> TraitItem {
                     -> ::core::result::Result<#p::Outcome, #p::RpcError> {
                     #body
                 },
-            )
+            )#extras
         }}
     });
     let doc = format!("Serves this `{trait_ident}` over JSON-RPC: every call shares `self`.");

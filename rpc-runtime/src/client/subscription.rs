@@ -103,7 +103,7 @@ impl<T> Subscription<T> {
         }
     }
 
-    fn typed<U>(mut self) -> Subscription<U> {
+    pub(crate) fn typed<U>(mut self) -> Subscription<U> {
         self.done = true;
         Subscription {
             connection: self.connection.clone(),

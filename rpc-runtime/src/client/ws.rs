@@ -139,6 +139,9 @@ impl WsClientBuilder {
             router: Arc::new(self.router),
             stop: stop.clone(),
             stop_frame: (CloseCode::Normal, "client closing"),
+            // Dropped by its last user: the server's calls still running are answered by
+            // nobody, and the server learns so from the close.
+            grace: Duration::ZERO,
         };
         let ended = connection.clone();
         tokio::spawn(async move {

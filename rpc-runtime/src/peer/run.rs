@@ -26,6 +26,9 @@ use crate::{Context, Router};
 /// stopping side waits for a connection's pending write before closing it.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a stopping server lets the calls already accepted run before it abandons them.
+pub(crate) const STOP_GRACE: Duration = Duration::from_secs(30);
+
 /// How long a connection closed for not reading gets to write its close frame.
 const FORCED_CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -38,6 +41,9 @@ pub(crate) struct Peer {
     /// with `stop_frame`.
     pub stop: CancellationToken,
     pub stop_frame: (CloseCode, &'static str),
+    /// How long, once stopped, the calls the peer made may still run before they are
+    /// abandoned: a server gives them time, a dropped client none.
+    pub grace: Duration,
 }
 
 /// Runs the connection until either side closes it. Everything sent on the connection goes
@@ -64,6 +70,12 @@ where
         tokio::time::sleep(CLOSE_TIMEOUT).await;
     };
     let mut stopped_long_ago = std::pin::pin!(stopped_long_ago);
+    let grace_over = async {
+        peer.stop.cancelled().await;
+        tokio::time::sleep(peer.grace).await;
+    };
+    let mut grace_over = std::pin::pin!(grace_over);
+    let mut abandoned = false;
     // Made once: a fresh wait per turn would register with the token and unregister again at
     // every wake.
     let mut stopped = std::pin::pin!(peer.stop.cancelled());
@@ -159,6 +171,13 @@ where
             }
             () = &mut stopped, if closing.is_none() => {
                 closing = Some(close_frame(stop_code, stop_reason));
+            }
+            () = &mut grace_over, if !abandoned && !calls.is_empty() => {
+                tracing::debug!(calls = calls.len(), "abandoning calls still running at the stop");
+                abandoned = true;
+                calls.abort_all();
+                calls.detach_all();
+                closing.get_or_insert_with(|| close_frame(stop_code, stop_reason));
             }
         }
     }

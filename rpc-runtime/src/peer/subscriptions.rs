@@ -169,7 +169,7 @@ pub(crate) async fn feed<T, S>(
     encode_request(&mut prefix, notification, Some("{"), None);
     // Open, for the params' members to follow.
     prefix.pop();
-    let _ = write!(prefix, r#"{{"subscription":{id},"#);
+    let _ = write!(prefix, r#""subscription":{id},"#);
     let mut stream = pin!(stream);
     // Not `while let`, whose scrutinee would live (and need to be `Send`) across the send.
     loop {

@@ -96,6 +96,7 @@ pub(super) async fn upgrade(
                     router: task_shared.router.clone(),
                     stop: task_shared.stop.clone(),
                     stop_frame: (CloseCode::Away, "server shutting down"),
+                    grace: peer::STOP_GRACE,
                 };
                 peer::run(socket, peer).await;
                 hub.unregister(connection.id());
