@@ -4,10 +4,13 @@
 mod common;
 
 use common::{TestServer, timed};
-use jsonrpsee::core::client::{ClientT, Error as JsonrpseeError};
+use jsonrpsee::core::client::{ClientT, Error as JsonrpseeError, SubscriptionClientT};
 use jsonrpsee::core::params::{BatchRequestBuilder, ObjectParams};
 use jsonrpsee::rpc_params;
-use rpc_runtime::client::{Batch, ClientError, HttpClient, RpcClient, WsClient};
+use futures_util::StreamExt;
+use rpc_runtime::client::{
+    Batch, ClientError, HttpClient, RpcClient, SubscriptionClient, WsClient,
+};
 use serde_json::{Value, json};
 
 /// What any JSON-RPC client should be able to do with the conformance methods.
@@ -86,6 +89,55 @@ async fn jsonrpsee_clients_call_our_server() {
     timed("jsonrpsee over HTTP", call_our_server(&http)).await;
     let answer: String = http.request("http_only", rpc_params![]).await.unwrap();
     assert_eq!(answer, "http");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn jsonrpsees_client_subscribes_to_our_typed_subscription() {
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Tick {
+        seq: u64,
+        pad: String,
+    }
+
+    let server = TestServer::start().await;
+    let url = format!("ws://{}", server.addr);
+    let mut subscribers = Vec::new();
+    for _ in 0..2 {
+        let client = jsonrpsee_ws_client::WsClientBuilder::default()
+            .build(&url)
+            .await
+            .unwrap();
+        let ticks = client
+            .subscribe::<Tick, _>("subscribe_ticks", rpc_params![], "unsubscribe_ticks")
+            .await
+            .unwrap();
+        subscribers.push((client, ticks));
+    }
+    let publisher = WsClient::connect(&url).await.unwrap();
+    let reached: usize = publisher.call("broadcast_ticks", (20, 3)).await.unwrap();
+    assert_eq!(reached, 2);
+    for (_, ticks) in &mut subscribers {
+        for seq in 0..20 {
+            let tick = timed("an item", ticks.next()).await.unwrap().unwrap();
+            assert_eq!(tick, Tick { seq, pad: "xxx".into() });
+        }
+    }
+    for (client, ticks) in subscribers {
+        timed("unsubscribe", ticks.unsubscribe()).await.unwrap();
+        drop(client);
+    }
+    timed("the subscriptions to end", async {
+        while publisher
+            .call::<usize>("broadcast_ticks", (1, 1))
+            .await
+            .unwrap()
+            > 0
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await;
     server.stop().await;
 }
 
@@ -188,19 +240,16 @@ async fn our_clients_call_a_jsonrpsee_server() {
     assert_eq!(typed.add(40, 2).await.unwrap(), 42);
     assert_eq!(typed.divide(84, 2).await.unwrap(), 42);
 
-    // jsonrpsee's subscriptions arrive as server notifications.
-    let mut notifications = ws.notifications();
-    let subscription: Value = ws.call("subscribe_ticks", (3,)).await.unwrap();
+    // jsonrpsee's subscriptions are typed subscriptions to us.
+    let mut ticks = ws
+        .subscribe::<u64>("subscribe_ticks", (3,), "unsubscribe_ticks")
+        .await
+        .unwrap();
     for tick in 1..=3u64 {
-        let note = timed("a subscription notification", notifications.recv())
-            .await
-            .unwrap();
-        assert_eq!(note.method(), "tick");
-        let params: Value = note.params().unwrap();
-        assert_eq!(params["subscription"], subscription);
-        assert_eq!(params["result"], tick);
+        let item = timed("a subscription item", ticks.next()).await.unwrap();
+        assert_eq!(item.unwrap(), tick);
     }
-    drop((typed, ws));
+    drop((typed, ticks, ws));
 
     let http = HttpClient::new(&format!("http://{addr}")).unwrap();
     timed("our HTTP client", call_their_server(&http)).await;
