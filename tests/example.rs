@@ -102,3 +102,29 @@ async fn the_rooms_example_plays_its_conversation_then_serves() {
     );
     child.kill().await.expect("stop the rooms example");
 }
+
+#[tokio::test]
+async fn the_files_example_asks_its_client_and_streams_events() {
+    let (mut child, mut lines) = start("files");
+    let mut printed = Vec::new();
+    while printed
+        .last()
+        .is_none_or(|line| line != "serving until Ctrl-C")
+    {
+        printed.push(next_line(&mut lines).await);
+    }
+    assert!(
+        printed[0].starts_with("listening on 127.0.0.1:"),
+        "{printed:?}"
+    );
+    assert_eq!(
+        printed[1..],
+        [
+            "delete draft.txt: true",
+            "delete thesis.txt: false",
+            "event: draft.txt deleted",
+            "serving until Ctrl-C",
+        ]
+    );
+    child.kill().await.expect("stop the files example");
+}

@@ -4,10 +4,10 @@
 mod common;
 
 use common::{TestServer, timed};
+use futures_util::StreamExt;
 use jsonrpsee::core::client::{ClientT, Error as JsonrpseeError, SubscriptionClientT};
 use jsonrpsee::core::params::{BatchRequestBuilder, ObjectParams};
 use jsonrpsee::rpc_params;
-use futures_util::StreamExt;
 use rpc_runtime::client::{
     Batch, ClientError, HttpClient, RpcClient, SubscriptionClient, WsClient,
 };
@@ -120,7 +120,13 @@ async fn jsonrpsees_client_subscribes_to_our_typed_subscription() {
     for (_, ticks) in &mut subscribers {
         for seq in 0..20 {
             let tick = timed("an item", ticks.next()).await.unwrap().unwrap();
-            assert_eq!(tick, Tick { seq, pad: "xxx".into() });
+            assert_eq!(
+                tick,
+                Tick {
+                    seq,
+                    pad: "xxx".into()
+                }
+            );
         }
     }
     for (client, ticks) in subscribers {

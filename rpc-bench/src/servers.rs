@@ -16,7 +16,9 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// Ours: the conformance server's methods, as `cargo run --example spec_server` serves them.
 pub mod ours {
-    use rpc_runtime::{Router, methods, rpc_method};
+    use futures_util::StreamExt;
+    use rpc_runtime::client::RpcClient;
+    use rpc_runtime::{Connection, Router, RpcError, methods, rpc_method};
 
     use crate::spec;
 
@@ -26,15 +28,34 @@ pub mod ours {
         "x".repeat(1024)
     }
 
+    /// Calls the client's `subtract [42, 23]` `count` times, `in_flight` at once, checking
+    /// each answer: the load harness's server-to-client scenario.
+    #[rpc_method]
+    pub async fn call_back(
+        conn: Connection,
+        count: u64,
+        in_flight: usize,
+    ) -> Result<u64, RpcError> {
+        let calls = futures_util::stream::iter(0..count)
+            .map(|_| conn.call::<i64>("subtract", (42, 23)))
+            .buffer_unordered(in_flight.max(1));
+        let answered = calls
+            .filter(|answer| std::future::ready(matches!(answer, Ok(19))))
+            .count()
+            .await;
+        Ok(answered as u64)
+    }
+
     pub fn router() -> Router {
         spec::router()
-            .merge(methods![text_1k])
+            .merge(methods![text_1k, call_back])
             .expect("unique names")
     }
 
     pub async fn serve(addr: &str) -> std::io::Result<()> {
         let server = rpc_runtime::Server::builder()
             .hub(spec::hub())
+            .state(spec::Ticks::default())
             .bind(addr, router())
             .await?;
         super::announce(server.local_addr());

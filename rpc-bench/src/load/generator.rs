@@ -252,6 +252,64 @@ pub struct Burst {
     pub size: usize,
 }
 
+/// The server calling the client: one connection asks for rounds of `round` calls of the
+/// client's `subtract`, `in_flight` at once, and answers each; counts the calls answered.
+pub async fn call_back(
+    addr: SocketAddr,
+    round: u64,
+    in_flight: usize,
+    duration: Duration,
+) -> Result<Tally, Error> {
+    #[derive(serde::Deserialize)]
+    struct Incoming<'a> {
+        #[serde(borrow)]
+        id: &'a RawValue,
+        #[serde(default, borrow)]
+        method: Option<&'a str>,
+        #[serde(default)]
+        result: Option<u64>,
+    }
+    let start = Instant::now();
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/")).await?;
+    let request: Utf8Bytes = format!(
+        r#"{{"jsonrpc":"2.0","method":"call_back","params":[{round},{in_flight}],"id":"round"}}"#
+    )
+    .into();
+    let mut tally = Tally::default();
+    while start.elapsed() < duration {
+        socket.send(Message::Text(request.clone())).await?;
+        let round_started = Instant::now();
+        loop {
+            let message = tokio::time::timeout(ANSWER_TIMEOUT, socket.next())
+                .await
+                .map_err(|_| "no call within 10 s")?
+                .ok_or("the server closed the connection")??;
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let incoming: Incoming<'_> = serde_json::from_str(&text)?;
+            match incoming.method {
+                Some("subtract") => {
+                    let answer = format!(r#"{{"jsonrpc":"2.0","result":19,"id":{}}}"#, incoming.id);
+                    socket.send(Message::Text(answer.into())).await?;
+                }
+                _ if incoming.result == Some(round) => break,
+                _ => return Err(format!("unexpected: {text}").into()),
+            }
+        }
+        tally.calls += round;
+        tally.latencies.push(
+            round_started
+                .elapsed()
+                .as_micros()
+                .try_into()
+                .unwrap_or(u32::MAX),
+        );
+    }
+    tally.elapsed = start.elapsed();
+    Ok(tally)
+}
+
 /// How a server's clients subscribe to `ticks`, and how its notifications carry an item.
 #[derive(Clone, Copy, Debug)]
 pub enum Subscribe {

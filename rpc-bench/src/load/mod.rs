@@ -28,10 +28,19 @@ enum Scenario {
     Idle {
         connections: usize,
     },
-    /// Subscribers to `ticks`, all reading; a publisher asks for bursts.
+    /// Subscribers to `ticks`, all reading; a publisher asks for bursts. `typed`: ours
+    /// subscribes with `subscribe_ticks` (a typed subscription, as jsonrpsee's always does)
+    /// rather than to its `ticks` topic.
     Fanout {
         subscribers: usize,
         burst: Burst,
+        typed: bool,
+    },
+    /// The server calls its client: rounds of `round` calls, `in_flight` at once, on one
+    /// connection (ours only: jsonrpsee's server cannot call its clients).
+    CallBack {
+        round: u64,
+        in_flight: usize,
     },
     /// Subscribers that never read, beside one that does.
     Stalled {
@@ -52,9 +61,18 @@ impl Scenario {
             Scenario::Http { connections } => format!("HTTP, {connections} keep-alive connections"),
             Scenario::Batch { size } => format!("WebSocket, a batch of {size} sleep(1) calls"),
             Scenario::Idle { connections } => format!("{connections} idle WebSocket connections"),
-            Scenario::Fanout { subscribers, burst } => format!(
-                "Fan-out, {subscribers} WebSocket subscribers x bursts of {} items of {} B",
-                burst.items, burst.size
+            Scenario::Fanout {
+                subscribers,
+                burst,
+                typed,
+            } => format!(
+                "Fan-out ({}), {subscribers} WebSocket subscribers x bursts of {} items of {} B",
+                if typed { "subscriptions" } else { "topic" },
+                burst.items,
+                burst.size
+            ),
+            Scenario::CallBack { round, in_flight } => format!(
+                "Server to client, 1 connection x {in_flight} in flight (rounds of {round} calls; latency per round)"
             ),
             Scenario::Stalled { stalled, burst } => format!(
                 "Stalled readers, {stalled} subscribers that never read beside 1 that does, bursts of {} items of {} B",
@@ -67,15 +85,16 @@ impl Scenario {
     fn servers(self) -> &'static [&'static str] {
         match self {
             Scenario::Fanout { .. } | Scenario::Stalled { .. } => &SERVERS[..2],
+            Scenario::CallBack { .. } => &SERVERS[..1],
             _ => &SERVERS,
         }
     }
 }
 
-/// How each server's clients subscribe to `ticks`.
-fn style(server: &str) -> Subscribe {
+/// How each server's clients subscribe to `ticks`: jsonrpsee has typed subscriptions only.
+fn style(server: &str, typed: bool) -> Subscribe {
     match server {
-        "ours" => Subscribe::Topic,
+        "ours" if !typed => Subscribe::Topic,
         _ => Subscribe::Subscription,
     }
 }
@@ -124,6 +143,10 @@ pub fn run(options: Options) -> Result<(), Box<dyn std::error::Error + Send + Sy
             connections: 16,
             in_flight: 8,
         },
+        Scenario::CallBack {
+            round: 10_000,
+            in_flight: 64,
+        },
         Scenario::Http { connections: 32 },
         Scenario::Batch { size: 100 },
         Scenario::Idle { connections: idle },
@@ -133,6 +156,15 @@ pub fn run(options: Options) -> Result<(), Box<dyn std::error::Error + Send + Sy
                 items: 10,
                 size: 100,
             },
+            typed: false,
+        },
+        Scenario::Fanout {
+            subscribers: 1000,
+            burst: Burst {
+                items: 10,
+                size: 100,
+            },
+            typed: true,
         },
         Scenario::Stalled {
             stalled: 100,
@@ -215,13 +247,19 @@ async fn measure(
             stalled_rss: None,
         });
     }
-    if let Scenario::Fanout { subscribers, burst } = scenario {
+    if let Scenario::Fanout {
+        subscribers,
+        burst,
+        typed,
+    } = scenario
+    {
+        let style = style(server, typed);
         generator::websocket(addr, 1, 1, Work::Subtract, Duration::from_millis(100)).await?;
         let before = process.rss()?;
-        let live = generator::subscribers(addr, subscribers, style(server), burst).await?;
+        let live = generator::subscribers(addr, subscribers, style, burst).await?;
         tokio::time::sleep(Duration::from_millis(500)).await;
         let per_connection = process.rss()?.saturating_sub(before) as f64 / subscribers as f64;
-        let fanout = generator::fanout(addr, live, style(server), burst, duration);
+        let fanout = generator::fanout(addr, live, style, burst, duration);
         let (tally, cpu) = with_cpu(process, fanout).await?;
         return Ok(Row {
             rss_per_connection: Some(per_connection),
@@ -229,9 +267,10 @@ async fn measure(
         });
     }
     if let Scenario::Stalled { stalled, burst } = scenario {
-        let stalled = generator::subscribers(addr, stalled, style(server), burst).await?;
-        let live = generator::subscribers(addr, 1, style(server), burst).await?;
-        let fanout = generator::fanout(addr, live, style(server), burst, duration);
+        let style = style(server, false);
+        let stalled = generator::subscribers(addr, stalled, style, burst).await?;
+        let live = generator::subscribers(addr, 1, style, burst).await?;
+        let fanout = generator::fanout(addr, live, style, burst, duration);
         let (tally, cpu) = with_cpu(process, fanout).await?;
         let during = process.rss()?;
         drop(stalled);
@@ -250,6 +289,9 @@ async fn measure(
             Scenario::Http { connections } => generator::http(addr, connections, duration).await,
             Scenario::Batch { size } => {
                 generator::websocket(addr, 1, 1, Work::SleepBatch { size }, duration).await
+            }
+            Scenario::CallBack { round, in_flight } => {
+                generator::call_back(addr, round, in_flight, duration).await
             }
             Scenario::Idle { .. } | Scenario::Fanout { .. } | Scenario::Stalled { .. } => {
                 unreachable!("handled above")
