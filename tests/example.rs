@@ -48,6 +48,18 @@ async fn next_line(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
         .expect("a line on stdout: the example ended early")
 }
 
+/// What an example that plays a session prints, up to its last line, `serving until Ctrl-C`.
+async fn lines_until_serving(lines: &mut Lines<BufReader<ChildStdout>>) -> Vec<String> {
+    let mut printed = Vec::new();
+    while printed
+        .last()
+        .is_none_or(|line| line != "serving until Ctrl-C")
+    {
+        printed.push(next_line(lines).await);
+    }
+    printed
+}
+
 #[tokio::test]
 async fn spec_server_prints_its_address_and_serves_both_transports() {
     let (mut child, mut lines) = start("spec_server");
@@ -78,13 +90,7 @@ async fn spec_server_prints_its_address_and_serves_both_transports() {
 #[tokio::test]
 async fn the_rooms_example_plays_its_conversation_then_serves() {
     let (mut child, mut lines) = start("rooms");
-    let mut printed = Vec::new();
-    while printed
-        .last()
-        .is_none_or(|line| line != "serving until Ctrl-C")
-    {
-        printed.push(next_line(&mut lines).await);
-    }
+    let printed = lines_until_serving(&mut lines).await;
     assert!(
         printed[0].starts_with("listening on 127.0.0.1:"),
         "{printed:?}"
@@ -106,13 +112,7 @@ async fn the_rooms_example_plays_its_conversation_then_serves() {
 #[tokio::test]
 async fn the_files_example_asks_its_client_and_streams_events() {
     let (mut child, mut lines) = start("files");
-    let mut printed = Vec::new();
-    while printed
-        .last()
-        .is_none_or(|line| line != "serving until Ctrl-C")
-    {
-        printed.push(next_line(&mut lines).await);
-    }
+    let printed = lines_until_serving(&mut lines).await;
     assert!(
         printed[0].starts_with("listening on 127.0.0.1:"),
         "{printed:?}"

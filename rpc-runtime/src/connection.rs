@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::ConnectionId;
-use crate::peer::{Limits, Listeners, Outbox, Pending, Pushed, Subscriptions};
+use crate::peer::{DEFAULT_BUFFER, Limits, Listeners, Outbox, Pending, Pushed, Subscriptions};
 use crate::push::{PushError, encode_notification};
 use crate::state::StateMap;
 
@@ -209,7 +209,7 @@ impl Connection {
     pub(crate) fn listeners(&self) -> &Listeners {
         self.inner
             .listeners
-            .get_or_init(|| Box::new(Listeners::new(1024, 1024)))
+            .get_or_init(|| Box::new(Listeners::new(DEFAULT_BUFFER, DEFAULT_BUFFER)))
     }
 
     #[cfg(feature = "client")]

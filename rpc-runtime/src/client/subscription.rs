@@ -57,17 +57,6 @@ pub trait SubscriptionClient: RpcClient {
     }
 }
 
-impl SubscriptionClient for Connection {
-    async fn subscribe_raw(
-        &self,
-        method: &str,
-        params: Option<Box<RawValue>>,
-        unsubscribe: &str,
-    ) -> Result<Subscription<Box<RawValue>>, ClientError> {
-        Connection::subscribe_raw(self, method, params, unsubscribe).await
-    }
-}
-
 /// One subscription: a [`Stream`] of its items, each decoded as `T`. It ends when the server
 /// ends the subscription or the connection closes; an item that does not decode is an `Err`
 /// and the stream goes on. A subscriber that falls too far behind (the client's

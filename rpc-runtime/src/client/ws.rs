@@ -166,8 +166,8 @@ impl WsClient {
         WsClientBuilder {
             timeout: DEFAULT_REQUEST_TIMEOUT,
             max_message_size: crate::DEFAULT_MAX_REQUEST_SIZE,
-            notification_buffer: 1024,
-            subscription_buffer: 1024,
+            notification_buffer: peer::DEFAULT_BUFFER,
+            subscription_buffer: peer::DEFAULT_BUFFER,
             router: Router::new(),
             state: StateMap::default(),
         }

@@ -5,7 +5,9 @@ use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 
 use super::Waiter;
-use crate::client::{Batch, BatchResponse, ClientError, RpcClient, Subscription};
+use crate::client::{
+    Batch, BatchResponse, ClientError, RpcClient, Subscription, SubscriptionClient,
+};
 use crate::protocol::encode_request;
 use crate::{Connection, RpcError};
 
@@ -59,10 +61,9 @@ impl RpcClient for Connection {
     }
 }
 
-impl Connection {
-    /// Calls `method`, whose answer is a subscription id, and routes the subscription's items
-    /// from the moment the answer is read.
-    pub(crate) async fn subscribe_raw(
+impl SubscriptionClient for Connection {
+    // The items are routed from the moment the answer is read, by `answer`.
+    async fn subscribe_raw(
         &self,
         method: &str,
         params: Option<Box<RawValue>>,
@@ -81,7 +82,9 @@ impl Connection {
             items,
         ))
     }
+}
 
+impl Connection {
     /// Registers `waiter` under `id`, sends `request`, and waits, within the call timeout, for
     /// what the waiter receives.
     async fn exchange<T>(

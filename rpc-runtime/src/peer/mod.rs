@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::client::DEFAULT_REQUEST_TIMEOUT;
 
-pub(crate) use listeners::{Items, Listeners};
+pub(crate) use listeners::{DEFAULT_BUFFER, Items, Listeners};
 pub use outbox::SlowReaderPolicy;
 pub(crate) use outbox::{Batch, Outbox, Pushed};
 pub(crate) use pending::{Pending, Waiter};

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Batch, Outbox, ReadGate};
 use crate::dispatch::Reply;
-use crate::{Context, Router};
+use crate::{Connection, Context, Router};
 
 /// How long a closing connection waits for the peer to answer its close frame, and how long a
 /// stopping side waits for a connection's pending write before closing it.
@@ -137,10 +137,10 @@ where
                 while let Some(next) = frame {
                     match next {
                         Some(Ok(Message::Text(text))) => {
-                            start(&mut calls, &peer, Payload::Text(text)).await;
+                            start(&mut calls, &peer, connection, Payload::Text(text)).await;
                         }
                         Some(Ok(Message::Binary(bytes))) => {
-                            start(&mut calls, &peer, Payload::Binary(bytes)).await;
+                            start(&mut calls, &peer, connection, Payload::Binary(bytes)).await;
                         }
                         // tungstenite answers pings and the peer's close frame itself; after a
                         // close, the stream ends once the reply is flushed.
@@ -199,7 +199,12 @@ enum Payload {
 /// Starts answering one message. A call whose handler finishes without waiting is answered at
 /// once into the outbox, sparing it a task; one that waits runs on a task of its own, so it
 /// holds up nothing else on the connection, calls the peer answers included.
-async fn start(calls: &mut JoinSet<Option<Reply>>, peer: &Peer, payload: Payload) {
+async fn start(
+    calls: &mut JoinSet<Option<Reply>>,
+    peer: &Peer,
+    connection: &Connection,
+    payload: Payload,
+) {
     let (router, cx) = (peer.router.clone(), peer.cx.clone());
     let mut answer = Box::pin(async move {
         match payload {
@@ -208,11 +213,7 @@ async fn start(calls: &mut JoinSet<Option<Reply>>, peer: &Peer, payload: Payload
         }
     });
     match std::future::poll_fn(|task| Poll::Ready(answer.as_mut().poll(task))).await {
-        Poll::Ready(Some(reply)) => {
-            if let Some(connection) = peer.cx.connection() {
-                reply.queue(connection);
-            }
-        }
+        Poll::Ready(Some(reply)) => reply.queue(connection),
         Poll::Ready(None) => {}
         Poll::Pending => drop(calls.spawn(answer)),
     }
