@@ -54,6 +54,8 @@ pub mod ours {
 
     pub async fn serve(addr: &str) -> std::io::Result<()> {
         let server = rpc_runtime::Server::builder()
+            // As jsonrpsee's below: the idle scenario holds 10,000 connections plus its probes.
+            .max_connections(100_000)
             .hub(spec::hub())
             .state(spec::Ticks::default())
             .bind(addr, router())

@@ -20,9 +20,11 @@ pub(crate) struct MethodArgs {
     pub unsubscribe: Option<LitStr>,
     /// A subscription's notification name.
     pub notification: Option<LitStr>,
+    /// `guard = path`: the function that decides who may call it.
+    pub guard: Option<syn::Path>,
 }
 
-const FLAGS: &str = "`http`, `websocket`, `blocking`, `unsubscribe`, `notification`";
+const FLAGS: &str = "`http`, `websocket`, `blocking`, `guard`, `unsubscribe`, `notification`";
 
 /// The raw list; each entry is an expression so that a misspelt one still parses and can be
 /// reported precisely.
@@ -50,6 +52,20 @@ impl MethodArgs {
                         cx.error_spanned_by(&assign.left, format!("expected one of {FLAGS}"));
                         continue;
                     };
+                    if key == "guard" {
+                        match &*assign.right {
+                            Expr::Path(path) if path.qself.is_none() => {
+                                if args.guard.replace(path.path.clone()).is_some() {
+                                    cx.error_spanned_by(key, "duplicate argument `guard`");
+                                }
+                            }
+                            other => cx.error_spanned_by(
+                                other,
+                                "expected the path of a guard function, like `guard = logged_in`, where `fn logged_in(cx: &Context) -> bool`",
+                            ),
+                        }
+                        continue;
+                    }
                     let names = match key.to_string().as_str() {
                         "unsubscribe" => Some(&mut args.unsubscribe),
                         "notification" => Some(&mut args.notification),

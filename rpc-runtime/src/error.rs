@@ -23,6 +23,18 @@ pub mod codes {
     /// Sent in place of an item when a subscription's stream has ended:
     /// `"params":{"subscription":ID,"error":{"code":-32006,...}}`.
     pub const SUBSCRIPTION_ENDED: i64 = -32006;
+    /// A method's guard refused the caller, on a server that says so
+    /// ([`Denial::Refuse`](crate::Denial::Refuse)) rather than answering -32601.
+    pub const ACCESS_DENIED: i64 = -32001;
+    /// The call ran past the server's per-call timeout and was cancelled.
+    pub const CALL_TIMED_OUT: i64 = -32007;
+    /// The answer was larger than the server's response limit; the call did run.
+    pub const RESPONSE_TOO_LARGE: i64 = -32008;
+    /// A batch had more members than the server takes; none of them ran.
+    pub const BATCH_TOO_LARGE: i64 = -32010;
+    /// A batch's answers together were larger than the server's response limit; its members
+    /// did run.
+    pub const BATCH_RESPONSE_TOO_LARGE: i64 = -32011;
 
     pub(crate) const PARSE_ERROR_MSG: &str = "Parse error";
     pub(crate) const INVALID_REQUEST_MSG: &str = "Invalid Request";
@@ -48,7 +60,7 @@ pub mod codes {
 ///     fn from(err: BankError) -> Self {
 ///         match &err {
 ///             BankError::Insufficient(missing) => {
-///                 RpcError::new(-32010, err.to_string()).with_data(serde_json::json!({ "missing": missing }))
+///                 RpcError::new(1001, err.to_string()).with_data(serde_json::json!({ "missing": missing }))
 ///             }
 ///         }
 ///     }
@@ -103,6 +115,33 @@ impl RpcError {
 
     pub(crate) fn method_not_found() -> Self {
         RpcError::new(codes::METHOD_NOT_FOUND, codes::METHOD_NOT_FOUND_MSG)
+    }
+
+    pub(crate) fn access_denied() -> Self {
+        RpcError::new(codes::ACCESS_DENIED, "Access denied")
+    }
+
+    pub(crate) fn call_timed_out(limit: std::time::Duration) -> Self {
+        RpcError::new(codes::CALL_TIMED_OUT, "Call timed out").with_data(format!(
+            "the call ran past the {limit:?} limit and was cancelled"
+        ))
+    }
+
+    pub(crate) fn response_too_large(max: usize) -> Self {
+        RpcError::new(codes::RESPONSE_TOO_LARGE, "Response too large")
+            .with_data(format!("the answer is over the {max}-byte limit"))
+    }
+
+    pub(crate) fn batch_too_large(max: usize) -> Self {
+        RpcError::new(codes::BATCH_TOO_LARGE, "Batch too large").with_data(format!(
+            "a batch may have at most {max} members; none was run"
+        ))
+    }
+
+    pub(crate) fn batch_response_too_large(max: usize) -> Self {
+        RpcError::new(codes::BATCH_RESPONSE_TOO_LARGE, "Batch response too large").with_data(
+            format!("the answers are over the {max}-byte limit together"),
+        )
     }
 
     /// The error code.

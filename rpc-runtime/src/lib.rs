@@ -56,6 +56,7 @@ mod context;
 mod dispatch;
 mod encode;
 mod error;
+mod log;
 mod method;
 mod params;
 mod peer;
@@ -65,22 +66,31 @@ mod router;
 mod server;
 mod state;
 
+/// Wrapping every call a server answers: logging, metrics, rate limits, access checks.
+pub mod middleware {
+    pub use crate::dispatch::{Call, CallResult, Middleware, Next};
+    /// The future a [`Middleware`] returns.
+    pub use futures_util::future::BoxFuture;
+}
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
 pub use connection::Connection;
 pub use context::{ConnectionId, Context, Transport};
+pub use dispatch::{DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_RESPONSE_SIZE, Denial};
 pub use error::{RpcError, codes};
 /// The stream a `#[rpc_subscription]` returns; re-exported so that its signature needs no
 /// other crate.
 pub use futures_util::Stream;
-pub use method::{MethodDescriptor, MethodKind};
+pub use method::{Guard, MethodDescriptor, MethodKind};
 pub use peer::{DEFAULT_MAX_SUBSCRIPTIONS, DEFAULT_OUTBOUND_QUEUE, SlowReaderPolicy};
 pub use push::{Hub, HubBuilder, PushError, Refusal, Topic};
 pub use router::{Router, RouterError};
 pub use server::{
-    DEFAULT_MAX_REQUEST_SIZE, DEFAULT_WEBSOCKET_READ_BUFFER, Server, ServerBuilder, ServerHandle,
+    DEFAULT_IO_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_REQUEST_SIZE,
+    DEFAULT_WEBSOCKET_READ_BUFFER, RpcService, Server, ServerBuilder, ServerHandle,
 };
 
 /// Exposes a function as a JSON-RPC method. See the [crate docs](crate#handlers).

@@ -23,6 +23,10 @@ pub enum Outcome {
 /// future owns its arguments and does not borrow the message.
 pub(crate) type Handler = Arc<dyn Fn(Context, Params<'_>) -> Outcome + Send + Sync>;
 
+/// Decides whether the caller of a method may call it, from its [`Context`]: headers, values
+/// kept on the connection at login, state. Named by `#[rpc_method(guard = ..)]`.
+pub type Guard = fn(&Context) -> bool;
+
 /// Whether a name answers calls, only takes notifications, or starts subscriptions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -48,6 +52,8 @@ pub struct MethodDescriptor {
     pub(crate) scalar_params: bool,
     /// A subscription's unsubscribe method and notification names.
     pub(crate) subscription: Option<(&'static str, &'static str)>,
+    /// Who may call it; anyone when `None`.
+    pub(crate) guard: Option<Guard>,
     pub(crate) handler: Handler,
 }
 
@@ -82,6 +88,7 @@ impl MethodDescriptor {
             websocket,
             scalar_params: false,
             subscription: None,
+            guard: None,
             handler: Arc::new(move |cx, params| {
                 handler(cx, params).unwrap_or_else(|err| Outcome::Ready(Err(err)))
             }),
@@ -97,6 +104,12 @@ impl MethodDescriptor {
         notification: &'static str,
     ) -> Self {
         self.subscription = Some((unsubscribe, notification));
+        self
+    }
+
+    /// Lets only callers that `guard` admits call the method; see [`Guard`].
+    pub fn with_guard(mut self, guard: Guard) -> Self {
+        self.guard = Some(guard);
         self
     }
 
@@ -118,7 +131,11 @@ impl MethodDescriptor {
                 Ok(Outcome::Ready(Ok(ended.to_string())))
             },
         );
-        Some(unsubscribe)
+        // A caller the subscription is hidden from does not find its companion either.
+        Some(MethodDescriptor {
+            guard: self.guard,
+            ..unsubscribe
+        })
     }
 
     pub(crate) fn accepting_scalar_params(mut self) -> Self {
@@ -159,6 +176,7 @@ impl fmt::Debug for MethodDescriptor {
             .field("http", &self.http)
             .field("websocket", &self.websocket)
             .field("subscription", &self.subscription)
+            .field("guarded", &self.guard.is_some())
             .finish_non_exhaustive()
     }
 }

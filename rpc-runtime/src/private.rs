@@ -29,6 +29,11 @@ pub trait MethodDef {
     fn descriptor() -> MethodDescriptor;
 }
 
+/// Names the type a guard must have, so that a wrong one fails at the user's path.
+pub const fn guard(guard: crate::Guard) -> crate::Guard {
+    guard
+}
+
 /// The result of a handler that returns `()`, and of every notification: `null`, without
 /// running a serializer for it.
 pub fn unit() -> MethodResult {

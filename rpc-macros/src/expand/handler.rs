@@ -115,15 +115,21 @@ fn encode(output: &Output, call: &TokenStream) -> TokenStream {
     }
 }
 
-/// What a subscription's descriptor adds: its unsubscribe method and notification names.
+/// What the descriptor adds to its constant arguments: a subscription's unsubscribe method
+/// and notification names, and the guard.
 pub(crate) fn descriptor_extras(method: &Method) -> TokenStream {
-    match &method.subscription {
+    let subscription = match &method.subscription {
         Some(names) if method.kind == Kind::Subscription => {
             let (unsubscribe, notification) = (&names.unsubscribe, &names.notification);
             quote!(.with_subscription(#unsubscribe, #notification))
         }
         _ => TokenStream::new(),
-    }
+    };
+    // Spanned so that a function of the wrong signature is reported at the path the user wrote.
+    let guard = method.args.guard.as_ref().map(
+        |path| quote_spanned!(path.span()=> .with_guard(::rpc_runtime::__private::guard(#path))),
+    );
+    quote!(#subscription #guard)
 }
 
 /// The descriptor's constant arguments: name, Rust path, kind and transport flags.

@@ -10,6 +10,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use super::exchange::Exchange;
 use super::{ClientError, Notification};
 use crate::context::ConnectionId;
+use crate::dispatch::{Dispatcher, Policy};
 use crate::peer::Limits;
 use crate::state::StateMap;
 use crate::{Connection, Context, Hub, Refusal, Router, Transport};
@@ -46,7 +47,7 @@ use crate::{Connection, Context, Hub, Refusal, Router, Transport};
 /// ```
 #[derive(Debug)]
 pub struct TestClient {
-    router: Router,
+    dispatcher: Dispatcher,
     cx: Context,
     next_id: AtomicU64,
 }
@@ -126,7 +127,7 @@ impl TestClientBuilder {
             ),
         };
         TestClient {
-            router,
+            dispatcher: Dispatcher::new(router, Policy::default()),
             cx,
             next_id: AtomicU64::new(1),
         }
@@ -164,7 +165,7 @@ impl TestClient {
 
     /// Sends one raw JSON-RPC message and returns the raw answer, `None` when there is none.
     pub async fn request(&self, message: &str) -> Option<String> {
-        let reply = self.router.handle(message, &self.cx).await?;
+        let reply = self.dispatcher.handle(message, &self.cx).await?;
         Some(reply.into_text(self.connection()))
     }
 

@@ -21,6 +21,7 @@ use super::{
     Batch, BatchResponse, ClientError, DEFAULT_REQUEST_TIMEOUT, RpcClient, Subscription,
     SubscriptionClient,
 };
+use crate::dispatch::{Dispatcher, Policy};
 use crate::peer::{self, Limits, Peer};
 use crate::state::StateMap;
 use crate::{Connection, Context, Hub, Router};
@@ -136,12 +137,14 @@ impl WsClientBuilder {
         let stop = CancellationToken::new();
         let peer = Peer {
             cx: Context::connection_of(connection.clone(), Arc::new(self.state), Hub::default()),
-            router: Arc::new(self.router),
+            dispatcher: Arc::new(Dispatcher::new(self.router, Policy::default())),
             stop: stop.clone(),
             stop_frame: (CloseCode::Normal, "client closing"),
             // Dropped by its last user: the server's calls still running are answered by
             // nobody, and the server learns so from the close.
             grace: Duration::ZERO,
+            max_in_flight: crate::DEFAULT_MAX_IN_FLIGHT,
+            ping_interval: None,
         };
         let ended = connection.clone();
         tokio::spawn(async move {

@@ -20,7 +20,7 @@ pub use outbox::SlowReaderPolicy;
 pub(crate) use outbox::{Batch, Outbox, Pushed};
 pub(crate) use pending::{Pending, Waiter};
 pub(crate) use read_gate::ReadGate;
-pub(crate) use run::{Peer, STOP_GRACE, run};
+pub(crate) use run::{Peer, run};
 pub use subscriptions::DEFAULT_MAX_SUBSCRIPTIONS;
 pub(crate) use subscriptions::{Subscriptions, feed};
 

@@ -12,22 +12,19 @@ use hyper::body::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::task::JoinSet;
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
 use super::{Batch, Outbox, ReadGate};
-use crate::dispatch::Reply;
-use crate::{Connection, Context, Router};
+use crate::dispatch::{Dispatcher, Reply};
+use crate::{Connection, Context};
 
 /// How long a closing connection waits for the peer to answer its close frame, and how long a
 /// stopping side waits for a connection's pending write before closing it.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// How long a stopping server lets the calls already accepted run before it abandons them.
-pub(crate) const STOP_GRACE: Duration = Duration::from_secs(30);
 
 /// How long a connection closed for not reading gets to write its close frame.
 const FORCED_CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -36,7 +33,7 @@ const FORCED_CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 pub(crate) struct Peer {
     /// The context of every call the peer makes; holds the connection.
     pub cx: Context,
-    pub router: Arc<Router>,
+    pub dispatcher: Arc<Dispatcher>,
     /// Cancelled when this side stops: the task finishes the calls it accepted, then closes
     /// with `stop_frame`.
     pub stop: CancellationToken,
@@ -44,6 +41,10 @@ pub(crate) struct Peer {
     /// How long, once stopped, the calls the peer made may still run before they are
     /// abandoned: a server gives them time, a dropped client none.
     pub grace: Duration,
+    /// The most calls running at once: past it the task stops reading until one finishes.
+    pub max_in_flight: usize,
+    /// Ping a peer silent this long; close one silent for twice as long. `None`: never.
+    pub ping_interval: Option<Duration>,
 }
 
 /// Runs the connection until either side closes it. Everything sent on the connection goes
@@ -80,6 +81,7 @@ where
     // every wake.
     let mut stopped = std::pin::pin!(peer.stop.cancelled());
     let gate = ReadGate::for_current_task().await;
+    let mut keepalive = Keepalive::new(peer.ping_interval);
     loop {
         let status = outbox.status();
         if status.overflowed {
@@ -112,7 +114,7 @@ where
                 return;
             }
         }
-        let reading = closing.is_none() && !status.full;
+        let reading = closing.is_none() && !status.full && calls.len() < peer.max_in_flight;
         // Biased, the outbox first, and the socket behind its gate: a connection woken to write
         // (fan-out wakes thousands at once) does not try to read on the way.
         tokio::select! {
@@ -131,6 +133,7 @@ where
                 }
             }
             frame = std::future::poll_fn(|_| gate.poll_next(&mut socket)), if reading => {
+                keepalive.heard();
                 // Everything the peer has already sent is read and started before the next
                 // write, so answers to requests that arrived together leave in one write.
                 let mut frame = Some(frame);
@@ -154,19 +157,36 @@ where
                             closing = Some(close_frame(CloseCode::Invalid, "text frame is not valid UTF-8"));
                             break;
                         }
+                        Some(Err(WsError::Protocol(err))) if is_frame_error(&err) => {
+                            tracing::debug!(%err, "WebSocket protocol error");
+                            closing = Some(close_frame(CloseCode::Protocol, "protocol error"));
+                            break;
+                        }
                         Some(Err(err)) => {
                             tracing::debug!(%err, "WebSocket connection failed");
                             return;
                         }
                         None => return,
                     }
-                    if outbox.is_full() {
+                    if outbox.is_full() || calls.len() >= peer.max_in_flight {
                         break;
                     }
                     frame = match gate.poll_next(&mut socket) {
                         Poll::Ready(next) => Some(next),
                         Poll::Pending => None,
                     };
+                }
+            }
+            () = keepalive.due(), if closing.is_none() && keepalive.is_on() => {
+                match keepalive.next_step() {
+                    Step::Ping => {
+                        let ping = socket.send(Message::Ping(Bytes::new()));
+                        if tokio::time::timeout(CLOSE_TIMEOUT, ping).await.is_err() {
+                            return;
+                        }
+                    }
+                    Step::Close => closing = Some(close_frame(CloseCode::Away, "idle timeout")),
+                    Step::Wait => {}
                 }
             }
             () = &mut stopped, if closing.is_none() => {
@@ -180,6 +200,80 @@ where
                 closing.get_or_insert_with(|| close_frame(stop_code, stop_reason));
             }
         }
+    }
+}
+
+/// Errors in the frames the peer sent, as opposed to in the connection: answered with 1002.
+fn is_frame_error(err: &ProtocolError) -> bool {
+    matches!(
+        err,
+        ProtocolError::NonZeroReservedBits
+            | ProtocolError::UnmaskedFrameFromClient
+            | ProtocolError::MaskedFrameFromServer
+            | ProtocolError::FragmentedControlFrame
+            | ProtocolError::ControlFrameTooBig
+            | ProtocolError::UnknownControlFrameType(_)
+            | ProtocolError::UnknownDataFrameType(_)
+            | ProtocolError::UnexpectedContinueFrame
+            | ProtocolError::ExpectedFragment(_)
+            | ProtocolError::InvalidOpcode(_)
+            | ProtocolError::InvalidCloseSequence
+    )
+}
+
+/// When to ping a silent peer and when to give up on it. Reads only set a flag: a busy
+/// connection pays no timer work per message.
+struct Keepalive {
+    interval: Option<Duration>,
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+    heard: bool,
+    pinged: bool,
+}
+
+enum Step {
+    Ping,
+    Close,
+    Wait,
+}
+
+impl Keepalive {
+    fn new(interval: Option<Duration>) -> Self {
+        // Never polled without an interval; a year stands in for "never".
+        let first = interval.unwrap_or(Duration::from_secs(365 * 24 * 3600));
+        Keepalive {
+            interval,
+            timer: Box::pin(tokio::time::sleep(first)),
+            heard: false,
+            pinged: false,
+        }
+    }
+
+    fn is_on(&self) -> bool {
+        self.interval.is_some()
+    }
+
+    fn heard(&mut self) {
+        self.heard = true;
+    }
+
+    async fn due(&mut self) {
+        self.timer.as_mut().await;
+    }
+
+    /// What to do now that an interval has passed; starts the next one.
+    fn next_step(&mut self) -> Step {
+        let step = match (std::mem::take(&mut self.heard), self.pinged) {
+            (true, _) => Step::Wait,
+            (false, false) => Step::Ping,
+            (false, true) => Step::Close,
+        };
+        self.pinged = matches!(step, Step::Ping);
+        if let Some(interval) = self.interval {
+            self.timer
+                .as_mut()
+                .reset(tokio::time::Instant::now() + interval);
+        }
+        step
     }
 }
 
@@ -205,11 +299,11 @@ async fn start(
     connection: &Connection,
     payload: Payload,
 ) {
-    let (router, cx) = (peer.router.clone(), peer.cx.clone());
+    let (dispatcher, cx) = (peer.dispatcher.clone(), peer.cx.clone());
     let mut answer = Box::pin(async move {
         match payload {
-            Payload::Text(text) => router.handle(&text, &cx).await,
-            Payload::Binary(bytes) => router.handle_bytes(&bytes, &cx).await,
+            Payload::Text(text) => dispatcher.handle(&text, &cx).await,
+            Payload::Binary(bytes) => dispatcher.handle_bytes(&bytes, &cx).await,
         }
     });
     match std::future::poll_fn(|task| Poll::Ready(answer.as_mut().poll(task))).await {

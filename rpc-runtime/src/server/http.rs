@@ -1,42 +1,58 @@
 //! HTTP/1.1: `POST` carries JSON-RPC; a `GET` upgrade hands the connection to WebSocket.
 
 use std::convert::Infallible;
+use std::fmt::Display;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use http::header::{ALLOW, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use hyper::body::{Bytes, Incoming};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body as HttpBody, Bytes};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 
-use super::{Shared, ws};
+use super::builder::Timeouts;
+use super::io::WriteDeadline;
+use super::{Shared, Slot, ws};
 use crate::context::ConnectionId;
 use crate::{Context, Transport};
 
 pub(super) type Body = Full<Bytes>;
 
-pub(super) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
+pub(super) async fn serve_connection(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    slot: Slot,
+) {
     let connection_id = ConnectionId::next();
-    let stop = shared.stop.clone();
+    let (stop, timeouts) = (shared.stop.clone(), shared.timeouts);
     let service = service_fn(move |request| {
-        let shared = shared.clone();
-        async move { Ok::<_, Infallible>(respond(&shared, request, peer, connection_id).await) }
+        let (shared, slot) = (shared.clone(), slot.clone());
+        async move {
+            let response = respond(&shared, request, Some(peer), connection_id, Some(slot)).await;
+            Ok::<_, Infallible>(response)
+        }
     });
+    let io = TokioIo::new(WriteDeadline::new(stream, timeouts.write));
     let connection = hyper::server::conn::http1::Builder::new()
-        // The timer enables hyper's header read timeout, which bounds slow-header clients.
         .timer(TokioTimer::new())
-        .serve_connection(TokioIo::new(stream), service)
+        .header_read_timeout(timeouts.header_read)
+        .serve_connection(io, service)
         .with_upgrades();
     let mut connection = std::pin::pin!(connection);
     let finished = tokio::select! {
         finished = connection.as_mut() => finished,
         () = stop.cancelled() => {
-            // Finishes the request in flight, if any, then closes.
+            // Finishes the request in flight, if any, then closes; one that outlasts the
+            // shutdown deadline is cancelled with the connection.
             connection.as_mut().graceful_shutdown();
-            connection.await
+            match tokio::time::timeout(timeouts.shutdown, connection).await {
+                Ok(finished) => finished,
+                Err(_) => return,
+            }
         }
     };
     if let Err(err) = finished {
@@ -44,17 +60,46 @@ pub(super) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
     }
 }
 
-async fn respond(
+/// Answers every request of a connection over the limit with 503, then closes it.
+pub(super) async fn refuse(stream: TcpStream, timeouts: Timeouts) {
+    let service = service_fn(|_request| async {
+        let mut response = status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many connections, try again later",
+        );
+        let headers = response.headers_mut();
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+        headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+        Ok::<_, Infallible>(response)
+    });
+    let io = TokioIo::new(WriteDeadline::new(stream, timeouts.write));
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeouts.header_read)
+        .keep_alive(false)
+        .serve_connection(io, service);
+    // Whatever the client does, a refused connection is gone within one header timeout.
+    let _ = tokio::time::timeout(timeouts.header_read, connection).await;
+}
+
+/// Answers one request. `slot`, when the server accepted the connection itself, goes with a
+/// WebSocket upgrade to the connection's task.
+pub(super) async fn respond<B>(
     shared: &Arc<Shared>,
-    request: Request<Incoming>,
-    peer: SocketAddr,
+    request: Request<B>,
+    peer: Option<SocketAddr>,
     connection_id: ConnectionId,
-) -> Response<Body> {
+    slot: Option<Slot>,
+) -> Response<Body>
+where
+    B: HttpBody<Data = Bytes>,
+    B::Error: Display,
+{
     if request.uri().path() != shared.path {
         return status(StatusCode::NOT_FOUND, "not found");
     }
     if ws::is_upgrade(&request) {
-        return ws::upgrade(shared, request, peer).await;
+        return ws::upgrade(shared, request, peer, slot).await;
     }
     if request.method() != Method::POST {
         let mut response = status(
@@ -81,24 +126,32 @@ async fn respond(
     }
 
     let (parts, body) = request.into_parts();
-    // Chunked bodies declare no length; the limit stops reading at the first byte too many.
-    let body = match Limited::new(body, shared.max_request_size).collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(err) if err.is::<LengthLimitError>() => return too_large(),
-        Err(err) => {
-            tracing::debug!(%peer, %err, "reading a request body failed");
+    let reading = read_body(body, shared.max_request_size);
+    let body = match tokio::time::timeout(shared.timeouts.body_read, reading).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(BodyError::TooLarge)) => return too_large(),
+        Ok(Err(BodyError::Read(err))) => {
+            tracing::debug!(?peer, %err, "reading a request body failed");
             return status(StatusCode::BAD_REQUEST, "could not read the request body");
+        }
+        Err(_) => {
+            let mut response = status(StatusCode::REQUEST_TIMEOUT, "request body too slow");
+            // The rest of the body may still be coming: nothing more on this connection.
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+            return response;
         }
     };
     let cx = Context::request(
         Transport::Http,
-        Some(peer),
+        peer,
         parts.headers,
         connection_id,
         shared.state.clone(),
         shared.hub.clone(),
     );
-    match shared.router.handle_bytes(&body, &cx).await {
+    match shared.dispatcher.handle_bytes(&body, &cx).await {
         Some(answer) => {
             let mut response = Response::new(Full::new(Bytes::from(answer.text)));
             response
@@ -108,6 +161,43 @@ async fn respond(
         }
         None => status(StatusCode::NO_CONTENT, ""),
     }
+}
+
+enum BodyError {
+    TooLarge,
+    Read(String),
+}
+
+/// Reads a body of at most `max` bytes. A body that arrives in one piece (the usual case) is
+/// kept as it came; one that arrives in pieces is copied as it comes, because each piece is a
+/// slice of a read buffer that it would keep alive, and a client sending a byte at a time would
+/// make every byte hold a whole buffer.
+async fn read_body<B>(body: B, max: usize) -> Result<Bytes, BodyError>
+where
+    B: HttpBody<Data = Bytes>,
+    B::Error: Display,
+{
+    let mut body = std::pin::pin!(body);
+    let mut first: Option<Bytes> = None;
+    let mut copied: Vec<u8> = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|err| BodyError::Read(err.to_string()))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let length = first.as_ref().map_or(0, Bytes::len) + copied.len() + data.len();
+        if length > max {
+            return Err(BodyError::TooLarge);
+        }
+        match first.take() {
+            None if copied.is_empty() => first = Some(data),
+            held => {
+                copied.extend_from_slice(held.as_deref().unwrap_or_default());
+                copied.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| Bytes::from(copied)))
 }
 
 /// `application/json`, with any parameters (`; charset=utf-8`). Requiring it keeps browsers

@@ -5,19 +5,19 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use http::header::{
-    CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
+    CONNECTION, ORIGIN, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
 };
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
-use super::Shared;
 use super::http::{Body, status};
+use super::{Shared, Slot};
 use crate::peer::{self, Peer};
 use crate::{Connection, Context};
 
@@ -38,11 +38,16 @@ fn has_token(headers: &HeaderMap, name: http::HeaderName, token: &str) -> bool {
 
 /// Runs the hub's `on_connect` hook, answers the handshake with 101 (or the hook's refusal),
 /// and starts the connection's task once hyper hands the socket over.
-pub(super) async fn upgrade(
+pub(super) async fn upgrade<B>(
     shared: &Arc<Shared>,
-    request: Request<Incoming>,
-    peer: SocketAddr,
+    request: Request<B>,
+    peer: Option<SocketAddr>,
+    slot: Option<Slot>,
 ) -> Response<Body> {
+    if !origin_allowed(shared.allowed_origins.as_deref(), request.headers()) {
+        tracing::debug!(?peer, origin = ?request.headers().get(ORIGIN), "WebSocket origin refused");
+        return status(StatusCode::FORBIDDEN, "origin not allowed");
+    }
     if request
         .headers()
         .get(SEC_WEBSOCKET_VERSION)
@@ -62,9 +67,9 @@ pub(super) async fn upgrade(
         return status(StatusCode::BAD_REQUEST, "missing Sec-WebSocket-Key");
     };
     let accept = derive_accept_key(key.as_bytes());
-    let connection = Connection::new(Some(peer), detached(request.headers()), &shared.limits);
+    let connection = Connection::new(peer, detached(request.headers()), &shared.limits);
     if let Err(refusal) = shared.hub.accept(&connection).await {
-        tracing::debug!(%peer, %refusal, "the on_connect hook refused a WebSocket connection");
+        tracing::debug!(?peer, %refusal, "the on_connect hook refused a WebSocket connection");
         let mut response = Response::new(Full::new(Bytes::from(refusal.message().to_owned())));
         *response.status_mut() = refusal.status_code();
         return response;
@@ -93,17 +98,20 @@ pub(super) async fn upgrade(
                 );
                 let peer = Peer {
                     cx,
-                    router: task_shared.router.clone(),
+                    dispatcher: task_shared.dispatcher.clone(),
                     stop: task_shared.stop.clone(),
                     stop_frame: (CloseCode::Away, "server shutting down"),
-                    grace: peer::STOP_GRACE,
+                    grace: task_shared.timeouts.shutdown,
+                    max_in_flight: task_shared.max_in_flight,
+                    ping_interval: task_shared.timeouts.websocket_ping,
                 };
                 peer::run(socket, peer).await;
                 hub.unregister(connection.id());
             }
-            Err(err) => tracing::debug!(%peer, %err, "WebSocket upgrade failed"),
+            Err(err) => tracing::debug!(?peer, %err, "WebSocket upgrade failed"),
         }
         connection.end();
+        drop(slot);
         // Run whenever `on_connect` accepted, so that the two hooks always pair up.
         hub.disconnected(&connection).await;
     });
@@ -117,6 +125,18 @@ pub(super) async fn upgrade(
         headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
     }
     response
+}
+
+/// Whether a handshake's `Origin` is one of `allowed` (any when `None`). A handshake without
+/// one is not from a browser page, which always sends it, so there is no user's cookie to
+/// abuse.
+fn origin_allowed(allowed: Option<&[HeaderValue]>, headers: &HeaderMap) -> bool {
+    match (allowed, headers.get(ORIGIN)) {
+        (Some(allowed), Some(origin)) => allowed
+            .iter()
+            .any(|ok| ok.as_bytes().eq_ignore_ascii_case(origin.as_bytes())),
+        _ => true,
+    }
 }
 
 /// A copy of `headers` that shares no memory with the request. hyper parses header values as

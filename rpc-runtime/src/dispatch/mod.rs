@@ -2,17 +2,90 @@
 //! WebSocket connection, where this side may have called the peer, answers to those calls are
 //! routed back to their callers here too.
 
-use std::any::Any;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+mod batch;
+mod call;
 
-use futures_util::FutureExt;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
 use futures_util::future::join_all;
 use serde_json::value::RawValue;
 
-use crate::method::{MethodKind, MethodResult, Outcome};
-use crate::params::Params;
+pub use call::{Call, CallResult, Middleware, Next};
+
+use crate::method::MethodKind;
 use crate::protocol::{Invalid, Message, Version, encode_error, encode_success};
-use crate::{Connection, Context, MethodDescriptor, Router, RpcError};
+use crate::{Connection, Context, Router, RpcError};
+use batch::{Budget, Unread};
+
+/// The default limit on the members of one batch: 1,000, as geth.
+pub const DEFAULT_MAX_BATCH_SIZE: usize = 1000;
+
+/// The default limit on one response, a whole batch's included: 10 MiB, as the request limit.
+pub const DEFAULT_MAX_RESPONSE_SIZE: usize = 10 * 1024 * 1024;
+
+/// How a call that a method's guard refuses is answered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Denial {
+    /// -32601, as for a method that does not exist: the caller learns nothing of it.
+    #[default]
+    Hide,
+    /// [`codes::ACCESS_DENIED`](crate::codes::ACCESS_DENIED): the caller learns that it exists
+    /// and that it may not call it.
+    Refuse,
+}
+
+impl Denial {
+    fn error(self) -> RpcError {
+        match self {
+            Denial::Hide => RpcError::method_not_found(),
+            Denial::Refuse => RpcError::access_denied(),
+        }
+    }
+}
+
+/// What a dispatcher enforces on every message besides the methods' own rules.
+#[derive(Clone)]
+pub(crate) struct Policy {
+    pub max_batch_size: usize,
+    pub max_response_size: usize,
+    pub call_timeout: Option<Duration>,
+    pub denial: Denial,
+    pub middleware: Vec<Arc<dyn Middleware>>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            max_batch_size: DEFAULT_MAX_BATCH_SIZE,
+            max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
+            call_timeout: None,
+            denial: Denial::default(),
+            middleware: Vec::new(),
+        }
+    }
+}
+
+impl fmt::Debug for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Policy")
+            .field("max_batch_size", &self.max_batch_size)
+            .field("max_response_size", &self.max_response_size)
+            .field("call_timeout", &self.call_timeout)
+            .field("denial", &self.denial)
+            .field("middleware", &self.middleware.len())
+            .finish()
+    }
+}
+
+/// A router with the policy it is served under: what answers a message.
+#[derive(Debug, Default)]
+pub(crate) struct Dispatcher {
+    router: Router,
+    policy: Policy,
+}
 
 /// What a message is answered with: the text to send back and the subscriptions it accepted,
 /// which start only once the text is queued, so that no item overtakes the id it belongs to.
@@ -43,9 +116,22 @@ impl Reply {
         }
         self.text
     }
+
+    /// Drops the answer unsent: what it accepted is freed, since nobody learns its ids.
+    fn discard(self, cx: &Context) {
+        if let Some(connection) = cx.connection() {
+            for &subscription in &self.accepted {
+                connection.subscriptions().finished(subscription);
+            }
+        }
+    }
 }
 
-impl Router {
+impl Dispatcher {
+    pub(crate) fn new(router: Router, policy: Policy) -> Self {
+        Dispatcher { router, policy }
+    }
+
     /// Answers one JSON-RPC message (a request, a notification or a batch) as the server would
     /// on `cx`'s transport. `None` means nothing is to be sent back: the message held only
     /// notifications, or answers to this side's own calls.
@@ -66,9 +152,13 @@ impl Router {
     }
 
     async fn handle_batch(&self, message: &str, cx: &Context) -> Option<Reply> {
-        let entries: Vec<&RawValue> = match serde_json::from_str(message) {
+        let entries = match batch::members(message, self.policy.max_batch_size) {
             Ok(entries) => entries,
-            Err(_) => return Some(error(Version::V2, None, &RpcError::parse_error())),
+            Err(Unread::Parse) => return Some(error(Version::V2, None, &RpcError::parse_error())),
+            Err(Unread::TooLarge) => {
+                let err = RpcError::batch_too_large(self.policy.max_batch_size);
+                return Some(error(Version::V2, None, &err));
+            }
         };
         let Some(first) = entries.first() else {
             return Some(error(Version::V2, None, &RpcError::invalid_request()));
@@ -79,19 +169,22 @@ impl Router {
                 return None;
             }
         }
+        // The brackets and commas count too.
+        let budget = Budget::new(self.policy.max_response_size.saturating_sub(1));
         // Members run concurrently, so one slow call does not hold up the rest of the batch.
         // `join_all` switches to a heavier, allocating scheduler past 30 futures; joining
         // chunks of at most 30 keeps both levels on its light path.
-        let chunks = entries.chunks(30).map(|chunk| {
-            join_all(
-                chunk
-                    .iter()
-                    .map(|entry| self.handle_single(entry.get(), cx)),
-            )
-        });
-        let responses = join_all(chunks).await;
+        let chunks = entries
+            .chunks(30)
+            .map(|chunk| join_all(chunk.iter().map(|entry| self.member(entry, cx, &budget))));
+        let responses = join_all(chunks).await.into_iter().flatten().flatten();
+        if budget.exceeded() {
+            responses.for_each(|reply| reply.discard(cx));
+            let err = RpcError::batch_response_too_large(self.policy.max_response_size);
+            return Some(error(Version::V2, None, &err));
+        }
         let mut out = Reply::new(String::from("["));
-        for response in responses.into_iter().flatten().flatten() {
+        for response in responses {
             if out.text.len() > 1 {
                 out.text.push(',');
             }
@@ -103,6 +196,17 @@ impl Router {
         }
         out.text.push(']');
         Some(out)
+    }
+
+    /// One member of a batch: its answer, if it has one and it fits in what is left.
+    async fn member(&self, entry: &RawValue, cx: &Context, budget: &Budget) -> Option<Reply> {
+        let reply = self.handle_single(entry.get(), cx).await?;
+        if budget.take(reply.text.len() + 1) {
+            Some(reply)
+        } else {
+            reply.discard(cx);
+            None
+        }
     }
 
     async fn handle_single(&self, message: &str, cx: &Context) -> Option<Reply> {
@@ -126,11 +230,12 @@ impl Router {
             }
         };
         let method = self
+            .router
             .get(&request.method)
             .filter(|method| method.serves(cx.transport()));
         if method.is_none() && request.id.is_none() {
-            // A notification no method takes, whatever its params (a topic's may be bare): a subscription's item, or one to hand to
-            // whoever listens on the connection.
+            // A notification no method takes, whatever its params (a topic's may be bare): a
+            // subscription's item, or one to hand to whoever listens on the connection.
             if let Some(listeners) = cx.connection().and_then(Connection::listeners_if_any) {
                 listeners.deliver(&request.method, request.params);
                 return None;
@@ -144,19 +249,18 @@ impl Router {
             ));
         }
 
-        let result = match method {
-            Some(method) => {
-                if method.kind == MethodKind::Notification && request.id.is_some() {
-                    Err(RpcError::method_not_found().with_data(format!(
-                        "`{}` takes notifications only: send it without an id",
-                        method.name
-                    )))
-                } else {
-                    call(method, Params::new(request.params), cx.clone()).await
-                }
-            }
-            None => Err(RpcError::method_not_found()),
+        let call = Call {
+            method: &request.method,
+            id: request.id,
+            params: request.params,
+            cx,
         };
+        let next = Next {
+            rest: &self.policy.middleware,
+            method,
+            policy: &self.policy,
+        };
+        let result = next.run(call).await;
         let accepted = match (method, &result) {
             (Some(method), Ok(subscription)) if method.kind == MethodKind::Subscription => {
                 subscription.parse::<u64>().ok()
@@ -180,6 +284,11 @@ impl Router {
             Err(err) => encode_error(request.version, Some(id), &err),
         });
         reply.accepted.extend(accepted);
+        if reply.text.len() > self.policy.max_response_size {
+            reply.discard(cx);
+            let err = RpcError::response_too_large(self.policy.max_response_size);
+            return Some(error(request.version, Some(id), &err));
+        }
         Some(reply)
     }
 }
@@ -194,33 +303,4 @@ fn id_of(entry: &RawValue) -> Option<&RawValue> {
         Ok(Message::Response { id, .. }) => Some(id),
         _ => None,
     }
-}
-
-/// Runs a handler; a panic, whether in reading params, in a sync body or in a future, becomes
-/// -32603 for this call only.
-async fn call(method: &MethodDescriptor, params: Params<'_>, cx: Context) -> MethodResult {
-    let outcome = catch_unwind(AssertUnwindSafe(|| (method.handler)(cx, params)))
-        .unwrap_or_else(|panic| Outcome::Ready(Err(panicked(method, panic))));
-    match outcome {
-        Outcome::Ready(result) => result,
-        Outcome::Pending(future) => AssertUnwindSafe(future)
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|panic| Err(panicked(method, panic))),
-    }
-}
-
-fn panicked(method: &MethodDescriptor, panic: Box<dyn Any + Send>) -> RpcError {
-    let message = panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("a non-string payload");
-    tracing::error!(
-        method = method.name,
-        handler = method.rust_path,
-        panic = message,
-        "handler panicked"
-    );
-    RpcError::internal()
 }

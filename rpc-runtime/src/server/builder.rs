@@ -1,0 +1,334 @@
+//! The server's configuration: every limit a peer can run into, with its default.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderValue;
+use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::{Server, Shared};
+use crate::dispatch::{Dispatcher, Policy};
+use crate::middleware::Middleware;
+use crate::peer::{Limits, SlowReaderPolicy};
+use crate::state::StateMap;
+use crate::{Denial, Hub, Router, RouterError};
+
+/// The default limit on an HTTP body or a WebSocket message: 10 MiB.
+pub const DEFAULT_MAX_REQUEST_SIZE: usize = 10 * 1024 * 1024;
+
+/// The default WebSocket read buffer per connection: 4 KiB.
+pub const DEFAULT_WEBSOCKET_READ_BUFFER: usize = 4 * 1024;
+
+/// The default limit on open connections, HTTP and WebSocket together: 10,000.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// The default limit on calls one WebSocket connection has running at once: 1,024.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
+
+/// The default for every read and write deadline: 30 s.
+pub const DEFAULT_IO_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Configures a [`Server`] before it binds. Every resource a client can make the server hold
+/// is bounded; the README's "Limits and security" lists the defaults.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use rpc_runtime::{Server, methods, rpc_method};
+///
+/// #[rpc_method]
+/// fn ping() -> &'static str { "pong" }
+///
+/// struct Db;
+///
+/// let server = Server::builder()
+///     .path("/rpc")
+///     .max_request_size(1024 * 1024)
+///     .state(Db)
+///     .bind("127.0.0.1:0", methods![ping])
+///     .await?;
+/// println!("listening on {}", server.local_addr());
+/// server.serve_with_shutdown(async { tokio::signal::ctrl_c().await.ok(); }).await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct ServerBuilder {
+    pub(super) path: String,
+    pub(super) max_request_size: usize,
+    pub(super) websocket_read_buffer: usize,
+    pub(super) limits: Limits,
+    pub(super) policy: Policy,
+    pub(super) timeouts: Timeouts,
+    pub(super) max_connections: usize,
+    pub(super) max_in_flight: usize,
+    pub(super) allowed_origins: Option<Vec<HeaderValue>>,
+    pub(super) state: StateMap,
+    pub(super) hub: Option<Hub>,
+}
+
+/// The server's deadlines.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Timeouts {
+    pub header_read: Duration,
+    pub body_read: Duration,
+    pub write: Duration,
+    pub websocket_ping: Option<Duration>,
+    pub shutdown: Duration,
+}
+
+impl ServerBuilder {
+    pub(super) fn new() -> Self {
+        ServerBuilder {
+            path: "/".to_owned(),
+            max_request_size: DEFAULT_MAX_REQUEST_SIZE,
+            websocket_read_buffer: DEFAULT_WEBSOCKET_READ_BUFFER,
+            limits: Limits::default(),
+            policy: Policy::default(),
+            timeouts: Timeouts {
+                header_read: DEFAULT_IO_TIMEOUT,
+                body_read: DEFAULT_IO_TIMEOUT,
+                write: DEFAULT_IO_TIMEOUT,
+                websocket_ping: Some(DEFAULT_IO_TIMEOUT),
+                shutdown: DEFAULT_IO_TIMEOUT,
+            },
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            allowed_origins: None,
+            state: StateMap::default(),
+            hub: None,
+        }
+    }
+
+    /// The path that takes `POST`s and WebSocket upgrades; `/` by default.
+    ///
+    /// # Panics
+    /// If `path` does not start with `/`: no request could ever match it.
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        let path = path.into();
+        assert!(
+            path.starts_with('/'),
+            "server path must start with `/`, got {path:?}"
+        );
+        self.path = path;
+        self
+    }
+
+    /// The largest HTTP body or WebSocket message accepted, in bytes; 10 MiB by default. A
+    /// larger body gets 413; a larger message closes its WebSocket with 1009.
+    pub fn max_request_size(mut self, bytes: usize) -> Self {
+        self.max_request_size = bytes;
+        self
+    }
+
+    /// The largest answer sent, a whole batch's included, in bytes;
+    /// [`DEFAULT_MAX_RESPONSE_SIZE`](crate::DEFAULT_MAX_RESPONSE_SIZE) (10 MiB) by default. A
+    /// larger answer to one call is replaced by
+    /// [`codes::RESPONSE_TOO_LARGE`](crate::codes::RESPONSE_TOO_LARGE) for its id; a batch whose
+    /// answers pass it together gets one
+    /// [`codes::BATCH_RESPONSE_TOO_LARGE`](crate::codes::BATCH_RESPONSE_TOO_LARGE).
+    pub fn max_response_size(mut self, bytes: usize) -> Self {
+        self.policy.max_response_size = bytes;
+        self
+    }
+
+    /// The most members a batch may have;
+    /// [`DEFAULT_MAX_BATCH_SIZE`](crate::DEFAULT_MAX_BATCH_SIZE) (1,000) by default. A longer
+    /// batch gets one [`codes::BATCH_TOO_LARGE`](crate::codes::BATCH_TOO_LARGE) and none of its
+    /// members runs.
+    pub fn max_batch_size(mut self, members: usize) -> Self {
+        self.policy.max_batch_size = members;
+        self
+    }
+
+    /// How long one call may run before it is cancelled and answered with
+    /// [`codes::CALL_TIMED_OUT`](crate::codes::CALL_TIMED_OUT); no limit by default.
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.policy.call_timeout = Some(timeout);
+        self
+    }
+
+    /// How a call refused by its method's guard is answered: [`Denial::Hide`] (-32601, the
+    /// default) or [`Denial::Refuse`] ([`codes::ACCESS_DENIED`](crate::codes::ACCESS_DENIED)).
+    pub fn denial(mut self, denial: Denial) -> Self {
+        self.policy.denial = denial;
+        self
+    }
+
+    /// Wraps every call (single, batch member, notification) in `middleware`; the first added
+    /// is the outermost. None by default, which costs nothing.
+    pub fn middleware(mut self, middleware: impl Middleware) -> Self {
+        self.policy.middleware.push(Arc::new(middleware));
+        self
+    }
+
+    /// The most connections open at once, HTTP and WebSocket together;
+    /// [`DEFAULT_MAX_CONNECTIONS`] (10,000) by default. Past it a new connection is answered
+    /// `503 Service Unavailable` and closed; those already open are unaffected.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = connections;
+        self
+    }
+
+    /// The most calls one WebSocket connection may have running at once;
+    /// [`DEFAULT_MAX_IN_FLIGHT`] (1,024) by default. Past it the server stops reading the
+    /// connection until one finishes, so a flood of slow calls waits in the client's socket,
+    /// not in the server's memory. A batch counts as one.
+    pub fn max_in_flight_per_connection(mut self, calls: usize) -> Self {
+        self.max_in_flight = calls.max(1);
+        self
+    }
+
+    /// How long a client may take to send a request's headers; 30 s by default. Past it the
+    /// connection is closed.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.header_read = timeout;
+        self
+    }
+
+    /// How long a client may take to send a request's body, once its headers are in; 30 s by
+    /// default. Past it the request gets `408 Request Timeout` and the connection closes.
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.body_read = timeout;
+        self
+    }
+
+    /// How long a write may wait for the client to take bytes, on HTTP and WebSocket alike;
+    /// 30 s by default. Past it the connection is closed: a client that stops reading for
+    /// this long is gone or hostile.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.write = timeout;
+        self
+    }
+
+    /// How often a WebSocket connection the client has sent nothing on is pinged; 30 s by
+    /// default, `None` to never ping. A connection silent for two intervals (no message, no
+    /// pong) is closed with 1001.
+    pub fn websocket_ping_interval(mut self, interval: Option<Duration>) -> Self {
+        self.timeouts.websocket_ping = interval;
+        self
+    }
+
+    /// How long a stopping server lets the calls it accepted finish; 30 s by default. Past it
+    /// they are cancelled and every connection is closed.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.shutdown = timeout;
+        self
+    }
+
+    /// The `Origin`s a WebSocket handshake may come from, as `scheme://host[:port]`; any by
+    /// default. A browser always sends its page's origin, so listing yours keeps other sites'
+    /// pages from opening connections with your users' cookies (cross-site WebSocket
+    /// hijacking); a handshake from another origin gets 403. Clients that send no `Origin`
+    /// (not browsers) are let in.
+    ///
+    /// # Panics
+    /// If an origin is not a valid header value.
+    pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let origins = origins.into_iter().map(|origin| {
+            HeaderValue::from_str(origin.as_ref()).expect("an origin is a valid header value")
+        });
+        self.allowed_origins = Some(origins.collect());
+        self
+    }
+
+    /// The read buffer each WebSocket connection holds, in bytes; 4 KiB by default. It is
+    /// allocated for every connection, idle or not, so it sets the memory floor of many idle
+    /// connections; larger messages are read in more steps, not refused. Raise it for few
+    /// connections that receive large messages at a high rate.
+    pub fn websocket_read_buffer(mut self, bytes: usize) -> Self {
+        self.websocket_read_buffer = bytes.max(1);
+        self
+    }
+
+    /// The most a WebSocket connection may have queued for sending, in bytes (plus 64 per
+    /// message); 1 MiB by default. Responses to the client's own calls are always queued, and
+    /// while the queue is over this the server stops reading the client's messages. A message
+    /// pushed to a full queue is handled by the [`slow_reader`](Self::slow_reader) policy.
+    pub fn outbound_queue(mut self, bytes: usize) -> Self {
+        self.limits.outbound_queue = bytes;
+        self
+    }
+
+    /// What happens to a connection whose client does not read its pushes fast enough:
+    /// [`SlowReaderPolicy::Close`] (the default) closes it with 1008,
+    /// [`SlowReaderPolicy::Drop`] drops the pushes that do not fit and counts them.
+    pub fn slow_reader(mut self, policy: SlowReaderPolicy) -> Self {
+        self.limits.slow_reader = policy;
+        self
+    }
+
+    /// How long a call from the server to a client (through [`Connection`](crate::Connection)
+    /// as an [`RpcClient`](crate::client::RpcClient)) waits for its answer, sending included;
+    /// 60 s by default. Past it the call fails with
+    /// [`ClientError::Timeout`](crate::client::ClientError::Timeout).
+    pub fn client_call_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.call_timeout = timeout;
+        self
+    }
+
+    /// The most typed subscriptions one connection may hold at once;
+    /// [`DEFAULT_MAX_SUBSCRIPTIONS`](crate::DEFAULT_MAX_SUBSCRIPTIONS) (1,024) by default. A
+    /// subscribe call past it gets an error
+    /// ([`codes::TOO_MANY_SUBSCRIPTIONS`](crate::codes::TOO_MANY_SUBSCRIPTIONS)).
+    pub fn max_subscriptions_per_connection(mut self, subscriptions: usize) -> Self {
+        self.limits.max_subscriptions = subscriptions;
+        self
+    }
+
+    /// The hub that tracks this server's WebSocket connections, its groups and topics, and runs
+    /// the connection hooks; a hub with no topics and no hooks by default. Keep a clone to push
+    /// from outside handlers, or get it back with [`Server::hub`].
+    pub fn hub(mut self, hub: Hub) -> Self {
+        self.hub = Some(hub);
+        self
+    }
+
+    /// Registers `value` for handlers to read through [`Context::state`](crate::Context::state).
+    /// One value per type; a second of the same type replaces the first.
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.state.insert(value);
+        self
+    }
+
+    /// Binds the listener; port 0 picks a free port, which [`Server::local_addr`] reports.
+    /// Fails with [`io::ErrorKind::InvalidInput`] if `router` has a method named like one of the
+    /// hub's built-in topic methods.
+    pub async fn bind(self, addr: impl ToSocketAddrs, router: Router) -> io::Result<Server> {
+        let shared = self
+            .into_shared(router)
+            .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
+        let listener = TcpListener::bind(addr).await?;
+        let local_addr = listener.local_addr()?;
+        Ok(Server {
+            listener,
+            local_addr,
+            shared: Arc::new(shared),
+        })
+    }
+
+    pub(super) fn into_shared(self, router: Router) -> Result<Shared, RouterError> {
+        let hub = self.hub.unwrap_or_default();
+        let router = router.merge(crate::push::builtin_methods(&hub))?;
+        Ok(Shared {
+            dispatcher: Arc::new(Dispatcher::new(router, self.policy)),
+            path: self.path,
+            max_request_size: self.max_request_size,
+            websocket_read_buffer: self.websocket_read_buffer,
+            limits: self.limits,
+            timeouts: self.timeouts,
+            max_connections: self.max_connections,
+            max_in_flight: self.max_in_flight,
+            allowed_origins: self.allowed_origins,
+            state: Arc::new(self.state),
+            hub,
+            stop: CancellationToken::new(),
+            connections: TaskTracker::new(),
+        })
+    }
+}
