@@ -26,7 +26,8 @@ use crate::{Connection, Context};
 /// stopping side waits for a connection's pending write before closing it.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How long a connection closed for not reading gets to write its close frame.
+/// How long a connection closed at once (not reading, or past the stop's deadline) gets to
+/// write its close frame.
 const FORCED_CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// What a connection's task serves and when it stops.
@@ -66,17 +67,18 @@ where
     // Reused for every write, so a busy connection does not allocate per burst.
     let mut batch = Batch::new();
     let (stop_code, stop_reason) = peer.stop_frame;
+    // A write the peer does not take is not waited on for long once stopping.
     let stopped_long_ago = async {
         peer.stop.cancelled().await;
-        tokio::time::sleep(CLOSE_TIMEOUT).await;
+        tokio::time::sleep(CLOSE_TIMEOUT.min(peer.grace)).await;
     };
     let mut stopped_long_ago = std::pin::pin!(stopped_long_ago);
+    // The stop's deadline: past it neither calls nor the close handshake are waited for.
     let grace_over = async {
         peer.stop.cancelled().await;
         tokio::time::sleep(peer.grace).await;
     };
     let mut grace_over = std::pin::pin!(grace_over);
-    let mut abandoned = false;
     // Made once: a fresh wait per turn would register with the token and unregister again at
     // every wake.
     let mut stopped = std::pin::pin!(peer.stop.cancelled());
@@ -85,7 +87,11 @@ where
     loop {
         let status = outbox.status();
         if status.overflowed {
-            return force_close(socket, "outbound queue full: the peer is not reading").await;
+            let frame = close_frame(
+                CloseCode::Policy,
+                "outbound queue full: the peer is not reading",
+            );
+            return force_close(socket, frame).await;
         }
         if let Some((code, reason)) = status.close {
             closing.get_or_insert(CloseFrame {
@@ -100,7 +106,9 @@ where
                 biased;
                 written = write_queued(&mut socket, outbox, &mut batch) => written,
                 () = outbox.overflow() => continue,
-                () = &mut stopped_long_ago => return force_close(socket, stop_reason).await,
+                () = &mut stopped_long_ago => {
+                    return force_close(socket, close_frame(stop_code, stop_reason)).await;
+                }
             };
             if written.is_err() {
                 return;
@@ -110,7 +118,7 @@ where
         if calls.is_empty() {
             if let Some(frame) = closing.take() {
                 outbox.close();
-                close(socket, frame).await;
+                close(socket, frame, grace_over).await;
                 return;
             }
         }
@@ -192,12 +200,10 @@ where
             () = &mut stopped, if closing.is_none() => {
                 closing = Some(close_frame(stop_code, stop_reason));
             }
-            () = &mut grace_over, if !abandoned && !calls.is_empty() => {
-                tracing::debug!(calls = calls.len(), "abandoning calls still running at the stop");
-                abandoned = true;
+            () = &mut grace_over, if !calls.is_empty() => {
+                tracing::debug!(calls = calls.len(), "cancelling calls still running at the stop's deadline");
                 calls.abort_all();
-                calls.detach_all();
-                closing.get_or_insert_with(|| close_frame(stop_code, stop_reason));
+                return force_close(socket, close_frame(stop_code, stop_reason)).await;
             }
         }
     }
@@ -330,9 +336,13 @@ where
     socket.flush().await
 }
 
-/// Sends our close frame and waits, for a bounded time, for the peer's answer.
-async fn close<S>(mut socket: WebSocketStream<S>, frame: CloseFrame)
-where
+/// Sends our close frame and waits, for a bounded time, for the peer's answer; not past the
+/// stop's deadline, if this side is stopping.
+async fn close<S>(
+    mut socket: WebSocketStream<S>,
+    frame: CloseFrame,
+    deadline: impl Future<Output = ()>,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     // Bounded as a whole: a peer that does not read would hold the close frame's write too.
@@ -341,16 +351,18 @@ where
         while let Some(Ok(_)) = socket.next().await {}
         Ok::<_, WsError>(())
     };
-    let _ = tokio::time::timeout(CLOSE_TIMEOUT, handshake).await;
+    tokio::select! {
+        _ = tokio::time::timeout(CLOSE_TIMEOUT, handshake) => {}
+        () = deadline => {}
+    }
 }
 
-/// Closes a connection that is not reading: whatever is queued is dropped, and the close frame
-/// (1008) gets a short while to leave behind what the socket already holds.
-async fn force_close<S>(mut socket: WebSocketStream<S>, reason: &'static str)
+/// Closes a connection at once: whatever is queued is dropped, and the close frame gets a
+/// short while to leave behind what the socket already holds.
+async fn force_close<S>(mut socket: WebSocketStream<S>, frame: CloseFrame)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    tracing::debug!(reason, "closing a WebSocket connection");
-    let frame = close_frame(CloseCode::Policy, reason);
+    tracing::debug!(reason = %frame.reason, "closing a WebSocket connection");
     let _ = tokio::time::timeout(FORCED_CLOSE_TIMEOUT, socket.close(Some(frame))).await;
 }
