@@ -3,12 +3,14 @@
 
 use std::any::Any;
 use std::fmt;
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use serde_json::value::RawValue;
+use tracing::Instrument;
 
 use super::Policy;
 use crate::log::Throttle;
@@ -128,6 +130,21 @@ pub(super) async fn invoke(
             .await
             .unwrap_or_else(|_| Err(RpcError::call_timed_out(limit))),
     }
+}
+
+/// Runs `call` in `span`, and records how it went when it is done.
+pub(super) async fn traced(
+    span: tracing::Span,
+    call: impl Future<Output = MethodResult>,
+) -> MethodResult {
+    let started = std::time::Instant::now();
+    let result = call.instrument(span.clone()).await;
+    let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    span.in_scope(|| match &result {
+        Ok(_) => tracing::debug!(elapsed_us, "call answered"),
+        Err(err) => tracing::debug!(elapsed_us, code = err.code(), "call failed"),
+    });
+    result
 }
 
 /// Runs a handler; a panic, whether in reading params, in a sync body or in a future, becomes

@@ -260,7 +260,18 @@ impl Dispatcher {
             method,
             policy: &self.policy,
         };
-        let result = next.run(call).await;
+        let span = tracing::debug_span!(
+            "rpc.call",
+            method = %request.method,
+            id = request.id.map(RawValue::get),
+        );
+        // Spans cost nothing unless a subscriber listens; then each call gets its duration
+        // and outcome recorded.
+        let result = if span.is_disabled() {
+            next.run(call).await
+        } else {
+            call::traced(span, next.run(call)).await
+        };
         let accepted = match (method, &result) {
             (Some(method), Ok(subscription)) if method.kind == MethodKind::Subscription => {
                 subscription.parse::<u64>().ok()

@@ -17,6 +17,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 pub use builder::{
     DEFAULT_IO_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_REQUEST_SIZE,
@@ -124,7 +125,13 @@ impl Server {
                                 peer,
                                 Arc::new(slot),
                             );
-                            shared.connections.spawn(serving);
+                            let span =
+                                tracing::debug_span!("rpc.connection", %peer, transport = "http");
+                            if span.is_disabled() {
+                                shared.connections.spawn(serving);
+                            } else {
+                                shared.connections.spawn(serving.instrument(span));
+                            }
                         }
                         Err(_) => {
                             if let Ok(turn) = refusing.clone().try_acquire_owned() {

@@ -15,6 +15,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tracing::Instrument;
 
 use super::http::{Body, status};
 use super::{Shared, Slot};
@@ -105,7 +106,17 @@ pub(super) async fn upgrade<B>(
                     max_in_flight: task_shared.max_in_flight,
                     ping_interval: task_shared.timeouts.websocket_ping,
                 };
-                peer::run(socket, peer).await;
+                let span = tracing::debug_span!(
+                    "rpc.connection",
+                    id = connection.id().get(),
+                    peer = ?connection.peer_addr(),
+                    transport = "websocket",
+                );
+                if span.is_disabled() {
+                    peer::run(socket, peer).await;
+                } else {
+                    peer::run(socket, peer).instrument(span).await;
+                }
                 hub.unregister(connection.id());
             }
             Err(err) => tracing::debug!(?peer, %err, "WebSocket upgrade failed"),
