@@ -92,6 +92,13 @@ pub use server::{
     DEFAULT_IO_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_REQUEST_SIZE,
     DEFAULT_WEBSOCKET_READ_BUFFER, RpcService, Server, ServerBuilder, ServerHandle,
 };
+/// TLS: the server's [`ServerBuilder::tls`] and the clients' `tls_config`, on rustls.
+#[cfg(feature = "tls")]
+pub mod tls {
+    pub use crate::server::tls_config_from_pem;
+    /// The TLS library, for building configurations.
+    pub use rustls;
+}
 
 /// Exposes a function as a JSON-RPC method. See the [crate docs](crate#handlers).
 ///

@@ -16,7 +16,13 @@ use hyper_util::rt::TokioExecutor;
 use super::exchange::Exchange;
 use super::{ClientError, DEFAULT_REQUEST_TIMEOUT};
 
-/// Calls a server over HTTP. Cheap to share: clones reuse one connection pool.
+#[cfg(not(feature = "tls"))]
+type Connector = HttpConnector;
+#[cfg(feature = "tls")]
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// Calls a server over HTTP (or HTTPS, with the `tls` feature). Cheap to share: clones reuse
+/// one connection pool.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), rpc_runtime::client::ClientError> {
@@ -28,7 +34,7 @@ use super::{ClientError, DEFAULT_REQUEST_TIMEOUT};
 /// ```
 #[derive(Clone, Debug)]
 pub struct HttpClient {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<Connector, Full<Bytes>>,
     uri: Uri,
     headers: HeaderMap,
     timeout: Duration,
@@ -40,6 +46,8 @@ pub struct HttpClient {
 pub struct HttpClientBuilder {
     headers: HeaderMap,
     timeout: Duration,
+    #[cfg(feature = "tls")]
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 /// A response that was not a JSON-RPC answer.
@@ -65,16 +73,47 @@ impl HttpClientBuilder {
         self
     }
 
-    /// A client of the server at `url` (`http://host:port/path`). Connects on first use.
+    /// The TLS configuration for `https://` URLs: which roots to trust, client certificates;
+    /// Mozilla's roots (`webpki-roots`) by default.
+    #[cfg(feature = "tls")]
+    pub fn tls_config(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// A client of the server at `url` (`http://host:port/path`, or `https://` with the `tls`
+    /// feature). Connects on first use.
     pub fn build(self, url: &str) -> Result<HttpClient, ClientError> {
         let uri: Uri = url.parse().map_err(ClientError::transport)?;
-        if uri.scheme_str() != Some("http") {
+        let schemes: &[&str] = if cfg!(feature = "tls") {
+            &["http", "https"]
+        } else {
+            &["http"]
+        };
+        if !uri
+            .scheme_str()
+            .is_some_and(|scheme| schemes.contains(&scheme))
+        {
             return Err(ClientError::Transport(
-                format!("expected an http:// URL, got {url}").into(),
+                format!(
+                    "expected an {} URL, got {url}",
+                    schemes.join(":// or ") + "://"
+                )
+                .into(),
             ));
         }
+        #[cfg(not(feature = "tls"))]
+        let connector = HttpConnector::new();
+        #[cfg(feature = "tls")]
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(std::sync::Arc::unwrap_or_clone(
+                self.tls.unwrap_or_else(super::tls::default_config),
+            ))
+            .https_or_http()
+            .enable_http1()
+            .build();
         Ok(HttpClient {
-            client: Client::builder(TokioExecutor::new()).build_http(),
+            client: Client::builder(TokioExecutor::new()).build(connector),
             uri,
             headers: self.headers,
             timeout: self.timeout,
@@ -94,6 +133,8 @@ impl HttpClient {
         HttpClientBuilder {
             headers: HeaderMap::new(),
             timeout: DEFAULT_REQUEST_TIMEOUT,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 

@@ -11,6 +11,8 @@ mod http;
 mod local;
 mod notification;
 mod subscription;
+#[cfg(all(feature = "client", feature = "tls"))]
+mod tls;
 pub(crate) mod wire;
 #[cfg(feature = "client")]
 mod ws;

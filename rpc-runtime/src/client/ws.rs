@@ -69,6 +69,8 @@ pub struct WsClientBuilder {
     subscription_buffer: usize,
     router: Router,
     state: StateMap,
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl WsClientBuilder {
@@ -115,7 +117,16 @@ impl WsClientBuilder {
         self
     }
 
-    /// Connects to `url` (`ws://host:port/path`, or a request with headers of its own).
+    /// The TLS configuration for `wss://` URLs: which roots to trust, client certificates;
+    /// Mozilla's roots (`webpki-roots`) by default.
+    #[cfg(feature = "tls")]
+    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// Connects to `url` (`ws://host:port/path`, `wss://` with the `tls` feature, or a request
+    /// with headers of its own).
     pub async fn connect(
         self,
         url: impl IntoClientRequest + Unpin,
@@ -123,7 +134,17 @@ impl WsClientBuilder {
         let config = WebSocketConfig::default()
             .max_message_size(Some(self.max_message_size))
             .max_frame_size(Some(self.max_message_size));
+        #[cfg(not(feature = "tls"))]
         let connecting = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
+        #[cfg(feature = "tls")]
+        let connecting = tokio_tungstenite::connect_async_tls_with_config(
+            url,
+            Some(config),
+            true,
+            Some(tokio_tungstenite::Connector::Rustls(
+                self.tls.unwrap_or_else(super::tls::default_config),
+            )),
+        );
         let (socket, _) = tokio::time::timeout(self.timeout, connecting)
             .await
             .map_err(|_| ClientError::Timeout(self.timeout))?
@@ -173,6 +194,8 @@ impl WsClient {
             subscription_buffer: peer::DEFAULT_BUFFER,
             router: Router::new(),
             state: StateMap::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 

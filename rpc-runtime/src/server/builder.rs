@@ -66,6 +66,8 @@ pub struct ServerBuilder {
     pub(super) allowed_origins: Option<Vec<HeaderValue>>,
     pub(super) state: StateMap,
     pub(super) hub: Option<Hub>,
+    #[cfg(feature = "tls")]
+    pub(super) tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// The server's deadlines.
@@ -98,6 +100,8 @@ impl ServerBuilder {
             allowed_origins: None,
             state: StateMap::default(),
             hub: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
@@ -329,6 +333,8 @@ impl ServerBuilder {
             hub,
             stop: CancellationToken::new(),
             connections: TaskTracker::new(),
+            #[cfg(feature = "tls")]
+            tls: self.tls,
         })
     }
 }

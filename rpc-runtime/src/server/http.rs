@@ -21,12 +21,31 @@ use crate::{Context, Transport};
 
 pub(super) type Body = Full<Bytes>;
 
+/// Serves one accepted connection, over TLS if the server has it.
 pub(super) async fn serve_connection(
     shared: Arc<Shared>,
     stream: TcpStream,
     peer: SocketAddr,
     slot: Slot,
 ) {
+    let io = WriteDeadline::new(stream, shared.timeouts.write);
+    #[cfg(feature = "tls")]
+    if let Some(config) = shared.tls.clone() {
+        let handshake = tokio_rustls::TlsAcceptor::from(config).accept(io);
+        match tokio::time::timeout(shared.timeouts.header_read, handshake).await {
+            Ok(Ok(tls)) => serve(shared, tls, peer, slot).await,
+            Ok(Err(err)) => tracing::debug!(%peer, %err, "TLS handshake failed"),
+            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+        }
+        return;
+    }
+    serve(shared, io, peer, slot).await;
+}
+
+async fn serve<I>(shared: Arc<Shared>, io: I, peer: SocketAddr, slot: Slot)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let connection_id = ConnectionId::next();
     let (stop, timeouts) = (shared.stop.clone(), shared.timeouts);
     let service = service_fn(move |request| {
@@ -36,11 +55,10 @@ pub(super) async fn serve_connection(
             Ok::<_, Infallible>(response)
         }
     });
-    let io = TokioIo::new(WriteDeadline::new(stream, timeouts.write));
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(timeouts.header_read)
-        .serve_connection(io, service)
+        .serve_connection(TokioIo::new(io), service)
         .with_upgrades();
     let mut connection = std::pin::pin!(connection);
     let finished = tokio::select! {

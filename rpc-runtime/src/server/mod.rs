@@ -4,6 +4,8 @@ mod builder;
 mod http;
 mod io;
 mod service;
+#[cfg(feature = "tls")]
+mod tls;
 mod ws;
 
 use std::future::{Future, pending};
@@ -24,6 +26,8 @@ pub use builder::{
     DEFAULT_WEBSOCKET_READ_BUFFER, ServerBuilder,
 };
 pub use service::RpcService;
+#[cfg(feature = "tls")]
+pub use tls::tls_config_from_pem;
 
 use crate::Hub;
 use crate::dispatch::Dispatcher;
@@ -57,6 +61,8 @@ struct Shared {
     /// Cancelled when the server stops: connections finish what they accepted, then close.
     stop: CancellationToken,
     connections: TaskTracker,
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Held by a connection for its whole life, its WebSocket included: while all are taken, new

@@ -1,0 +1,41 @@
+//! `https://` and `wss://`: the TLS handshake between accepting a connection and serving it.
+
+use std::io;
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use super::ServerBuilder;
+
+impl ServerBuilder {
+    /// Serves `https://` and `wss://` instead of `http://` and `ws://`, with `config`. The
+    /// handshake must finish within the [`header_read_timeout`](Self::header_read_timeout).
+    /// See [`tls_config_from_pem`] for the usual case of a certificate and key in PEM files.
+    pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+}
+
+/// A server configuration from a PEM certificate chain (leaf first) and its PEM private key,
+/// offering HTTP/1.1 by ALPN.
+pub fn tls_config_from_pem(
+    cert_chain: &[u8],
+    private_key: &[u8],
+) -> io::Result<Arc<rustls::ServerConfig>> {
+    let chain = CertificateDer::pem_slice_iter(cert_chain)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(invalid)?;
+    let key = PrivateKeyDer::from_pem_slice(private_key).map_err(invalid)?;
+    let mut config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(invalid)?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+fn invalid(err: impl std::error::Error + Send + Sync + 'static) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, err)
+}

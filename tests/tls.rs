@@ -1,0 +1,71 @@
+//! `https://` and `wss://`: the server on rustls with a certificate made in the test, and both
+//! clients trusting it.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{TestServer, timed};
+use rpc_runtime::Server;
+use rpc_runtime::client::{HttpClient, RpcClient, WsClient};
+use rpc_runtime::tls::{rustls, tls_config_from_pem};
+
+/// A server certificate for `localhost`, and a client configuration that trusts only it.
+fn certificate() -> (Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig>) {
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let server = tls_config_from_pem(
+        made.cert.pem().as_bytes(),
+        made.signing_key.serialize_pem().as_bytes(),
+    )
+    .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(made.cert.der().clone()).unwrap();
+    let client = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    (server, Arc::new(client))
+}
+
+#[tokio::test]
+async fn https_and_wss_answer_calls_and_plain_http_is_not_served() {
+    let (server_config, client_config) = certificate();
+    let server = TestServer::start_with(Server::builder().tls(server_config), 2).await;
+    let port = server.addr.port();
+
+    let https = HttpClient::builder()
+        .tls_config(client_config.clone())
+        .build(&format!("https://localhost:{port}/"))
+        .unwrap();
+    assert_eq!(
+        timed("https", https.call::<i64>("subtract", (5, 3)))
+            .await
+            .unwrap(),
+        2
+    );
+
+    let wss = timed(
+        "wss connect",
+        WsClient::builder()
+            .tls_config(client_config)
+            .connect(format!("wss://localhost:{port}/")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(wss.call::<i64>("subtract", (9, 3)).await.unwrap(), 6);
+
+    // Not in the clear, and not to a client that does not trust the certificate.
+    let plain = HttpClient::new(&format!("http://localhost:{port}/")).unwrap();
+    assert!(
+        timed("plain http", plain.call::<i64>("subtract", (5, 3)))
+            .await
+            .is_err()
+    );
+    let untrusting = HttpClient::new(&format!("https://localhost:{port}/")).unwrap();
+    assert!(
+        timed("untrusted", untrusting.call::<i64>("subtract", (5, 3)))
+            .await
+            .is_err()
+    );
+    drop(wss);
+    server.stop().await;
+}
