@@ -169,6 +169,13 @@ impl TestClient {
         Some(reply.into_text(self.connection()))
     }
 
+    /// Like [`request`](Self::request), for a message as bytes (a WebSocket binary frame
+    /// carries them); bytes that are not UTF-8 get -32700.
+    pub async fn request_bytes(&self, message: &[u8]) -> Option<String> {
+        let reply = self.dispatcher.handle_bytes(message, &self.cx).await?;
+        Some(reply.into_text(self.connection()))
+    }
+
     /// The client's connection, over WebSocket.
     pub fn connection(&self) -> Option<&Connection> {
         self.cx.connection()
