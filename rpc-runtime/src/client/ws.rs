@@ -166,6 +166,7 @@ impl WsClientBuilder {
             grace: Duration::ZERO,
             max_in_flight: crate::DEFAULT_MAX_IN_FLIGHT,
             ping_interval: None,
+            echo: false,
         };
         let ended = connection.clone();
         tokio::spawn(async move {

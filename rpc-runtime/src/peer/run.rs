@@ -46,6 +46,9 @@ pub(crate) struct Peer {
     pub max_in_flight: usize,
     /// Ping a peer silent this long; close one silent for twice as long. `None`: never.
     pub ping_interval: Option<Duration>,
+    /// Send every message back as it came instead of dispatching it: WebSocket conformance
+    /// suites test the connection code with an echo.
+    pub echo: bool,
 }
 
 /// Runs the connection until either side closes it. Everything sent on the connection goes
@@ -147,6 +150,11 @@ where
                 let mut frame = Some(frame);
                 while let Some(next) = frame {
                     match next {
+                        Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) if peer.echo => {
+                            if socket.send(message).await.is_err() {
+                                return;
+                            }
+                        }
                         Some(Ok(Message::Text(text))) => {
                             start(&mut calls, &peer, connection, Payload::Text(text)).await;
                         }

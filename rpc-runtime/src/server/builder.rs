@@ -64,6 +64,7 @@ pub struct ServerBuilder {
     pub(super) max_connections: usize,
     pub(super) max_in_flight: usize,
     pub(super) allowed_origins: Option<Vec<HeaderValue>>,
+    pub(super) websocket_echo: bool,
     pub(super) state: StateMap,
     pub(super) hub: Option<Hub>,
     #[cfg(feature = "tls")]
@@ -98,6 +99,7 @@ impl ServerBuilder {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             allowed_origins: None,
+            websocket_echo: false,
             state: StateMap::default(),
             hub: None,
             #[cfg(feature = "tls")]
@@ -241,6 +243,15 @@ impl ServerBuilder {
         self
     }
 
+    /// Sends every WebSocket message back as it came instead of answering it: for running a
+    /// WebSocket conformance suite (Autobahn) through the server's own handshake and connection
+    /// code. Not for serving.
+    #[doc(hidden)]
+    pub fn websocket_echo(mut self) -> Self {
+        self.websocket_echo = true;
+        self
+    }
+
     /// The read buffer each WebSocket connection holds, in bytes; 4 KiB by default. It is
     /// allocated for every connection, idle or not, so it sets the memory floor of many idle
     /// connections; larger messages are read in more steps, not refused. Raise it for few
@@ -329,6 +340,7 @@ impl ServerBuilder {
             max_connections: self.max_connections,
             max_in_flight: self.max_in_flight,
             allowed_origins: self.allowed_origins,
+            websocket_echo: self.websocket_echo,
             state: Arc::new(self.state),
             hub,
             stop: CancellationToken::new(),

@@ -56,6 +56,7 @@ struct Shared {
     max_connections: usize,
     max_in_flight: usize,
     allowed_origins: Option<Vec<HeaderValue>>,
+    websocket_echo: bool,
     state: Arc<StateMap>,
     hub: Hub,
     /// Cancelled when the server stops: connections finish what they accepted, then close.

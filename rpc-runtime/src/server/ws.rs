@@ -105,6 +105,7 @@ pub(super) async fn upgrade<B>(
                     grace: task_shared.timeouts.shutdown,
                     max_in_flight: task_shared.max_in_flight,
                     ping_interval: task_shared.timeouts.websocket_ping,
+                    echo: task_shared.websocket_echo,
                 };
                 let span = tracing::debug_span!(
                     "rpc.connection",

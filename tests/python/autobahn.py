@@ -1,0 +1,42 @@
+"""The Autobahn WebSocket conformance cases, run by kosoku against the `ws_echo` example: an echo
+through the server's own handshake and connection code. Every case but compression (12.*, 13.*,
+an extension the server does not offer) must pass.
+
+Usage: python autobahn.py HOST:PORT
+
+Prints a line per case that is not OK (NON-STRICT and INFORMATIONAL included, for the record)
+and closes with `python: N passed, M failed`; exits 1 on any failure.
+"""
+
+import asyncio
+import sys
+
+from kosoku import FailureError, run_fuzzingclient
+
+# A case passes when its exchange is one of these and its close is not a failure.
+PASSING = {"OK", "NON-STRICT", "INFORMATIONAL"}
+
+
+async def main(addr: str) -> int:
+    try:
+        results = await asyncio.wait_for(
+            run_fuzzingclient(f"ws://{addr}", None, ["12.*", "13.*"], concurrency=2),
+            timeout=600,
+        )
+    except FailureError as failure:
+        results = failure.results
+    passed = failed = 0
+    for result in results:
+        behavior = result.behavior.value
+        close = result.behavior_close.value
+        ok = behavior in PASSING and close in PASSING
+        if behavior != "OK" or close != "OK":
+            print(f"autobahn {result.case_id}: {behavior} / close {close}")
+        passed += ok
+        failed += not ok
+    print(f"python: {passed} passed, {failed} failed (autobahn)")
+    return 1 if failed or not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(sys.argv[1])))
