@@ -254,3 +254,11 @@ impl Message {
         }
     }
 }
+
+/// For the fuzz targets: reads `text` as each side reads an incoming message, the server's
+/// request parser and the client's answer parser; whatever it is, neither may panic.
+pub fn parse_incoming(text: &str) {
+    let _ = crate::protocol::Message::parse(text);
+    #[cfg(feature = "client")]
+    let _ = crate::client::wire::single_outcome(text, 1);
+}
