@@ -8,6 +8,7 @@
 #[path = "../../examples/spec_server/methods.rs"]
 mod spec;
 
+pub mod attack;
 pub mod compile;
 pub mod load;
 pub mod servers;

@@ -1,10 +1,11 @@
 //! `rpc-bench load [--smoke] [--only TEXT]`: the load harness (see BENCHMARKS.md).
 //! `rpc-bench compile [--smoke]`: the macros' compile cost, ours beside jsonrpsee's.
+//! `rpc-bench attack [--before PATH]`: the attacks of issue 9, memory before, peak and after.
 //! `rpc-bench serve <ours|jsonrpsee|limit> ADDR`: one server, as the harness starts it.
 
 use std::process::{Command, ExitCode};
 
-use rpc_bench::{compile, load, servers};
+use rpc_bench::{attack, compile, load, servers};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,9 +24,16 @@ fn main() -> ExitCode {
             }
         },
         Some("compile") => compile::run(compile::Options { smoke }),
+        Some("attack") => attack::run(attack::Options {
+            before: args
+                .iter()
+                .position(|arg| arg == "--before")
+                .and_then(|at| args.get(at + 1))
+                .map(Into::into),
+        }),
         _ => {
             eprintln!(
-                "usage: rpc-bench load [--smoke] [--only TEXT] | compile [--smoke] | serve <ours|jsonrpsee|limit> ADDR"
+                "usage: rpc-bench load [--smoke] [--only TEXT] | compile [--smoke] | attack [--before PATH] | serve <ours|jsonrpsee|limit> ADDR"
             );
             return ExitCode::from(2);
         }

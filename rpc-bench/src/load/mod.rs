@@ -2,7 +2,7 @@
 //! pinned to core 0 while the load generator runs on core 1.
 
 mod generator;
-mod process;
+pub(crate) mod process;
 
 use std::fmt::Write as _;
 use std::future::Future;

@@ -15,7 +15,12 @@ impl ServerProcess {
     /// Starts `rpc-bench serve <kind> 127.0.0.1:0`, on core 0 when `pin` is set, and waits for
     /// its `listening on ADDR` line.
     pub fn spawn(kind: &str, pin: bool) -> std::io::Result<Self> {
-        let exe = std::env::current_exe()?;
+        Self::spawn_exe(&std::env::current_exe()?, kind, pin)
+    }
+
+    /// Like [`spawn`](Self::spawn), from another build of this harness (an older commit's, to
+    /// measure before and after).
+    pub fn spawn_exe(exe: &std::path::Path, kind: &str, pin: bool) -> std::io::Result<Self> {
         let mut command = if pin {
             let mut command = Command::new("taskset");
             command.args(["-c", "0"]).arg(exe);
