@@ -1,4 +1,4 @@
-//! `rpc-bench attack [--before PATH]`: the attacks of issue 9 against each server in its own
+//! `rpc-bench attack [--before PATH] [--only TEXT]`: the attacks of issue 9 against each server in its own
 //! process, with its memory before, at its peak, and after the attack stops. `--before` names
 //! an older build of this harness whose `serve ours` is measured too.
 
@@ -17,6 +17,8 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 
 pub struct Options {
     pub before: Option<PathBuf>,
+    /// Runs only the attacks whose name contains this.
+    pub only: Option<String>,
 }
 
 /// One attack: what it does to the server at `addr`, returning a note on what it saw.
@@ -62,7 +64,13 @@ pub fn run(options: Options) -> Result<(), Error> {
     let mut report = String::from(
         "| attack | server | RSS before | peak | after (3 s) | seen |\n|---|---|---:|---:|---:|---|\n",
     );
-    for attack in &ATTACKS {
+    let chosen = ATTACKS.iter().filter(|attack| {
+        options
+            .only
+            .as_ref()
+            .is_none_or(|only| attack.name.contains(only.as_str()))
+    });
+    for attack in chosen {
         for (label, exe, kind) in &servers {
             let server = ServerProcess::spawn_exe(exe, kind, false)?;
             std::thread::sleep(Duration::from_millis(300));
@@ -183,9 +191,42 @@ async fn response_size(addr: std::net::SocketAddr) -> Result<String, Error> {
     let mut stream = TcpStream::connect(addr).await?;
     stream.write_all(post_head(body.len()).as_bytes()).await?;
     stream.write_all(&body).await?;
-    stream.shutdown().await?;
-    let mut answer = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut answer)).await;
+    // Not half-closed: hyper takes the client's FIN as leaving and cancels the request.
+    let reading = async {
+        let mut answer = Vec::new();
+        let mut chunk = vec![0; 1 << 16];
+        loop {
+            let read = stream.read(&mut chunk).await?;
+            if read == 0 {
+                return Ok::<_, Error>((answer, ", then closed"));
+            }
+            answer.extend_from_slice(&chunk[..read]);
+            if let Some(length) = complete_length(&answer) {
+                if answer.len() >= length {
+                    return Ok((answer, ""));
+                }
+            }
+        }
+    };
+    let (answer, how) = tokio::time::timeout(Duration::from_secs(120), reading)
+        .await
+        .unwrap_or_else(|_| Ok((Vec::new(), ", no answer within 120 s")))?;
     let status = String::from_utf8_lossy(&answer[..answer.len().min(12)]).into_owned();
-    Ok(format!("{status}, {} answer bytes", answer.len()))
+    Ok(format!("{status}, {} answer bytes{how}", answer.len()))
+}
+
+/// The length of a whole response (head and body) once its head has arrived: the attacks'
+/// answers all carry a content-length.
+fn complete_length(response: &[u8]) -> Option<usize> {
+    let end = response
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")?
+        + 4;
+    let head = std::str::from_utf8(&response[..end]).ok()?;
+    let length = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse::<usize>().ok())?
+    })?;
+    Some(end + length)
 }

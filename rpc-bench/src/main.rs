@@ -1,6 +1,7 @@
-//! `rpc-bench load [--smoke] [--only TEXT]`: the load harness (see BENCHMARKS.md).
+//! `rpc-bench load [--smoke] [--only TEXT] [--before PATH]`: the load harness (see
+//! BENCHMARKS.md); `--before` runs another build's `serve ours` beside ours.
 //! `rpc-bench compile [--smoke]`: the macros' compile cost, ours beside jsonrpsee's.
-//! `rpc-bench attack [--before PATH]`: the attacks of issue 9, memory before, peak and after.
+//! `rpc-bench attack [--before PATH] [--only TEXT]`: the attacks of issue 9, memory before, peak and after.
 //! `rpc-bench serve <ours|jsonrpsee|limit> ADDR`: one server, as the harness starts it.
 
 use std::process::{Command, ExitCode};
@@ -15,25 +16,23 @@ fn main() -> ExitCode {
         Some("load") => match pinned_to_core_1(&args) {
             Some(code) => return code,
             None => {
-                let only = args
-                    .iter()
-                    .position(|arg| arg == "--only")
-                    .and_then(|at| args.get(at + 1))
-                    .cloned();
-                load::run(load::Options { smoke, only })
+                let only = option(&args, "--only");
+                let before = option(&args, "--before").map(Into::into);
+                load::run(load::Options {
+                    smoke,
+                    only,
+                    before,
+                })
             }
         },
         Some("compile") => compile::run(compile::Options { smoke }),
         Some("attack") => attack::run(attack::Options {
-            before: args
-                .iter()
-                .position(|arg| arg == "--before")
-                .and_then(|at| args.get(at + 1))
-                .map(Into::into),
+            before: option(&args, "--before").map(Into::into),
+            only: option(&args, "--only"),
         }),
         _ => {
             eprintln!(
-                "usage: rpc-bench load [--smoke] [--only TEXT] | compile [--smoke] | attack [--before PATH] | serve <ours|jsonrpsee|limit> ADDR"
+                "usage: rpc-bench load [--smoke] [--only TEXT] [--before PATH] | compile [--smoke] | attack [--before PATH] [--only TEXT] | serve <ours|jsonrpsee|limit> ADDR"
             );
             return ExitCode::from(2);
         }
@@ -45,6 +44,12 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The value after `name` on the command line.
+fn option(args: &[String], name: &str) -> Option<String> {
+    let at = args.iter().position(|arg| arg == name)?;
+    args.get(at + 1).cloned()
 }
 
 /// Runs the harness again under `taskset -c 1`, so that the servers can have core 0 to

@@ -107,6 +107,9 @@ pub struct Options {
     pub smoke: bool,
     /// Only the scenarios whose name contains this, for working on one of them.
     pub only: Option<String>,
+    /// Another build of this harness whose `serve ours` runs beside ours as "ours before": a
+    /// change's cost, measured in the same run.
+    pub before: Option<std::path::PathBuf>,
 }
 
 /// One server's numbers in one scenario.
@@ -211,6 +214,17 @@ pub fn run(options: Options) -> Result<(), Box<dyn std::error::Error + Send + Sy
                 .block_on(measure(&process, server, scenario, duration))
                 .map_err(|err| format!("{} against {server}: {err}", scenario.name()))?;
             rows.push(row);
+            if let (Some(before), "ours") = (&options.before, server) {
+                eprintln!("{}: ours before", scenario.name());
+                let process = ServerProcess::spawn_exe(before, server, pinned)?;
+                let row = runtime
+                    .block_on(measure(&process, server, scenario, duration))
+                    .map_err(|err| format!("{} against ours before: {err}", scenario.name()))?;
+                rows.push(Row {
+                    server: "ours before",
+                    ..row
+                });
+            }
         }
         write_table(&mut report, scenario, &rows)?;
     }
