@@ -201,10 +201,8 @@ async fn response_size(addr: std::net::SocketAddr) -> Result<String, Error> {
                 return Ok::<_, Error>((answer, ", then closed"));
             }
             answer.extend_from_slice(&chunk[..read]);
-            if let Some(length) = complete_length(&answer) {
-                if answer.len() >= length {
-                    return Ok((answer, ""));
-                }
+            if complete_length(&answer).is_some_and(|length| answer.len() >= length) {
+                return Ok((answer, ""));
             }
         }
     };
