@@ -151,6 +151,39 @@ async fn reading_pauses_while_a_connection_has_its_limit_of_calls_in_flight() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn reading_pauses_while_the_calls_in_flight_hold_their_limit_of_message_bytes() {
+    // Twice the request limit: 1.4 MiB of messages may be held by running calls.
+    let builder = Server::builder().max_request_size(700 * 1024);
+    let server = TestServer::start_with(builder, 2).await;
+    let mut ws = server.ws().await;
+    let padded = |id: u64| {
+        json!({"jsonrpc": "2.0", "method": "gate_wait", "id": id, "pad": "p".repeat(600 * 1024)})
+            .to_string()
+    };
+    ws.send_text(&padded(1)).await;
+    ws.send_text(&padded(2)).await;
+    ws.send_text(&padded(3)).await;
+    ws.send_text(&call("subtract", json!([5, 3]), 4)).await;
+    // Two calls hold 1.2 MiB; the third message makes it 1.8: nothing after it is read.
+    let early = tokio::time::timeout(Duration::from_millis(300), ws.stream.next()).await;
+    assert!(
+        early.is_err(),
+        "answered while the calls held too much: {early:?}"
+    );
+    for _ in 0..3 {
+        server.sync.gate.notify_one();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        ids.push(ws.recv_json().await["id"].clone());
+    }
+    ids.sort_by_key(Value::to_string);
+    assert_eq!(ids, [json!(1), json!(2), json!(3), json!(4)]);
+    server.stop().await;
+}
+
 trait Subtract {
     async fn assert_answers_subtract(&mut self);
 }

@@ -214,6 +214,8 @@ pub fn run(options: Options) -> Result<(), Box<dyn std::error::Error + Send + Sy
                 .block_on(measure(&process, server, scenario, duration))
                 .map_err(|err| format!("{} against {server}: {err}", scenario.name()))?;
             rows.push(row);
+            // Gone before the next server starts, as between any two servers.
+            drop(process);
             if let (Some(before), "ours") = (&options.before, server) {
                 eprintln!("{}: ours before", scenario.name());
                 let process = ServerProcess::spawn_exe(before, server, pinned)?;

@@ -22,7 +22,7 @@ use super::{
     SubscriptionClient,
 };
 use crate::dispatch::{Dispatcher, Policy};
-use crate::peer::{self, Limits, Peer};
+use crate::peer::{self, Limits, Peer, in_flight_bytes};
 use crate::state::StateMap;
 use crate::{Connection, Context, Hub, Router};
 
@@ -165,7 +165,7 @@ impl WsClientBuilder {
             // nobody, and the server learns so from the close.
             grace: Duration::ZERO,
             max_in_flight: crate::DEFAULT_MAX_IN_FLIGHT,
-            ping_interval: None,
+            max_in_flight_bytes: in_flight_bytes(self.max_message_size),
             echo: false,
         };
         let ended = connection.clone();

@@ -4,6 +4,8 @@
 //! the other.
 
 mod calls;
+mod in_flight;
+mod keepalive;
 mod listeners;
 mod outbox;
 mod pending;
@@ -26,6 +28,13 @@ pub(crate) use subscriptions::{Subscriptions, feed};
 
 /// The default bound on what a connection may have queued for sending: 1 MiB.
 pub const DEFAULT_OUTBOUND_QUEUE: usize = 1024 * 1024;
+
+/// The most bytes of messages the calls running on one connection may hold: two of the
+/// largest messages it takes, and at least 1 MiB, so that small limits still let many small
+/// calls run.
+pub(crate) fn in_flight_bytes(max_message_size: usize) -> usize {
+    max_message_size.saturating_mul(2).max(1024 * 1024)
+}
 
 /// The limits of one connection, set by its server or client builder.
 #[derive(Clone, Debug)]

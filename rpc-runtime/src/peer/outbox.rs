@@ -75,6 +75,8 @@ struct Queue {
     waiting: Vec<Waker>,
     /// Senders waiting for the queue to drain below its bound.
     waiting_for_room: Vec<Waker>,
+    /// A keepalive interval has ended (see `Outbox::keepalive_tick`).
+    keepalive_due: bool,
 }
 
 #[derive(Default, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +140,8 @@ pub(crate) struct Status {
     pub pending: bool,
     /// Over the bound: stop reading.
     pub full: bool,
+    /// A keepalive interval has ended: time to see whether the peer is still there.
+    pub keepalive_due: bool,
 }
 
 /// The cost of messages taken for writing, which stays counted against the bound until
@@ -276,6 +280,7 @@ impl Outbox {
             close: queue.close.take(),
             pending: !queue.messages.is_empty(),
             full: queue.is_full(self.limit),
+            keepalive_due: std::mem::take(&mut queue.keepalive_due),
         }
     }
 
@@ -293,11 +298,14 @@ impl Outbox {
         self.lock().dropped
     }
 
-    /// Waits until the queue needs its task: something is queued, a close is asked for, or the
-    /// connection is closing.
+    /// Waits until the queue needs its task: something is queued, a close is asked for, a
+    /// keepalive interval has ended, or the connection is closing.
     pub(crate) async fn needs_attention(&self) {
         self.wait_until(|queue| {
-            !queue.messages.is_empty() || queue.close.is_some() || queue.state != State::Open
+            !queue.messages.is_empty()
+                || queue.close.is_some()
+                || queue.keepalive_due
+                || queue.state != State::Open
         })
         .await
     }
@@ -320,6 +328,17 @@ impl Outbox {
         .await
     }
 
+    /// Tells the connection's task that a keepalive interval has ended. One server-wide ticker
+    /// does this for every connection, so that an idle connection holds no timer of its own
+    /// and a busy one polls none.
+    pub(crate) fn keepalive_tick(&self) {
+        let mut queue = self.lock();
+        if queue.state == State::Open {
+            queue.keepalive_due = true;
+            queue.wake();
+        }
+    }
+
     /// Asks the connection's task to close with `code` and `reason`; the first request wins.
     pub(crate) fn request_close(&self, code: u16, reason: String) {
         let mut queue = self.lock();
@@ -327,10 +346,6 @@ impl Outbox {
             queue.close = Some((code, reason));
             queue.wake();
         }
-    }
-
-    pub(crate) fn take_close_request(&self) -> Option<(u16, String)> {
-        self.lock().close.take()
     }
 
     /// Refuses everything from now on and frees what is queued.

@@ -10,7 +10,6 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use hyper::body::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::task::JoinSet;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -18,8 +17,10 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
+use super::in_flight::InFlight;
+use super::keepalive::{Keepalive, Step};
 use super::{Batch, Outbox, ReadGate};
-use crate::dispatch::{Dispatcher, Reply};
+use crate::dispatch::Dispatcher;
 use crate::{Connection, Context};
 
 /// How long a closing connection waits for the peer to answer its close frame, and how long a
@@ -42,10 +43,10 @@ pub(crate) struct Peer {
     /// How long, once stopped, the calls the peer made may still run before they are
     /// abandoned: a server gives them time, a dropped client none.
     pub grace: Duration,
-    /// The most calls running at once: past it the task stops reading until one finishes.
+    /// The most calls running at once, and the most bytes of messages they may hold: past
+    /// either the task stops reading until one finishes.
     pub max_in_flight: usize,
-    /// Ping a peer silent this long; close one silent for twice as long. `None`: never.
-    pub ping_interval: Option<Duration>,
+    pub max_in_flight_bytes: usize,
     /// Send every message back as it came instead of dispatching it: WebSocket conformance
     /// suites test the connection code with an echo.
     pub echo: bool,
@@ -64,7 +65,7 @@ where
         return;
     };
     let outbox = connection.outbox();
-    let mut calls: JoinSet<Option<Reply>> = JoinSet::new();
+    let mut calls = InFlight::new(peer.max_in_flight, peer.max_in_flight_bytes);
     // Set once this side stops reading: it then finishes the calls in flight and closes.
     let mut closing: Option<CloseFrame> = None;
     // Reused for every write, so a busy connection does not allocate per burst.
@@ -86,7 +87,7 @@ where
     // every wake.
     let mut stopped = std::pin::pin!(peer.stop.cancelled());
     let gate = ReadGate::for_current_task().await;
-    let mut keepalive = Keepalive::new(peer.ping_interval);
+    let mut keepalive = Keepalive::default();
     loop {
         let status = outbox.status();
         if status.overflowed {
@@ -95,6 +96,18 @@ where
                 "outbound queue full: the peer is not reading",
             );
             return force_close(socket, frame).await;
+        }
+        if status.keepalive_due && closing.is_none() {
+            match keepalive.next_step() {
+                Step::Ping => {
+                    let ping = socket.send(Message::Ping(Bytes::new()));
+                    if tokio::time::timeout(CLOSE_TIMEOUT, ping).await.is_err() {
+                        return;
+                    }
+                }
+                Step::Close => closing = Some(close_frame(CloseCode::Away, "idle timeout")),
+                Step::Wait => {}
+            }
         }
         if let Some((code, reason)) = status.close {
             closing.get_or_insert(CloseFrame {
@@ -125,7 +138,7 @@ where
                 return;
             }
         }
-        let reading = closing.is_none() && !status.full && calls.len() < peer.max_in_flight;
+        let reading = closing.is_none() && !status.full && !calls.is_full();
         // Biased, the outbox first, and the socket behind its gate: a connection woken to write
         // (fan-out wakes thousands at once) does not try to read on the way.
         tokio::select! {
@@ -184,25 +197,13 @@ where
                         }
                         None => return,
                     }
-                    if outbox.is_full() || calls.len() >= peer.max_in_flight {
+                    if outbox.is_full() || calls.is_full() {
                         break;
                     }
                     frame = match gate.poll_next(&mut socket) {
                         Poll::Ready(next) => Some(next),
                         Poll::Pending => None,
                     };
-                }
-            }
-            () = keepalive.due(), if closing.is_none() && keepalive.is_on() => {
-                match keepalive.next_step() {
-                    Step::Ping => {
-                        let ping = socket.send(Message::Ping(Bytes::new()));
-                        if tokio::time::timeout(CLOSE_TIMEOUT, ping).await.is_err() {
-                            return;
-                        }
-                    }
-                    Step::Close => closing = Some(close_frame(CloseCode::Away, "idle timeout")),
-                    Step::Wait => {}
                 }
             }
             () = &mut stopped, if closing.is_none() => {
@@ -235,62 +236,6 @@ fn is_frame_error(err: &ProtocolError) -> bool {
     )
 }
 
-/// When to ping a silent peer and when to give up on it. Reads only set a flag: a busy
-/// connection pays no timer work per message.
-struct Keepalive {
-    interval: Option<Duration>,
-    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
-    heard: bool,
-    pinged: bool,
-}
-
-enum Step {
-    Ping,
-    Close,
-    Wait,
-}
-
-impl Keepalive {
-    fn new(interval: Option<Duration>) -> Self {
-        // Never polled without an interval; a year stands in for "never".
-        let first = interval.unwrap_or(Duration::from_secs(365 * 24 * 3600));
-        Keepalive {
-            interval,
-            timer: Box::pin(tokio::time::sleep(first)),
-            heard: false,
-            pinged: false,
-        }
-    }
-
-    fn is_on(&self) -> bool {
-        self.interval.is_some()
-    }
-
-    fn heard(&mut self) {
-        self.heard = true;
-    }
-
-    async fn due(&mut self) {
-        self.timer.as_mut().await;
-    }
-
-    /// What to do now that an interval has passed; starts the next one.
-    fn next_step(&mut self) -> Step {
-        let step = match (std::mem::take(&mut self.heard), self.pinged) {
-            (true, _) => Step::Wait,
-            (false, false) => Step::Ping,
-            (false, true) => Step::Close,
-        };
-        self.pinged = matches!(step, Step::Ping);
-        if let Some(interval) = self.interval {
-            self.timer
-                .as_mut()
-                .reset(tokio::time::Instant::now() + interval);
-        }
-        step
-    }
-}
-
 fn close_frame(code: CloseCode, reason: &'static str) -> CloseFrame {
     CloseFrame {
         code,
@@ -307,13 +252,12 @@ enum Payload {
 /// Starts answering one message. A call whose handler finishes without waiting is answered at
 /// once into the outbox, sparing it a task; one that waits runs on a task of its own, so it
 /// holds up nothing else on the connection, calls the peer answers included.
-async fn start(
-    calls: &mut JoinSet<Option<Reply>>,
-    peer: &Peer,
-    connection: &Connection,
-    payload: Payload,
-) {
+async fn start(calls: &mut InFlight, peer: &Peer, connection: &Connection, payload: Payload) {
     let (dispatcher, cx) = (peer.dispatcher.clone(), peer.cx.clone());
+    let size = match &payload {
+        Payload::Text(text) => text.len(),
+        Payload::Binary(bytes) => bytes.len(),
+    };
     let mut answer = Box::pin(async move {
         match payload {
             Payload::Text(text) => dispatcher.handle(&text, &cx).await,
@@ -323,7 +267,7 @@ async fn start(
     match std::future::poll_fn(|task| Poll::Ready(answer.as_mut().poll(task))).await {
         Poll::Ready(Some(reply)) => reply.queue(connection),
         Poll::Ready(None) => {}
-        Poll::Pending => drop(calls.spawn(answer)),
+        Poll::Pending => calls.spawn(size, answer),
     }
 }
 

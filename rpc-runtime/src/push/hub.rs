@@ -379,6 +379,14 @@ impl Hub {
         self.inner.aiohttp_names
     }
 
+    /// Tells every connection that a keepalive interval has ended; see
+    /// `Outbox::keepalive_tick`.
+    pub(crate) fn keepalive_tick(&self) {
+        for member in self.read().connections.values() {
+            member.connection.outbox().keepalive_tick();
+        }
+    }
+
     pub(crate) fn register(&self, connection: &Connection) {
         self.write().connections.insert(
             connection.id(),

@@ -178,9 +178,10 @@ impl ServerBuilder {
     }
 
     /// The most calls one WebSocket connection may have running at once;
-    /// [`DEFAULT_MAX_IN_FLIGHT`] (1,024) by default. Past it the server stops reading the
-    /// connection until one finishes, so a flood of slow calls waits in the client's socket,
-    /// not in the server's memory. A batch counts as one.
+    /// [`DEFAULT_MAX_IN_FLIGHT`] (1,024) by default. Past it, or once the messages of the
+    /// running calls add up to twice [`max_request_size`](Self::max_request_size) (at least
+    /// 1 MiB), the server stops reading the connection until one finishes, so a flood of slow
+    /// calls waits in the client's socket, not in the server's memory. A batch counts as one.
     pub fn max_in_flight_per_connection(mut self, calls: usize) -> Self {
         self.max_in_flight = calls.max(1);
         self
@@ -345,6 +346,7 @@ impl ServerBuilder {
             hub,
             stop: CancellationToken::new(),
             connections: TaskTracker::new(),
+            keepalive: Default::default(),
             #[cfg(feature = "tls")]
             tls: self.tls,
         })

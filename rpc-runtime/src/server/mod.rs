@@ -62,8 +62,38 @@ struct Shared {
     /// Cancelled when the server stops: connections finish what they accepted, then close.
     stop: CancellationToken,
     connections: TaskTracker,
+    /// Whether the keepalive ticker runs; it starts with the first WebSocket connection.
+    keepalive: std::sync::atomic::AtomicBool,
     #[cfg(feature = "tls")]
     tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl Shared {
+    /// Starts the one task that ticks every WebSocket connection's keepalive, if pings are on
+    /// and it is not running yet.
+    fn start_keepalive(&self) {
+        let Some(interval) = self.timeouts.websocket_ping else {
+            return;
+        };
+        if self
+            .keepalive
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            return;
+        }
+        let (hub, stop) = (self.hub.clone(), self.stop.clone());
+        self.connections.spawn(async move {
+            let start = tokio::time::Instant::now() + interval;
+            let mut ticks = tokio::time::interval_at(start, interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = ticks.tick() => hub.keepalive_tick(),
+                    () = stop.cancelled() => return,
+                }
+            }
+        });
+    }
 }
 
 /// Held by a connection for its whole life, its WebSocket included: while all are taken, new

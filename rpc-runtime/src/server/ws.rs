@@ -92,6 +92,7 @@ pub(super) async fn upgrade<B>(
                 )
                 .await;
                 hub.register(&connection);
+                task_shared.start_keepalive();
                 let cx = Context::connection_of(
                     connection.clone(),
                     task_shared.state.clone(),
@@ -104,7 +105,7 @@ pub(super) async fn upgrade<B>(
                     stop_frame: (CloseCode::Away, "server shutting down"),
                     grace: task_shared.timeouts.shutdown,
                     max_in_flight: task_shared.max_in_flight,
-                    ping_interval: task_shared.timeouts.websocket_ping,
+                    max_in_flight_bytes: peer::in_flight_bytes(task_shared.max_request_size),
                     echo: task_shared.websocket_echo,
                 };
                 let span = tracing::debug_span!(
