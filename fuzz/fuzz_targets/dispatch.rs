@@ -39,7 +39,11 @@ fn note(text: String) {
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| tokio::runtime::Builder::new_current_thread().build().unwrap())
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    })
 }
 
 fuzz_target!(|bytes: &[u8]| {
@@ -48,6 +52,7 @@ fuzz_target!(|bytes: &[u8]| {
         .hub(hub)
         .build();
     if let Some(answer) = runtime().block_on(client.request_bytes(bytes)) {
-        serde_json::from_str::<Box<serde_json::value::RawValue>>(&answer).expect("answers are JSON");
+        serde_json::from_str::<Box<serde_json::value::RawValue>>(&answer)
+            .expect("answers are JSON");
     }
 });
