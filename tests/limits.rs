@@ -148,6 +148,7 @@ async fn reading_pauses_while_a_connection_has_its_limit_of_calls_in_flight() {
     );
     server.sync.gate.notify_one();
     assert_eq!(ws.recv_json().await["result"], "released");
+    drop((ws, other));
     server.stop().await;
 }
 
@@ -181,6 +182,7 @@ async fn reading_pauses_while_the_calls_in_flight_hold_their_limit_of_message_by
     }
     ids.sort_by_key(Value::to_string);
     assert_eq!(ids, [json!(1), json!(2), json!(3), json!(4)]);
+    drop(ws);
     server.stop().await;
 }
 
@@ -233,6 +235,7 @@ async fn connections_past_the_limit_get_503_and_the_open_ones_keep_serving() {
         }
     })
     .await;
+    drop(first);
     server.stop().await;
 }
 
@@ -338,6 +341,7 @@ async fn a_silent_websocket_is_pinged_then_closed_and_a_live_one_stays() {
     }
     let mut live = timed("the live client", live_task).await.unwrap();
     live.assert_answers_subtract().await;
+    drop((live, silent));
     server.stop().await;
 }
 
@@ -502,6 +506,7 @@ async fn websocket_origins_outside_the_allowed_list_get_403() {
     assert!(matches!(allowed.next().await, Some(Ok(Message::Text(_)))));
     // No Origin at all: not a browser, let in.
     server.ws().await.assert_answers_subtract().await;
+    drop(allowed);
     server.stop().await;
 }
 

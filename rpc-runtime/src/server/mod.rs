@@ -19,7 +19,6 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::Instrument;
 
 pub use builder::{
     DEFAULT_IO_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_REQUEST_SIZE,
@@ -164,11 +163,7 @@ impl Server {
                             );
                             let span =
                                 tracing::debug_span!("rpc.connection", %peer, transport = "http");
-                            if span.is_disabled() {
-                                shared.connections.spawn(serving);
-                            } else {
-                                shared.connections.spawn(serving.instrument(span));
-                            }
+                            shared.connections.spawn(crate::log::in_span(span, serving));
                         }
                         Err(_) => {
                             if let Ok(turn) = refusing.clone().try_acquire_owned() {

@@ -15,7 +15,6 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tracing::Instrument;
 
 use super::http::{Body, status};
 use super::{Shared, Slot};
@@ -114,11 +113,7 @@ pub(super) async fn upgrade<B>(
                     peer = ?connection.peer_addr(),
                     transport = "websocket",
                 );
-                if span.is_disabled() {
-                    peer::run(socket, peer).await;
-                } else {
-                    peer::run(socket, peer).instrument(span).await;
-                }
+                crate::log::in_span(span, peer::run(socket, peer)).await;
                 hub.unregister(connection.id());
             }
             Err(err) => tracing::debug!(?peer, %err, "WebSocket upgrade failed"),
