@@ -1,5 +1,5 @@
 //! A WebSocket echo through the server's own handshake and connection code, for the Autobahn
-//! conformance cases (`tests/python/autobahn.py` drives it with kosoku). Not an example to copy:
+//! conformance cases (`tests/python/ws_conformance.py` drives it with kosoku). Not an example to copy:
 //! it answers no JSON-RPC.
 //!
 //! ```text

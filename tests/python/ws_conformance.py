@@ -2,7 +2,10 @@
 through the server's own handshake and connection code. Every case but compression (12.*, 13.*,
 an extension the server does not offer) must pass.
 
-Usage: python autobahn.py HOST:PORT
+Usage: python ws_conformance.py HOST:PORT
+
+(Not named autobahn.py: the script's directory comes first on sys.path, and wsjsonrpc, installed
+beside it, imports the real `autobahn` package.)
 
 Prints a line per case that is not OK (NON-STRICT and INFORMATIONAL included, for the record)
 and closes with `python: N passed, M failed`; exits 1 on any failure.
