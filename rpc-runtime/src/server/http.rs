@@ -2,8 +2,10 @@
 
 use std::convert::Infallible;
 use std::fmt::Display;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::Poll;
 
 use http::header::{ALLOW, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
@@ -144,8 +146,14 @@ where
     }
 
     let (parts, body) = request.into_parts();
-    let reading = read_body(body, shared.max_request_size);
-    let body = match tokio::time::timeout(shared.timeouts.body_read, reading).await {
+    let mut reading = std::pin::pin!(read_body(body, shared.max_request_size));
+    // A body hyper already holds whole (the usual case) is read without arming a timer.
+    let first = std::future::poll_fn(|task| Poll::Ready(reading.as_mut().poll(task))).await;
+    let read = match first {
+        Poll::Ready(read) => Ok(read),
+        Poll::Pending => tokio::time::timeout(shared.timeouts.body_read, reading).await,
+    };
+    let body = match read {
         Ok(Ok(body)) => body,
         Ok(Err(BodyError::TooLarge)) => return too_large(),
         Ok(Err(BodyError::Read(err))) => {
