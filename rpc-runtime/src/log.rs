@@ -1,8 +1,6 @@
 //! Log lines an attacker can trigger at will (accept errors once file descriptors run out,
-//! handler panics) pass through a [`Throttle`], so that the attack does not fill the disk too;
-//! spans cost nothing while no subscriber listens ([`in_span`]).
+//! handler panics) pass through a [`Throttle`], so that the attack does not fill the disk too.
 
-use std::future::Future;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -48,16 +46,6 @@ impl Throttle {
             self.suppressed.fetch_add(1, Ordering::Relaxed);
             None
         }
-    }
-}
-
-/// Runs `future` in `span`, or bare when the span is disabled (no subscriber wants it), which
-/// spares every poll the span's enter and exit.
-pub(crate) async fn in_span<F: Future>(span: tracing::Span, future: F) -> F::Output {
-    if span.is_disabled() {
-        future.await
-    } else {
-        tracing::Instrument::instrument(future, span).await
     }
 }
 

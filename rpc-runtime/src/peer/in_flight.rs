@@ -12,8 +12,9 @@ use crate::dispatch::Reply;
 pub(super) struct InFlight {
     calls: JoinSet<Option<Reply>>,
     /// The bytes of the messages the running calls hold; each call's share is given back when
-    /// its task ends, however it ends.
-    bytes: Arc<AtomicUsize>,
+    /// its task ends, however it ends. Made by the first call that needs a task: a connection
+    /// whose calls all finish at once (or an idle one) never allocates it.
+    bytes: Option<Arc<AtomicUsize>>,
     max_calls: usize,
     max_bytes: usize,
 }
@@ -34,7 +35,7 @@ impl InFlight {
     pub(super) fn new(max_calls: usize, max_bytes: usize) -> Self {
         InFlight {
             calls: JoinSet::new(),
-            bytes: Arc::default(),
+            bytes: None,
             max_calls,
             max_bytes,
         }
@@ -50,7 +51,11 @@ impl InFlight {
 
     /// Whether the connection must stop reading until a call ends.
     pub(super) fn is_full(&self) -> bool {
-        self.calls.len() >= self.max_calls || self.bytes.load(Ordering::Relaxed) >= self.max_bytes
+        self.calls.len() >= self.max_calls
+            || self
+                .bytes
+                .as_ref()
+                .is_some_and(|bytes| bytes.load(Ordering::Relaxed) >= self.max_bytes)
     }
 
     /// Runs `call`, which holds a message of `size` bytes until it ends.
@@ -58,9 +63,10 @@ impl InFlight {
     where
         F: Future<Output = Option<Reply>> + Send + 'static,
     {
-        self.bytes.fetch_add(size, Ordering::Relaxed);
+        let bytes = self.bytes.get_or_insert_with(Arc::default);
+        bytes.fetch_add(size, Ordering::Relaxed);
         let held = Held {
-            bytes: self.bytes.clone(),
+            bytes: bytes.clone(),
             size,
         };
         self.calls.spawn(async move {

@@ -346,6 +346,7 @@ impl ServerBuilder {
             hub,
             stop: CancellationToken::new(),
             connections: TaskTracker::new(),
+            open: Default::default(),
             keepalive: Default::default(),
             #[cfg(feature = "tls")]
             tls: self.tls,

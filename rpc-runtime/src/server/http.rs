@@ -44,16 +44,17 @@ pub(super) async fn serve_connection(
     serve(shared, io, peer, slot).await;
 }
 
-async fn serve<I>(shared: Arc<Shared>, io: I, peer: SocketAddr, slot: Slot)
+/// `_slot` counts the connection until hyper is done with it (a WebSocket takes its own).
+async fn serve<I>(shared: Arc<Shared>, io: I, peer: SocketAddr, _slot: Slot)
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let connection_id = ConnectionId::next();
     let (stop, timeouts) = (shared.stop.clone(), shared.timeouts);
     let service = service_fn(move |request| {
-        let (shared, slot) = (shared.clone(), slot.clone());
+        let shared = shared.clone();
         async move {
-            let response = respond(&shared, request, Some(peer), connection_id, Some(slot)).await;
+            let response = respond(&shared, request, Some(peer), connection_id, true).await;
             Ok::<_, Infallible>(response)
         }
     });
@@ -102,14 +103,14 @@ pub(super) async fn refuse(stream: TcpStream, timeouts: Timeouts) {
     let _ = tokio::time::timeout(timeouts.header_read, connection).await;
 }
 
-/// Answers one request. `slot`, when the server accepted the connection itself, goes with a
-/// WebSocket upgrade to the connection's task.
+/// Answers one request. `counted`: the server accepted the connection itself and counts it
+/// against its limit, as it then counts the WebSocket it may become.
 pub(super) async fn respond<B>(
     shared: &Arc<Shared>,
     request: Request<B>,
     peer: Option<SocketAddr>,
     connection_id: ConnectionId,
-    slot: Option<Slot>,
+    counted: bool,
 ) -> Response<Body>
 where
     B: HttpBody<Data = Bytes>,
@@ -119,7 +120,7 @@ where
         return status(StatusCode::NOT_FOUND, "not found");
     }
     if ws::is_upgrade(&request) {
-        return ws::upgrade(shared, request, peer, slot).await;
+        return ws::upgrade(shared, request, peer, counted).await;
     }
     if request.method() != Method::POST {
         let mut response = status(

@@ -11,14 +11,16 @@ mod ws;
 use std::future::{Future, pending};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use ::http::HeaderValue;
 use tokio::net::{TcpListener, ToSocketAddrs};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 pub use builder::{
     DEFAULT_IO_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_REQUEST_SIZE,
@@ -61,6 +63,8 @@ struct Shared {
     /// Cancelled when the server stops: connections finish what they accepted, then close.
     stop: CancellationToken,
     connections: TaskTracker,
+    /// Connections open, against `max_connections`; see [`Slot`].
+    open: AtomicUsize,
     /// Whether the keepalive ticker runs; it starts with the first WebSocket connection.
     keepalive: std::sync::atomic::AtomicBool,
     #[cfg(feature = "tls")]
@@ -95,9 +99,34 @@ impl Shared {
     }
 }
 
-/// Held by a connection for its whole life, its WebSocket included: while all are taken, new
-/// connections are refused.
-type Slot = Arc<OwnedSemaphorePermit>;
+/// Counts a connection against `max_connections` while it lives. A WebSocket takes a slot of
+/// its own as it is accepted, and the HTTP connection it came from gives its slot back as that
+/// ends: one count per connection, at no allocation of its own.
+struct Slot(Arc<Shared>);
+
+impl Slot {
+    /// A slot, if one is free.
+    fn try_take(shared: &Arc<Shared>) -> Option<Slot> {
+        let open = shared.open.fetch_add(1, Ordering::Relaxed);
+        if open >= shared.max_connections {
+            shared.open.fetch_sub(1, Ordering::Relaxed);
+            return None;
+        }
+        Some(Slot(shared.clone()))
+    }
+
+    /// A slot for a connection that already holds one under another guise.
+    fn take_over(shared: &Arc<Shared>) -> Slot {
+        shared.open.fetch_add(1, Ordering::Relaxed);
+        Slot(shared.clone())
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// How many refused connections may be waiting for their 503 at once; past it they are
 /// dropped without one, so that refusing costs nothing an attacker can pile up.
@@ -140,7 +169,6 @@ impl Server {
         let Server {
             listener, shared, ..
         } = self;
-        let slots = Arc::new(Semaphore::new(shared.max_connections));
         let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
         static ACCEPT_ERRORS: Throttle = Throttle::per_second();
         let mut signal = std::pin::pin!(signal);
@@ -153,19 +181,15 @@ impl Server {
                 Ok((stream, peer)) => {
                     // Responses are written whole; Nagle would only delay them.
                     let _ = stream.set_nodelay(true);
-                    match slots.clone().try_acquire_owned() {
-                        Ok(slot) => {
-                            let serving = http::serve_connection(
-                                shared.clone(),
-                                stream,
-                                peer,
-                                Arc::new(slot),
-                            );
+                    match Slot::try_take(&shared) {
+                        Some(slot) => {
+                            let serving =
+                                http::serve_connection(shared.clone(), stream, peer, slot);
                             let span =
                                 tracing::debug_span!("rpc.connection", %peer, transport = "http");
-                            shared.connections.spawn(crate::log::in_span(span, serving));
+                            shared.connections.spawn(serving.instrument(span));
                         }
-                        Err(_) => {
+                        None => {
                             if let Ok(turn) = refusing.clone().try_acquire_owned() {
                                 let refusal = http::refuse(stream, shared.timeouts);
                                 shared.connections.spawn(async move {

@@ -84,7 +84,7 @@ where
         let shared = self.shared.clone();
         Box::pin(async move {
             let peer = request.extensions().get::<SocketAddr>().copied();
-            let response = respond(&shared, request, peer, ConnectionId::next(), None).await;
+            let response = respond(&shared, request, peer, ConnectionId::next(), false).await;
             Ok(response)
         })
     }

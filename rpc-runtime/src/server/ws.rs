@@ -15,6 +15,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tracing::Instrument;
 
 use super::http::{Body, status};
 use super::{Shared, Slot};
@@ -42,7 +43,7 @@ pub(super) async fn upgrade<B>(
     shared: &Arc<Shared>,
     request: Request<B>,
     peer: Option<SocketAddr>,
-    slot: Option<Slot>,
+    counted: bool,
 ) -> Response<Body> {
     if !origin_allowed(shared.allowed_origins.as_deref(), request.headers()) {
         tracing::debug!(?peer, origin = ?request.headers().get(ORIGIN), "WebSocket origin refused");
@@ -79,6 +80,7 @@ pub(super) async fn upgrade<B>(
         .max_message_size(Some(shared.max_request_size))
         .max_frame_size(Some(shared.max_request_size));
     let upgrading = hyper::upgrade::on(request);
+    let slot = counted.then(|| Slot::take_over(shared));
     let task_shared = shared.clone();
     shared.connections.spawn(async move {
         let hub = task_shared.hub.clone();
@@ -113,7 +115,10 @@ pub(super) async fn upgrade<B>(
                     peer = ?connection.peer_addr(),
                     transport = "websocket",
                 );
-                crate::log::in_span(span, peer::run(socket, peer)).await;
+                // A disabled span (no subscriber) costs each poll a branch; a helper choosing
+                // between the bare and the instrumented future kept room for both in the
+                // task, 3 KiB per connection.
+                peer::run(socket, peer).instrument(span).await;
                 hub.unregister(connection.id());
             }
             Err(err) => tracing::debug!(?peer, %err, "WebSocket upgrade failed"),
