@@ -48,6 +48,20 @@ async fn hold(cx: Context) {
     std::future::pending::<()>().await;
 }
 
+/// Waits, within the tests' bound, until `check` holds.
+async fn until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    timed(what, async {
+        while !check().await {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+}
+
 fn call(method: &str, params: Value, id: u64) -> String {
     json!({"jsonrpc": "2.0", "method": method, "params": params, "id": id}).to_string()
 }
@@ -223,16 +237,9 @@ async fn connections_past_the_limit_get_503_and_the_open_ones_keep_serving() {
     first.assert_answers_subtract().await;
     // A closed connection gives its slot back.
     drop(second);
-    timed("a slot coming back", async {
-        loop {
-            let reply = Http::new(format!("http://{}/", server.addr))
-                .post(&call("subtract", json!([5, 3]), 1))
-                .await;
-            if reply.status == StatusCode::OK {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+    until("a slot coming back", || async {
+        let http = Http::new(format!("http://{}/", server.addr));
+        http.post(&call("subtract", json!([5, 3]), 1)).await.status == StatusCode::OK
     })
     .await;
     drop(first);
@@ -305,9 +312,7 @@ async fn headers_that_never_finish_are_cut_off() {
 async fn a_silent_websocket_is_pinged_then_closed_and_a_live_one_stays() {
     let builder = Server::builder().websocket_ping_interval(Some(Duration::from_millis(150)));
     let server = TestServer::start_with(builder, 2).await;
-    let (silent, _) = tokio_tungstenite::connect_async(format!("ws://{}/", server.addr))
-        .await
-        .unwrap();
+    let silent = server.ws().await.stream;
     let mut live = server.ws().await;
     // The live client reads (answering pings as it does) and calls now and then.
     let live_task = tokio::spawn(async move {
@@ -394,19 +399,13 @@ async fn a_client_that_takes_no_bytes_is_dropped_after_the_write_timeout() {
         .outbound_queue(256 * 1024 * 1024)
         .slow_reader(SlowReaderPolicy::Drop);
     let server = TestServer::start_with(builder, 2).await;
-    let (stalled, _) = tokio_tungstenite::connect_async(format!("ws://{}/", server.addr))
-        .await
-        .unwrap();
+    let stalled = server.ws().await;
     let hub = server.hub().clone();
-    let id = timed("the connection registering", async {
-        loop {
-            if let Some(&id) = hub.connections().first() {
-                return id;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+    until("the connection registering", || async {
+        !hub.connections().is_empty()
     })
     .await;
+    let id = hub.connections()[0];
     // Far more than the socket buffers hold; the client reads none of it.
     let chunk = "z".repeat(64 * 1024);
     for _ in 0..512 {
@@ -414,10 +413,8 @@ async fn a_client_that_takes_no_bytes_is_dropped_after_the_write_timeout() {
             break;
         }
     }
-    timed("the stalled connection being dropped", async {
-        while hub.connection(id).is_some() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+    until("the stalled connection being dropped", || async {
+        hub.connection(id).is_none()
     })
     .await;
     drop(stalled);
@@ -562,10 +559,7 @@ async fn protocol_errors_close_with_1002_after_answering_what_was_accepted() {
         }),
     ];
     for (case, bad) in cases {
-        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/", server.addr))
-            .await
-            .unwrap();
-        let MaybeTlsStream::Plain(mut stream) = ws.into_inner() else {
+        let MaybeTlsStream::Plain(mut stream) = server.ws().await.stream.into_inner() else {
             unreachable!("ws:// is plain TCP")
         };
         let accepted = call("sleep", json!([200]), 1);
