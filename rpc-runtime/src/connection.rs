@@ -69,10 +69,15 @@ struct Inner {
 }
 
 impl Connection {
-    pub(crate) fn new(peer_addr: Option<SocketAddr>, headers: HeaderMap, limits: &Limits) -> Self {
+    pub(crate) fn new(
+        id: ConnectionId,
+        peer_addr: Option<SocketAddr>,
+        headers: HeaderMap,
+        limits: &Limits,
+    ) -> Self {
         Connection {
             inner: Arc::new(Inner {
-                id: ConnectionId::next(),
+                id,
                 peer_addr,
                 headers,
                 outbox: Outbox::new(limits.outbound_queue, limits.slow_reader),
@@ -86,7 +91,8 @@ impl Connection {
         }
     }
 
-    /// The connection's id, unique within the process; [`Hub`](crate::Hub) methods take it.
+    /// The connection's id, unique across the processes sharing a broker; [`Hub`](crate::Hub)
+    /// methods take it.
     pub fn id(&self) -> ConnectionId {
         self.inner.id
     }

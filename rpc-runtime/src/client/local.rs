@@ -113,7 +113,12 @@ impl TestClientBuilder {
         let state = Arc::new(self.state);
         let cx = match self.transport {
             Transport::WebSocket => {
-                let connection = Connection::new(self.peer_addr, self.headers, &Limits::default());
+                let connection = Connection::new(
+                    hub.next_connection_id(),
+                    self.peer_addr,
+                    self.headers,
+                    &Limits::default(),
+                );
                 hub.register(&connection);
                 Context::connection_of(connection, state, hub)
             }

@@ -24,7 +24,7 @@ use super::{
 use crate::dispatch::{Dispatcher, Policy};
 use crate::peer::{self, Limits, Peer, in_flight_bytes};
 use crate::state::StateMap;
-use crate::{Connection, Context, Hub, Router};
+use crate::{Connection, ConnectionId, Context, Hub, Router};
 
 /// Calls a server over one WebSocket connection, and answers the server's calls if given a
 /// [`Router`]. Clones share the connection; it closes when the last clone is dropped.
@@ -153,7 +153,8 @@ impl WsClientBuilder {
             call_timeout: self.timeout,
             ..Limits::default()
         };
-        let connection = Connection::new(None, http::HeaderMap::new(), &limits);
+        let connection =
+            Connection::new(ConnectionId::next(), None, http::HeaderMap::new(), &limits);
         connection.listen(self.notification_buffer, self.subscription_buffer);
         let stop = CancellationToken::new();
         let peer = Peer {

@@ -68,7 +68,12 @@ pub(super) async fn upgrade<B>(
         return status(StatusCode::BAD_REQUEST, "missing Sec-WebSocket-Key");
     };
     let accept = derive_accept_key(key.as_bytes());
-    let connection = Connection::new(peer, detached(request.headers()), &shared.limits);
+    let connection = Connection::new(
+        shared.hub.next_connection_id(),
+        peer,
+        detached(request.headers()),
+        &shared.limits,
+    );
     if let Err(refusal) = shared.hub.accept(&connection).await {
         tracing::debug!(?peer, %refusal, "the on_connect hook refused a WebSocket connection");
         let mut response = Response::new(Full::new(Bytes::from(refusal.message().to_owned())));
