@@ -78,7 +78,7 @@ pub mod middleware {
 pub mod __private;
 
 pub use connection::Connection;
-pub use context::{ConnectionId, Context, Transport};
+pub use context::{ConnectionId, Context, ParseConnectionIdError, Transport};
 pub use dispatch::{DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_RESPONSE_SIZE, Denial};
 pub use error::{RpcError, codes};
 /// The stream a `#[rpc_subscription]` returns; re-exported so that its signature needs no
@@ -86,7 +86,9 @@ pub use error::{RpcError, codes};
 pub use futures_util::Stream;
 pub use method::{Guard, MethodDescriptor, MethodKind};
 pub use peer::{DEFAULT_MAX_SUBSCRIPTIONS, DEFAULT_OUTBOUND_QUEUE, SlowReaderPolicy};
-pub use push::{Hub, HubBuilder, PushError, Refusal, Topic};
+#[cfg(feature = "redis")]
+pub use push::{BrokerError, RedisBroker, RedisBrokerBuilder};
+pub use push::{BrokerStatus, Hub, HubBuilder, PushError, Refusal, Topic};
 pub use router::{Router, RouterError};
 pub use server::{
     DEFAULT_IO_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_REQUEST_SIZE,

@@ -1,7 +1,7 @@
 //! The hub: every open WebSocket connection, the groups they joined and the topics they
 //! subscribed to, reachable from handlers and from anywhere else.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -10,9 +10,12 @@ use futures_util::FutureExt;
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+#[cfg(feature = "redis")]
+use super::broker::Inbound;
+use super::broker::{BrokerStatus, Kind, Remote, Route};
 use super::hooks::{ConnectHook, DisconnectHook, Refusal};
+use super::registry::{Member, Registry, deliver, sorted};
 use super::{PushError, Topic, encode_notification};
-use crate::peer::Pushed;
 use crate::{Connection, ConnectionId, Context, RpcError};
 
 /// Pushes to connections, groups and topics. Cheap to clone: clones share everything. A server
@@ -53,42 +56,22 @@ pub struct Hub {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     registry: RwLock<Registry>,
+    /// Other processes' connections; `None` in-process.
+    remote: Option<Arc<dyn Remote>>,
     topics: HashMap<Arc<str>, Topic>,
     aiohttp_names: bool,
     on_connect: Option<ConnectHook>,
     on_disconnect: Option<DisconnectHook>,
 }
 
-/// Who is where. Groups and topics are both named sets of connections; each connection also
-/// lists the sets it is in, so that leaving them all on close costs what it joined.
-#[derive(Default)]
-struct Registry {
-    connections: HashMap<ConnectionId, Member>,
-    groups: HashMap<Arc<str>, Members>,
-    subscribers: HashMap<Arc<str>, Members>,
-    retained: HashMap<Arc<str>, Utf8Bytes>,
-}
-
-type Members = HashMap<ConnectionId, Connection>;
-
-struct Member {
-    connection: Connection,
-    groups: HashSet<Arc<str>>,
-    topics: HashSet<Arc<str>>,
-}
-
-#[derive(Clone, Copy)]
-enum Kind {
-    Group,
-    Topic,
-}
-
 /// Configures a [`Hub`]: its topics and the connection lifecycle hooks.
 #[derive(Default)]
 pub struct HubBuilder {
     topics: HashMap<Arc<str>, Topic>,
+    #[cfg(feature = "redis")]
+    broker: Option<super::RedisBroker>,
     aiohttp_names: bool,
     on_connect: Option<ConnectHook>,
     on_disconnect: Option<DisconnectHook>,
@@ -153,17 +136,36 @@ impl HubBuilder {
         self
     }
 
+    /// Shares groups, topics and connections with every other process whose hub has a broker
+    /// on the same Redis; see [`RedisBroker`](super::RedisBroker).
+    #[cfg(feature = "redis")]
+    pub fn broker(mut self, broker: super::RedisBroker) -> Self {
+        self.broker = Some(broker);
+        self
+    }
+
     /// The hub.
     pub fn build(self) -> Hub {
-        Hub {
+        #[cfg(feature = "redis")]
+        let remote = self.broker.as_ref().map(super::RedisBroker::remote);
+        #[cfg(not(feature = "redis"))]
+        let remote = None;
+        let hub = Hub {
             inner: Arc::new(Inner {
-                registry: RwLock::default(),
+                registry: RwLock::new(Registry::new(remote.clone())),
+                remote,
                 topics: self.topics,
                 aiohttp_names: self.aiohttp_names,
                 on_connect: self.on_connect,
                 on_disconnect: self.on_disconnect,
             }),
+        };
+        // Only now: the broker's task may hand pushes to the hub at once.
+        #[cfg(feature = "redis")]
+        if let Some(broker) = self.broker {
+            broker.start(Inbound(Arc::downgrade(&hub.inner)));
         }
+        hub
     }
 }
 
@@ -200,27 +202,39 @@ impl Hub {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The open connection with this id.
+    /// The open connection with this id, on this process.
     pub fn connection(&self, id: ConnectionId) -> Option<Connection> {
         let registry = self.read();
         Some(registry.connections.get(&id)?.connection.clone())
     }
 
-    /// The ids of every open connection, in order.
+    /// The ids of every open connection on this process, in order.
     pub fn connections(&self) -> Vec<ConnectionId> {
         sorted(self.read().connections.keys().copied())
     }
 
-    /// Sends one connection a notification; see [`Connection::notify`].
+    /// Sends one connection a notification; see [`Connection::notify`]. A connection of
+    /// another process (with a broker) is sent it through the broker: `Ok` then says it was
+    /// handed over, not that the connection is open.
     pub fn notify(
         &self,
         id: ConnectionId,
         method: &str,
         params: impl Serialize,
     ) -> Result<(), PushError> {
-        self.connection(id)
-            .ok_or(PushError::UnknownConnection(id))?
-            .notify(method, params)
+        match &self.inner.remote {
+            Some(remote) if id.node() != remote.node() => {
+                remote.forward(
+                    Route::Connection(id),
+                    &encode_notification(method, &params)?,
+                );
+                Ok(())
+            }
+            _ => self
+                .connection(id)
+                .ok_or(PushError::UnknownConnection(id))?
+                .notify(method, params),
+        }
     }
 
     /// Adds a connection to `group`; `Ok(false)` if it was a member already.
@@ -234,8 +248,9 @@ impl Hub {
     }
 
     /// Sends every member of `group` a notification, serialized once; returns how many
-    /// connections it was queued for (members that are closing or, under
+    /// connections of this process it was queued for (members that are closing or, under
     /// [`SlowReaderPolicy::Drop`](crate::SlowReaderPolicy::Drop), too slow are not counted).
+    /// With a broker, members on other processes are sent it too, without waiting for them.
     pub fn notify_group(
         &self,
         group: &str,
@@ -243,10 +258,18 @@ impl Hub {
         params: impl Serialize,
     ) -> Result<usize, PushError> {
         let message = encode_notification(method, &params)?;
-        Ok(deliver(self.read().groups.get(group), &message))
+        let reached = deliver(self.read().groups.get(group), &message);
+        self.forward(Route::Group(group), &message);
+        Ok(reached)
     }
 
-    /// The members of `group`, in order.
+    fn forward(&self, route: Route<'_>, message: &Utf8Bytes) {
+        if let Some(remote) = &self.inner.remote {
+            remote.forward(route, message);
+        }
+    }
+
+    /// The members of `group` on this process, in order.
     pub fn members(&self, group: &str) -> Vec<ConnectionId> {
         sorted(
             self.read()
@@ -258,8 +281,15 @@ impl Hub {
     }
 
     /// Every group with at least one member, in order: a group exists while it has members.
+    /// With a broker, groups with members on other live processes are listed too.
     pub fn groups(&self) -> Vec<String> {
-        sorted(self.read().groups.keys().map(|name| name.to_string()))
+        let mut groups: Vec<Arc<str>> = self.read().groups.keys().cloned().collect();
+        if let Some(remote) = &self.inner.remote {
+            groups.extend(remote.remote_names(Kind::Group));
+        }
+        groups.sort_unstable();
+        groups.dedup();
+        groups.iter().map(|name| name.to_string()).collect()
     }
 
     /// The groups a connection is in, in order.
@@ -273,7 +303,8 @@ impl Hub {
     }
 
     /// Sends `data` to the topic's subscribers as `{"jsonrpc":"2.0","method":TOPIC,"params":DATA}`,
-    /// serialized once; returns how many connections it was queued for. A topic declared with
+    /// serialized once; returns how many connections of this process it was queued for (with a
+    /// broker, other processes' subscribers are sent it too). A topic declared with
     /// [`Topic::retain_last`] keeps it for later subscribers.
     pub fn publish(&self, topic: &str, data: impl Serialize) -> Result<usize, PushError> {
         let declared = self.declared(topic)?;
@@ -281,7 +312,9 @@ impl Hub {
         if declared.retain_last {
             return Ok(self.retain(declared, message));
         }
-        Ok(deliver(self.read().subscribers.get(topic), &message))
+        let reached = deliver(self.read().subscribers.get(topic), &message);
+        self.forward(Route::Topic(topic), &message);
+        Ok(reached)
     }
 
     /// Like [`publish`](Self::publish), and keeps `data` as the topic's retained value: every
@@ -293,11 +326,8 @@ impl Hub {
     }
 
     fn retain(&self, topic: &Topic, message: Utf8Bytes) -> usize {
-        // Under the write lock, so a subscriber gets the retained value or this publish, never
-        // both and never neither.
-        let mut registry = self.write();
-        let reached = deliver(registry.subscribers.get(&*topic.name), &message);
-        registry.retained.insert(topic.name.clone(), message);
+        let reached = self.write().retain(&topic.name, message.clone());
+        self.forward(Route::Retained(&topic.name), &message);
         reached
     }
 
@@ -313,7 +343,7 @@ impl Hub {
         self.write().remove(Kind::Topic, topic, id)
     }
 
-    /// The connections subscribed to `topic`, in order.
+    /// The connections of this process subscribed to `topic`, in order.
     pub fn subscribers(&self, topic: &str) -> Vec<ConnectionId> {
         let registry = self.read();
         sorted(
@@ -388,27 +418,63 @@ impl Hub {
     }
 
     pub(crate) fn register(&self, connection: &Connection) {
-        self.write().connections.insert(
-            connection.id(),
-            Member {
-                connection: connection.clone(),
-                groups: HashSet::new(),
-                topics: HashSet::new(),
-            },
-        );
+        self.write()
+            .connections
+            .insert(connection.id(), Member::new(connection.clone()));
     }
 
     /// Takes a connection out of the hub and every group and topic it was in.
     pub(crate) fn unregister(&self, id: ConnectionId) {
-        let mut registry = self.write();
-        let Some(member) = registry.connections.remove(&id) else {
-            return;
-        };
-        for group in &member.groups {
-            registry.drop_member(Kind::Group, group, id);
-        }
-        for topic in &member.topics {
-            registry.drop_member(Kind::Topic, topic, id);
+        self.write().unregister(id);
+    }
+
+    /// How the hub's broker is doing; `None` without one.
+    pub fn broker_status(&self) -> Option<BrokerStatus> {
+        self.inner.remote.as_ref().map(|remote| remote.status())
+    }
+
+    /// An id for a new connection: on the broker's node, so that other processes route to it.
+    pub(crate) fn next_connection_id(&self) -> ConnectionId {
+        ConnectionId::on(self.inner.remote.as_ref().map_or(0, |remote| remote.node()))
+    }
+}
+
+/// What a broker calls: it alone uses them, so a build without one does not.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+impl Hub {
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Self {
+        Hub { inner }
+    }
+
+    /// The groups or topics with members on this process, for the broker to announce.
+    pub(crate) fn local_names(&self, kind: Kind) -> Vec<Arc<str>> {
+        self.read().sets(kind).keys().cloned().collect()
+    }
+
+    /// Delivers a push another process sent, to this process's connections alone.
+    pub(crate) fn deliver_remote(&self, route: Route<'_>, message: Utf8Bytes) {
+        match route {
+            Route::Group(group) => {
+                deliver(self.read().groups.get(group), &message);
+            }
+            Route::Topic(topic) => {
+                deliver(self.read().subscribers.get(topic), &message);
+            }
+            Route::Retained(topic) => {
+                // A topic this process does not declare has no subscribers here to keep it for;
+                // a value it has already (read again after a reconnect) is not sent twice.
+                if let Ok(topic) = self.declared(topic) {
+                    let mut registry = self.write();
+                    if registry.retained.get(&topic.name) != Some(&message) {
+                        registry.retain(&topic.name, message);
+                    }
+                }
+            }
+            Route::Connection(id) => {
+                if let Some(connection) = self.connection(id) {
+                    connection.push(message);
+                }
+            }
         }
     }
 
@@ -426,115 +492,12 @@ impl Hub {
     }
 }
 
-impl Member {
-    /// The groups or the topics the connection is in.
-    fn names(&self, kind: Kind) -> &HashSet<Arc<str>> {
-        match kind {
-            Kind::Group => &self.groups,
-            Kind::Topic => &self.topics,
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(remote) = &self.remote {
+            remote.close();
         }
     }
-
-    fn names_mut(&mut self, kind: Kind) -> &mut HashSet<Arc<str>> {
-        match kind {
-            Kind::Group => &mut self.groups,
-            Kind::Topic => &mut self.topics,
-        }
-    }
-}
-
-impl Registry {
-    fn sets(&mut self, kind: Kind) -> &mut HashMap<Arc<str>, Members> {
-        match kind {
-            Kind::Group => &mut self.groups,
-            Kind::Topic => &mut self.subscribers,
-        }
-    }
-
-    fn add(&mut self, kind: Kind, name: &str, id: ConnectionId) -> Result<bool, PushError> {
-        let Registry {
-            connections,
-            groups,
-            subscribers,
-            ..
-        } = self;
-        let member = connections
-            .get_mut(&id)
-            .ok_or(PushError::UnknownConnection(id))?;
-        let sets = match kind {
-            Kind::Group => groups,
-            Kind::Topic => subscribers,
-        };
-        let names = member.names_mut(kind);
-        if names.contains(name) {
-            return Ok(false);
-        }
-        // One allocation of the name, shared by the set and its members' lists.
-        let name = sets
-            .get_key_value(name)
-            .map_or_else(|| Arc::from(name), |(name, _)| name.clone());
-        names.insert(name.clone());
-        sets.entry(name)
-            .or_default()
-            .insert(id, member.connection.clone());
-        Ok(true)
-    }
-
-    fn remove(&mut self, kind: Kind, name: &str, id: ConnectionId) -> bool {
-        let Some(member) = self.connections.get_mut(&id) else {
-            return false;
-        };
-        if !member.names_mut(kind).remove(name) {
-            return false;
-        }
-        self.drop_member(kind, name, id);
-        true
-    }
-
-    /// Removes `id` from one set, and the set once it is empty, so names do not pile up.
-    fn drop_member(&mut self, kind: Kind, name: &str, id: ConnectionId) {
-        let sets = self.sets(kind);
-        if let Some(members) = sets.get_mut(name) {
-            members.remove(&id);
-            if members.is_empty() {
-                sets.remove(name);
-            }
-        }
-    }
-
-    fn names_of(&self, kind: Kind, id: ConnectionId) -> Vec<String> {
-        let Some(member) = self.connections.get(&id) else {
-            return Vec::new();
-        };
-        sorted(member.names(kind).iter().map(|name| name.to_string()))
-    }
-
-    /// Adds a subscriber and sends it the topic's retained value, if any, at once.
-    fn subscribe(&mut self, topic: &str, id: ConnectionId) -> Result<bool, PushError> {
-        let added = self.add(Kind::Topic, topic, id)?;
-        if let (true, Some(message), Some(member)) =
-            (added, self.retained.get(topic), self.connections.get(&id))
-        {
-            member.connection.push(message.clone());
-        }
-        Ok(added)
-    }
-}
-
-/// Queues one encoded message for every member; counts those it was queued for.
-fn deliver(members: Option<&Members>, message: &Utf8Bytes) -> usize {
-    members.map_or(0, |members| {
-        members
-            .values()
-            .filter(|connection| connection.push(message.clone()) == Pushed::Queued)
-            .count()
-    })
-}
-
-fn sorted<T: Ord>(items: impl Iterator<Item = T>) -> Vec<T> {
-    let mut items: Vec<T> = items.collect();
-    items.sort_unstable();
-    items
 }
 
 impl fmt::Debug for Hub {

@@ -1,18 +1,24 @@
 //! Pushing from the server: to one connection, to groups, to topics' subscribers.
 
+mod broker;
 mod builtins;
 mod error;
 mod hooks;
 mod hub;
+mod registry;
 mod topic;
 
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+pub use broker::BrokerStatus;
 pub use error::PushError;
 pub use hooks::Refusal;
 pub use hub::{Hub, HubBuilder};
 pub use topic::Topic;
+
+#[cfg(feature = "redis")]
+pub use broker::redis::{BrokerError, RedisBroker, RedisBrokerBuilder};
 
 pub(crate) use builtins::methods as builtin_methods;
 

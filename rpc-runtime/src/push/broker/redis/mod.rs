@@ -1,0 +1,186 @@
+//! The Redis broker.
+//!
+//! Every process subscribes to three channels under the cluster's prefix: `control` (who has
+//! members where, heartbeats), `all` (retained publishes, which every process keeps) and its
+//! own `node:ID` (pushes for its connections). A process knows which others have members in
+//! each group and topic, and sends a push only to those: a group whose members are all local
+//! costs no Redis traffic. Retained values are also kept in the `retained` hash, for processes
+//! that start later. Nothing about members is stored in Redis, so a process that dies leaves
+//! nothing behind there; the others forget its members once its heartbeats stop.
+
+mod link;
+mod session;
+mod view;
+mod wire;
+
+use std::fmt;
+use std::hash::BuildHasher;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime};
+
+use link::{Keys, Link, Outgoing};
+use session::Session;
+use tokio::sync::mpsc;
+
+use super::{Inbound, Remote};
+
+/// Shares a [`Hub`](crate::Hub)'s groups, topics and connections with every process whose hub
+/// has a broker on the same Redis (and prefix): a group notification, a topic publish or a
+/// notification to a [`ConnectionId`](crate::ConnectionId) reaches the right connections
+/// whichever process they are on. Behind the `redis` feature.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), rpc_runtime::BrokerError> {
+/// use rpc_runtime::{Hub, RedisBroker};
+///
+/// let hub = Hub::builder().broker(RedisBroker::connect("redis://127.0.0.1/").await?).build();
+/// # Ok(()) }
+/// ```
+///
+/// - **Delivery** to other processes is at most once, in order per sending process, without
+///   waiting: the sending call returns once its own process's connections have it.
+/// - **Redis unreachable at start**: `connect` fails, saying where it tried.
+/// - **Redis lost while serving**: local delivery goes on; pushes meant for other processes
+///   are counted as lost ([`BrokerStatus::lost`](crate::BrokerStatus::lost)) and logged,
+///   not queued; the broker reconnects with backoff (0.1 s doubling to 5 s), resubscribes, and
+///   exchanges memberships again. Nothing panics.
+/// - **A process that dies** is forgotten by the others after five silent heartbeats (5 s by
+///   default): its groups stop being listed and pushes stop being sent to it.
+pub struct RedisBroker {
+    link: Arc<Link>,
+    client: redis::Client,
+    session: Session,
+    outgoing: mpsc::Receiver<Outgoing>,
+    runtime: tokio::runtime::Handle,
+}
+
+/// Configures a [`RedisBroker`].
+pub struct RedisBrokerBuilder {
+    url: String,
+    prefix: String,
+    heartbeat: Duration,
+    max_queued: usize,
+}
+
+/// Redis could not be reached, or the URL is not one.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot use Redis at {target}: {source}")]
+pub struct BrokerError {
+    /// Where, without the password.
+    target: String,
+    source: redis::RedisError,
+}
+
+impl RedisBroker {
+    /// Connects with the defaults; see [`RedisBrokerBuilder`].
+    pub async fn connect(url: &str) -> Result<RedisBroker, BrokerError> {
+        RedisBroker::builder(url).connect().await
+    }
+
+    /// A broker to configure, for the Redis at `url` (`redis://[:password@]host[:port][/db]`).
+    pub fn builder(url: &str) -> RedisBrokerBuilder {
+        RedisBrokerBuilder {
+            url: url.to_owned(),
+            prefix: "rpc".to_owned(),
+            heartbeat: Duration::from_secs(1),
+            max_queued: 4096,
+        }
+    }
+
+    /// The broker as the hub calls it.
+    pub(crate) fn remote(&self) -> Arc<dyn Remote> {
+        self.link.clone()
+    }
+
+    /// Starts serving the hub, on the runtime `connect` ran on.
+    pub(crate) fn start(self, inbound: Inbound) {
+        self.runtime.spawn(session::run(
+            self.link,
+            self.client,
+            inbound,
+            self.outgoing,
+            self.session,
+        ));
+    }
+}
+
+impl RedisBrokerBuilder {
+    /// Names the cluster: the processes with one prefix share groups, topics and connections;
+    /// others on the same Redis are apart. `rpc` by default.
+    pub fn prefix(mut self, prefix: &str) -> Self {
+        self.prefix = prefix.to_owned();
+        self
+    }
+
+    /// How often a process says it is alive; after five silent heartbeats the others forget
+    /// it and its members. 1 s by default.
+    pub fn heartbeat(mut self, every: Duration) -> Self {
+        self.heartbeat = every.max(Duration::from_millis(10));
+        self
+    }
+
+    /// How many pushes to other processes may wait for Redis; those beyond are counted as
+    /// lost. 4,096 by default.
+    pub fn max_queued(mut self, pushes: usize) -> Self {
+        self.max_queued = pushes.max(1);
+        self
+    }
+
+    /// Connects and subscribes, so that an unreachable Redis is an error now rather than
+    /// later. Must run on a tokio runtime, which then runs the broker.
+    pub async fn connect(self) -> Result<RedisBroker, BrokerError> {
+        let client = redis::Client::open(self.url.as_str()).map_err(|source| BrokerError {
+            target: "an invalid URL".to_owned(),
+            source,
+        })?;
+        let node = random_node();
+        let keys = Keys::new(&self.prefix, node);
+        let (link, outgoing) = Link::new(node, keys, self.heartbeat, self.max_queued);
+        let session = Session::open(&client, &link)
+            .await
+            .map_err(|source| BrokerError {
+                target: client.get_connection_info().addr().to_string(),
+                source,
+            })?;
+        // Pushes are queued from now on; the session sends them once it has said hello.
+        link.connected.store(true, Ordering::Release);
+        Ok(RedisBroker {
+            link: Arc::new(link),
+            client,
+            session,
+            outgoing,
+            runtime: tokio::runtime::Handle::current(),
+        })
+    }
+}
+
+/// A node id no other process will pick: 64 random bits, never 0 (the broker-less node).
+fn random_node() -> u64 {
+    // The standard library's hasher keys come from the OS's random source.
+    let seed = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos());
+    std::collections::hash_map::RandomState::new()
+        .hash_one((seed, std::process::id()))
+        .max(1)
+}
+
+impl fmt::Debug for RedisBroker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisBroker")
+            .field("node", &format_args!("{:x}", self.link.node))
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for RedisBrokerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the URL: it may hold a password.
+        f.debug_struct("RedisBrokerBuilder")
+            .field("prefix", &self.prefix)
+            .field("heartbeat", &self.heartbeat)
+            .field("max_queued", &self.max_queued)
+            .finish_non_exhaustive()
+    }
+}

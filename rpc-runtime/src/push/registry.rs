@@ -1,0 +1,206 @@
+//! Who is where on this process: the connections, the groups they joined, the topics they
+//! subscribed to, and the topics' retained values.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::PushError;
+use super::broker::{Kind, Remote};
+use crate::peer::Pushed;
+use crate::{Connection, ConnectionId};
+
+/// Groups and topics are both named sets of connections; each connection also lists the sets
+/// it is in, so that leaving them all on close costs what it joined.
+#[derive(Default)]
+pub(super) struct Registry {
+    pub(super) connections: HashMap<ConnectionId, Member>,
+    pub(super) groups: HashMap<Arc<str>, Members>,
+    pub(super) subscribers: HashMap<Arc<str>, Members>,
+    pub(super) retained: HashMap<Arc<str>, Utf8Bytes>,
+    /// Told when a set gains its first member here or loses its last, so other processes learn
+    /// where to send; `None` without a broker.
+    remote: Option<Arc<dyn Remote>>,
+}
+
+pub(super) type Members = HashMap<ConnectionId, Connection>;
+
+pub(super) struct Member {
+    pub(super) connection: Connection,
+    groups: HashSet<Arc<str>>,
+    topics: HashSet<Arc<str>>,
+}
+
+impl Member {
+    pub(super) fn new(connection: Connection) -> Self {
+        Member {
+            connection,
+            groups: HashSet::new(),
+            topics: HashSet::new(),
+        }
+    }
+
+    /// The groups or the topics the connection is in.
+    fn names(&self, kind: Kind) -> &HashSet<Arc<str>> {
+        match kind {
+            Kind::Group => &self.groups,
+            Kind::Topic => &self.topics,
+        }
+    }
+
+    fn names_mut(&mut self, kind: Kind) -> &mut HashSet<Arc<str>> {
+        match kind {
+            Kind::Group => &mut self.groups,
+            Kind::Topic => &mut self.topics,
+        }
+    }
+}
+
+impl Registry {
+    pub(super) fn new(remote: Option<Arc<dyn Remote>>) -> Self {
+        Registry {
+            remote,
+            ..Registry::default()
+        }
+    }
+
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(super) fn sets(&self, kind: Kind) -> &HashMap<Arc<str>, Members> {
+        match kind {
+            Kind::Group => &self.groups,
+            Kind::Topic => &self.subscribers,
+        }
+    }
+
+    fn sets_mut(&mut self, kind: Kind) -> &mut HashMap<Arc<str>, Members> {
+        match kind {
+            Kind::Group => &mut self.groups,
+            Kind::Topic => &mut self.subscribers,
+        }
+    }
+
+    pub(super) fn add(
+        &mut self,
+        kind: Kind,
+        name: &str,
+        id: ConnectionId,
+    ) -> Result<bool, PushError> {
+        let Registry {
+            connections,
+            groups,
+            subscribers,
+            remote,
+            ..
+        } = self;
+        let member = connections
+            .get_mut(&id)
+            .ok_or(PushError::UnknownConnection(id))?;
+        let sets = match kind {
+            Kind::Group => groups,
+            Kind::Topic => subscribers,
+        };
+        let names = member.names_mut(kind);
+        if names.contains(name) {
+            return Ok(false);
+        }
+        // One allocation of the name, shared by the set and its members' lists.
+        let name = match sets.get_key_value(name) {
+            Some((name, _)) => name.clone(),
+            None => {
+                let name: Arc<str> = Arc::from(name);
+                if let Some(remote) = remote {
+                    remote.interest(kind, &name, true);
+                }
+                name
+            }
+        };
+        names.insert(name.clone());
+        sets.entry(name)
+            .or_default()
+            .insert(id, member.connection.clone());
+        Ok(true)
+    }
+
+    pub(super) fn remove(&mut self, kind: Kind, name: &str, id: ConnectionId) -> bool {
+        let Some(member) = self.connections.get_mut(&id) else {
+            return false;
+        };
+        if !member.names_mut(kind).remove(name) {
+            return false;
+        }
+        self.drop_member(kind, name, id);
+        true
+    }
+
+    /// Takes a connection out of the registry and every group and topic it was in.
+    pub(super) fn unregister(&mut self, id: ConnectionId) {
+        let Some(member) = self.connections.remove(&id) else {
+            return;
+        };
+        for group in &member.groups {
+            self.drop_member(Kind::Group, group, id);
+        }
+        for topic in &member.topics {
+            self.drop_member(Kind::Topic, topic, id);
+        }
+    }
+
+    /// Removes `id` from one set, and the set once it is empty, so names do not pile up.
+    fn drop_member(&mut self, kind: Kind, name: &str, id: ConnectionId) {
+        let sets = self.sets_mut(kind);
+        let Some(members) = sets.get_mut(name) else {
+            return;
+        };
+        members.remove(&id);
+        if members.is_empty() {
+            let (name, _) = sets.remove_entry(name).expect("the set was just found");
+            if let Some(remote) = &self.remote {
+                remote.interest(kind, &name, false);
+            }
+        }
+    }
+
+    pub(super) fn names_of(&self, kind: Kind, id: ConnectionId) -> Vec<String> {
+        let Some(member) = self.connections.get(&id) else {
+            return Vec::new();
+        };
+        sorted(member.names(kind).iter().map(|name| name.to_string()))
+    }
+
+    /// Adds a subscriber and sends it the topic's retained value, if any, at once.
+    pub(super) fn subscribe(&mut self, topic: &str, id: ConnectionId) -> Result<bool, PushError> {
+        let added = self.add(Kind::Topic, topic, id)?;
+        if let (true, Some(message), Some(member)) =
+            (added, self.retained.get(topic), self.connections.get(&id))
+        {
+            member.connection.push(message.clone());
+        }
+        Ok(added)
+    }
+
+    /// Delivers to the set's members here and keeps `message` as the topic's retained value,
+    /// in one step, so a subscriber gets the retained value or this publish, never both and
+    /// never neither.
+    pub(super) fn retain(&mut self, topic: &Arc<str>, message: Utf8Bytes) -> usize {
+        let reached = deliver(self.subscribers.get(&**topic), &message);
+        self.retained.insert(topic.clone(), message);
+        reached
+    }
+}
+
+/// Queues one encoded message for every member; counts those it was queued for.
+pub(super) fn deliver(members: Option<&Members>, message: &Utf8Bytes) -> usize {
+    members.map_or(0, |members| {
+        members
+            .values()
+            .filter(|connection| connection.push(message.clone()) == Pushed::Queued)
+            .count()
+    })
+}
+
+pub(super) fn sorted<T: Ord>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut items: Vec<T> = items.collect();
+    items.sort_unstable();
+    items
+}
