@@ -88,7 +88,7 @@ pub use method::{Guard, MethodDescriptor, MethodKind};
 pub use peer::{DEFAULT_MAX_SUBSCRIPTIONS, DEFAULT_OUTBOUND_QUEUE, SlowReaderPolicy};
 #[cfg(feature = "redis")]
 pub use push::{BrokerError, RedisBroker, RedisBrokerBuilder};
-pub use push::{BrokerStatus, Hub, HubBuilder, PushError, Refusal, Topic};
+pub use push::{BrokerStatus, Change, Hub, HubBuilder, PushError, Record, Refusal, Topic};
 pub use router::{Router, RouterError};
 pub use server::{
     DEFAULT_IO_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_REQUEST_SIZE,

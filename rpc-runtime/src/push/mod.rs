@@ -3,6 +3,7 @@
 mod broker;
 mod builtins;
 mod error;
+mod feed;
 mod hooks;
 mod hub;
 mod registry;
@@ -13,6 +14,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 pub use broker::BrokerStatus;
 pub use error::PushError;
+pub use feed::{Change, Record};
 pub use hooks::Refusal;
 pub use hub::{Hub, HubBuilder};
 pub use topic::Topic;
