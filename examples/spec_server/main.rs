@@ -3,25 +3,46 @@
 //! `subscribe_ticks` subscription; `callback`, which calls the client back) over WebSocket.
 //!
 //! ```text
-//! cargo run --example spec_server -- 127.0.0.1:8080
+//! cargo run --example spec_server -- 127.0.0.1:8080 [--redis redis://127.0.0.1/]
 //! ```
 //!
 //! Prints `listening on ADDR` once bound (port 0 picks a free port) and serves until Ctrl-C.
+//! With `--redis URL`, its groups, topics and connections are shared with every other process
+//! started so on the same Redis.
 
 mod methods;
 
-use rpc_runtime::Server;
+use std::io;
+
+use rpc_runtime::{RedisBroker, Server};
 
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> io::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .init();
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    let mut addr = "127.0.0.1:8080".to_owned();
+    let mut redis = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--redis" => redis = Some(args.next().ok_or_else(|| usage("--redis needs a URL"))?),
+            _ if arg.starts_with('-') => return Err(usage(&format!("unknown option {arg}"))),
+            _ => addr = arg,
+        }
+    }
+    let mut hub = methods::hub();
+    if let Some(url) = redis {
+        match RedisBroker::connect(&url).await {
+            Ok(broker) => hub = hub.broker(broker),
+            Err(err) => {
+                eprintln!("spec_server: {err}");
+                std::process::exit(1);
+            }
+        }
+    }
     let server = Server::builder()
-        .hub(methods::hub())
+        .hub(hub.build())
         .state(methods::Ticks::default())
         .bind(addr, methods::router())
         .await?;
@@ -32,4 +53,11 @@ async fn main() -> std::io::Result<()> {
         })
         .await;
     Ok(())
+}
+
+fn usage(problem: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{problem}\nusage: spec_server [ADDR] [--redis URL]"),
+    )
 }

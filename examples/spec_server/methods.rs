@@ -8,8 +8,8 @@ use std::time::Duration;
 use futures_util::stream;
 use rpc_runtime::client::{ClientError, RpcClient};
 use rpc_runtime::{
-    Connection, Context, Hub, PushError, Router, RpcError, Stream, Topic, methods, rpc_method,
-    rpc_notification, rpc_subscription,
+    BrokerStatus, Connection, ConnectionId, Context, Hub, HubBuilder, PushError, Router, RpcError,
+    Stream, Topic, methods, rpc_method, rpc_notification, rpc_subscription,
 };
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 use serde_json::{Value, json};
@@ -37,18 +37,21 @@ pub fn router() -> Router {
         broadcast_ticks,
         subscribe_ticks,
         callback,
+        connection_id,
+        notify_connection,
+        groups,
+        broker_status,
     ]
 }
 
 /// The topics `news`, `status` and `ticks`, with the built-ins also under aiohttp-json-rpc's
-/// names.
-pub fn hub() -> Hub {
+/// names; unbuilt, so that a broker may be added.
+pub fn hub() -> HubBuilder {
     Hub::builder()
         .topic(Topic::new("news"))
         .topic(Topic::new("status"))
         .topic(Topic::new("ticks"))
         .aiohttp_names()
-        .build()
 }
 
 #[rpc_method]
@@ -264,4 +267,33 @@ pub async fn callback(
         ClientError::Rpc(err) => err,
         other => RpcError::internal().with_data(other.to_string()),
     })
+}
+
+/// The calling connection's id, as `notify_connection` takes it.
+#[rpc_method]
+pub fn connection_id(conn: Connection) -> ConnectionId {
+    conn.id()
+}
+
+/// Sends the connection `id` a notification, on whichever process it is.
+#[rpc_method]
+pub fn notify_connection(
+    cx: Context,
+    id: ConnectionId,
+    method: String,
+    params: Option<Value>,
+) -> Result<(), RpcError> {
+    cx.hub().notify(id, &method, params).map_err(push_failed)
+}
+
+/// Every group with members, on this process or (with a broker) another live one.
+#[rpc_method]
+pub fn groups(cx: Context) -> Vec<String> {
+    cx.hub().groups()
+}
+
+/// The broker's status; `null` without one.
+#[rpc_method]
+pub fn broker_status(cx: Context) -> Option<BrokerStatus> {
+    cx.hub().broker_status()
 }

@@ -56,7 +56,7 @@ pub mod ours {
         let server = rpc_runtime::Server::builder()
             // As jsonrpsee's below: the idle scenario holds 10,000 connections plus its probes.
             .max_connections(100_000)
-            .hub(spec::hub())
+            .hub(spec::hub().build())
             .state(spec::Ticks::default())
             .bind(addr, router())
             .await?;

@@ -6,8 +6,11 @@
 #[path = "../../examples/spec_server/methods.rs"]
 pub mod spec;
 
+pub mod redis;
+
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +38,23 @@ pub async fn timed<T>(what: &str, future: impl Future<Output = T>) -> T {
     tokio::time::timeout(TIMEOUT, future)
         .await
         .unwrap_or_else(|_| panic!("timed out: {what}"))
+}
+
+/// Cargo builds examples beside the test binaries' `deps` folder when it runs `cargo test`.
+pub fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let path = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir")
+        .join("examples")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo test` without a target filter so Cargo builds the examples",
+        path.display()
+    );
+    path
 }
 
 /// State for the test-only methods, shared with the test itself: a barrier that releases only
@@ -150,7 +170,7 @@ impl TestServer {
 
     /// Serves [`router`] and the conformance hub (topics `news`, `status`, `ticks`).
     pub async fn start_with(builder: ServerBuilder, barrier_parties: usize) -> Self {
-        Self::serve(builder.hub(spec::hub()), router(), barrier_parties).await
+        Self::serve(builder.hub(spec::hub().build()), router(), barrier_parties).await
     }
 
     /// Serves `router` instead of the test methods, with the builder's hub.

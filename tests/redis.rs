@@ -1,0 +1,323 @@
+//! Push across server processes on a real `redis-server`: two `spec_server --redis URL`
+//! processes, real WebSocket clients on each. Without `redis-server` installed these fail.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::redis::Redis;
+use common::{Ws, example, timed};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
+use tokio::net::TcpListener;
+use tokio::process::{Child, ChildStdout, Command};
+
+/// A `spec_server --redis URL` process.
+struct Node {
+    child: Child,
+    url: String,
+    // Kept open, so that the server's stdout stays writable.
+    _stdout: Lines<BufReader<ChildStdout>>,
+}
+
+impl Node {
+    async fn start(redis: &Redis) -> Node {
+        let mut child = spec_server(&redis.url(), Stdio::null());
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = timed("spec_server's first line", lines.next_line())
+            .await
+            .unwrap()
+            .expect("spec_server printed nothing: did it fail to reach Redis?");
+        let addr = line.strip_prefix("listening on ").expect("its address");
+        Node {
+            child,
+            url: format!("ws://{addr}/"),
+            _stdout: lines,
+        }
+    }
+
+    async fn client(&self) -> Client {
+        Client {
+            ws: Ws::connect(&self.url).await,
+            next_id: 0,
+            notifications: Vec::new(),
+        }
+    }
+
+    async fn kill(mut self) {
+        self.child.kill().await.expect("kill spec_server");
+    }
+}
+
+fn spec_server(redis_url: &str, stderr: Stdio) -> Child {
+    Command::new(example("spec_server"))
+        .args(["127.0.0.1:0", "--redis", redis_url])
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start spec_server")
+}
+
+/// A WebSocket client that keeps the notifications arriving between answers.
+struct Client {
+    ws: Ws,
+    next_id: u64,
+    notifications: Vec<Value>,
+}
+
+impl Client {
+    async fn call(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        let request = json!({"jsonrpc": "2.0", "method": method, "params": params, "id": id});
+        self.ws.send_text(&request.to_string()).await;
+        loop {
+            let message = self.ws.recv_json().await;
+            if message["id"] == id {
+                assert!(message.get("error").is_none(), "{method}: {message}");
+                return message["result"].clone();
+            }
+            self.notifications.push(message);
+        }
+    }
+
+    /// The next notification, however it arrives.
+    async fn notification(&mut self) -> Value {
+        if !self.notifications.is_empty() {
+            return self.notifications.remove(0);
+        }
+        self.ws.recv_json().await
+    }
+
+    /// Whether a notification has come by the time an answer to a later call does.
+    async fn has_notification(&mut self) -> bool {
+        self.call("echo", json!(["sync"])).await;
+        !self.notifications.is_empty()
+    }
+
+    async fn groups(&mut self) -> Vec<String> {
+        serde_json::from_value(self.call("groups", json!([])).await).unwrap()
+    }
+
+    async fn status(&mut self) -> Value {
+        self.call("broker_status", json!([])).await
+    }
+}
+
+/// Waits until `there`'s process knows every interest `here` announced so far: `here` joins a
+/// fresh group and leaves it, and a process hears another's announcements in the order they
+/// were made.
+async fn settled(here: &mut Client, there: &mut Client) {
+    let marker = format!("settle-{}", here.next_id);
+    here.call("join", json!([marker])).await;
+    wait_for_group(there, &marker, true).await;
+    here.call("leave", json!([marker])).await;
+    wait_for_group(there, &marker, false).await;
+}
+
+async fn wait_for_group(client: &mut Client, group: &str, listed: bool) {
+    timed("the other process to hear", async {
+        while client.groups().await.iter().any(|g| g == group) != listed {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_group_notification_reaches_members_on_both_processes() {
+    let redis = Redis::start().await;
+    let (a, b) = (Node::start(&redis).await, Node::start(&redis).await);
+    let (mut ann, mut bob, mut eve) = (a.client().await, b.client().await, b.client().await);
+    ann.call("join", json!(["room"])).await;
+    bob.call("join", json!(["room"])).await;
+    settled(&mut bob, &mut ann).await;
+
+    let reached = ann
+        .call("notify_group", json!(["room", "said", ["hi"]]))
+        .await;
+    assert_eq!(reached, 1, "the count is of this process's members");
+    let said = json!({"jsonrpc": "2.0", "method": "said", "params": ["hi"]});
+    assert_eq!(timed("ann's own copy", ann.notification()).await, said);
+    assert_eq!(timed("bob's copy, across", bob.notification()).await, said);
+    assert!(!eve.has_notification().await, "eve is not in the room");
+    assert_eq!(eve.groups().await, ["room"], "one group, listed once");
+
+    // Leaving is announced too.
+    bob.call("leave", json!(["room"])).await;
+    settled(&mut bob, &mut ann).await;
+    ann.call("notify_group", json!(["room", "said", ["again"]]))
+        .await;
+    assert!(!bob.has_notification().await, "bob left the room");
+    a.kill().await;
+    b.kill().await;
+}
+
+#[tokio::test]
+async fn a_topic_publish_and_its_retained_value_cross_processes() {
+    let redis = Redis::start().await;
+    let (a, b) = (Node::start(&redis).await, Node::start(&redis).await);
+    let (mut ann, mut bob) = (a.client().await, b.client().await);
+
+    // Retained before anyone subscribes, on the other process.
+    let reached = ann.call("publish", json!(["status", {"v": 1}, true])).await;
+    assert_eq!(reached, 0);
+    bob.call("rpc.subscribe", json!(["status", "news"])).await;
+    let status = |v| json!({"jsonrpc": "2.0", "method": "status", "params": {"v": v}});
+    assert_eq!(
+        timed("the retained value", bob.notification()).await,
+        status(1)
+    );
+
+    settled(&mut bob, &mut ann).await;
+    ann.call("publish", json!(["news", ["extra"]])).await;
+    let news = json!({"jsonrpc": "2.0", "method": "news", "params": ["extra"]});
+    assert_eq!(timed("the publish, across", bob.notification()).await, news);
+    ann.call("publish", json!(["status", {"v": 2}, true])).await;
+    assert_eq!(
+        timed("the new retained value", bob.notification()).await,
+        status(2)
+    );
+
+    // A process started later reads the retained value from Redis.
+    let c = Node::start(&redis).await;
+    let mut cat = c.client().await;
+    cat.call("rpc.subscribe", json!(["status"])).await;
+    assert_eq!(
+        timed("the retained value, late", cat.notification()).await,
+        status(2)
+    );
+    for node in [a, b, c] {
+        node.kill().await;
+    }
+}
+
+#[tokio::test]
+async fn a_notification_to_a_connection_id_reaches_its_process() {
+    let redis = Redis::start().await;
+    let (a, b) = (Node::start(&redis).await, Node::start(&redis).await);
+    let (mut ann, mut bob) = (a.client().await, b.client().await);
+    let id = bob.call("connection_id", json!([])).await;
+    let ann_id = ann.call("connection_id", json!([])).await;
+    assert_ne!(id, ann_id, "ids are unique across processes");
+
+    ann.call("notify_connection", json!([id, "direct", ["for bob"]]))
+        .await;
+    let direct = json!({"jsonrpc": "2.0", "method": "direct", "params": ["for bob"]});
+    assert_eq!(
+        timed("the direct notification", bob.notification()).await,
+        direct
+    );
+    assert!(!ann.has_notification().await);
+    a.kill().await;
+    b.kill().await;
+}
+
+#[tokio::test]
+async fn a_killed_process_leaves_no_ghosts() {
+    let redis = Redis::start().await;
+    let (a, b) = (Node::start(&redis).await, Node::start(&redis).await);
+    let (mut ann, mut bob) = (a.client().await, b.client().await);
+    bob.call("join", json!(["room"])).await;
+    let bob_id = bob.call("connection_id", json!([])).await;
+    settled(&mut bob, &mut ann).await;
+    assert_eq!(ann.groups().await, ["room"]);
+    assert_eq!(ann.status().await["other_nodes"], 1);
+
+    // SIGKILL: no goodbye, only silence.
+    b.kill().await;
+    timed("the dead process to be forgotten", async {
+        while !ann.groups().await.is_empty() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert_eq!(ann.status().await["other_nodes"], 0);
+
+    // A push to one of its connections is counted as lost, not silently dropped.
+    let lost = ann.status().await["lost"].as_u64().unwrap();
+    ann.call("notify_connection", json!([bob_id, "direct", []]))
+        .await;
+    timed("the push to be counted", async {
+        while ann.status().await["lost"].as_u64().unwrap() == lost {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    a.kill().await;
+}
+
+#[tokio::test]
+async fn a_redis_restart_is_survived() {
+    let redis = Redis::start().await;
+    let (a, b) = (Node::start(&redis).await, Node::start(&redis).await);
+    let (mut ann, mut bob) = (a.client().await, b.client().await);
+    ann.call("join", json!(["room"])).await;
+    bob.call("join", json!(["room"])).await;
+    settled(&mut bob, &mut ann).await;
+
+    let port = redis.stop().await;
+    timed("ann's process to notice", async {
+        while ann.status().await["connected"] == true {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    // Local delivery goes on; what was meant for bob's process is counted as lost.
+    let lost = ann.status().await["lost"].as_u64().unwrap();
+    ann.call("notify_group", json!(["room", "said", ["while down"]]))
+        .await;
+    let while_down = json!({"jsonrpc": "2.0", "method": "said", "params": ["while down"]});
+    assert_eq!(
+        timed("ann's own copy", ann.notification()).await,
+        while_down
+    );
+    assert_eq!(ann.status().await["lost"].as_u64().unwrap(), lost + 1);
+
+    let redis = Redis::start_on(port).await;
+    for client in [&mut ann, &mut bob] {
+        timed("reconnection", async {
+            while client.status().await["connected"] != true {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await;
+    }
+    // Memberships were exchanged again on the empty Redis.
+    settled(&mut bob, &mut ann).await;
+    ann.call("notify_group", json!(["room", "said", ["back"]]))
+        .await;
+    let back = json!({"jsonrpc": "2.0", "method": "said", "params": ["back"]});
+    assert_eq!(
+        timed("bob's copy after the restart", bob.notification()).await,
+        back
+    );
+    a.kill().await;
+    b.kill().await;
+    redis.stop().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_at_start_is_a_clear_error() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let mut child = spec_server(&format!("redis://127.0.0.1:{port}/"), Stdio::piped());
+    let status = timed("spec_server to give up", child.wait()).await.unwrap();
+    assert!(!status.success());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .await
+        .unwrap();
+    assert!(
+        stderr.contains(&format!("cannot use Redis at 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+}
