@@ -1,32 +1,14 @@
 //! Examples as programs: the conformance server's contract other tools depend on, and the
-//! push example's conversation.
+//! push examples' sessions.
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Stdio;
 
-use common::{Http, Ws, timed};
+use common::{Http, Ws, example, timed};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
-
-/// Cargo builds examples beside the test binaries' `deps` folder when it runs `cargo test`.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir")
-        .join("examples")
-        .join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo test` without a target filter so Cargo builds the examples",
-        path.display()
-    );
-    path
-}
 
 /// Starts an example on a free loopback port; its stdout, line by line.
 fn start(name: &str) -> (Child, Lines<BufReader<ChildStdout>>) {
@@ -127,4 +109,27 @@ async fn the_files_example_asks_its_client_and_streams_events() {
         ]
     );
     child.kill().await.expect("stop the files example");
+}
+
+#[tokio::test]
+async fn the_change_feed_example_pushes_every_change_to_its_watchers() {
+    let (mut child, mut lines) = start("change_feed");
+    let printed = lines_until_serving(&mut lines).await;
+    assert!(
+        printed[0].starts_with("listening on 127.0.0.1:"),
+        "{printed:?}"
+    );
+    let todo = |done| format!(r#"{{"done":{done},"id":1,"title":"write the docs"}}"#);
+    assert_eq!(
+        printed[1..],
+        [
+            format!(r#"all: "create" "todos" {}"#, todo(false)),
+            format!(r#"all: "update" "todos" {}"#, todo(true)),
+            format!(r#"all: "delete" "todos" {}"#, todo(true)),
+            format!(r#"one: "update" "todos-1" {}"#, todo(true)),
+            format!(r#"one: "delete" "todos-1" {}"#, todo(true)),
+            "serving until Ctrl-C".to_owned(),
+        ]
+    );
+    child.kill().await.expect("stop the change feed example");
 }

@@ -1,0 +1,121 @@
+//! A chat page with rooms: plain HTML and JavaScript, served by the same server as the JSON-RPC
+//! endpoint it talks to (`/rpc`, over WebSocket). Join a room under a name, type, and every
+//! page in that room sees it, along with who arrives and who leaves.
+//!
+//! ```text
+//! cargo run --example chat                                   # then open http://127.0.0.1:8080/
+//! cargo run --example chat -- 127.0.0.1:8081 --redis redis://127.0.0.1/
+//! ```
+//!
+//! With `--redis URL`, rooms span every process started so on the same Redis: run two on two
+//! ports and a page on one sees a page on the other.
+
+use axum::response::Html;
+use axum::routing::get;
+use rpc_runtime::{Connection, Context, Hub, RedisBroker, RpcError, Server, methods, rpc_method};
+use serde::Serialize;
+
+/// Who a connection is and where, kept with it once it joins.
+#[derive(Clone, Serialize)]
+struct Member {
+    name: String,
+    room: String,
+}
+
+#[derive(Serialize)]
+struct Said<'a> {
+    name: &'a str,
+    room: &'a str,
+    text: &'a str,
+}
+
+fn checked(what: &str, value: String, max: usize) -> Result<String, RpcError> {
+    let value = value.trim().to_owned();
+    if value.is_empty() || value.chars().count() > max {
+        return Err(RpcError::invalid_params(format!(
+            "{what} must be 1 to {max} characters"
+        )));
+    }
+    Ok(value)
+}
+
+/// Joins `room` as `name`, leaving the room the connection was in; the room is told.
+#[rpc_method("chat.join")]
+fn join(cx: Context, conn: Connection, name: String, room: String) -> Result<(), RpcError> {
+    let member = Member {
+        name: checked("a name", name, 40)?,
+        room: checked("a room", room, 40)?,
+    };
+    if let Some(previous) = conn.get::<Member>() {
+        cx.hub().leave(&previous.room, conn.id());
+        cx.hub()
+            .notify_group(&previous.room, "chat.left", &previous)?;
+    }
+    cx.hub().join(&member.room, conn.id())?;
+    cx.hub()
+        .notify_group(&member.room, "chat.joined", &member)?;
+    conn.insert(member);
+    Ok(())
+}
+
+/// Says `text` to the connection's room, itself included.
+#[rpc_method("chat.say")]
+fn say(cx: Context, conn: Connection, text: String) -> Result<(), RpcError> {
+    let member = conn
+        .get::<Member>()
+        .ok_or_else(|| RpcError::invalid_params("join a room first"))?;
+    let text = checked("a message", text, 1000)?;
+    let said = Said {
+        name: &member.name,
+        room: &member.room,
+        text: &text,
+    };
+    cx.hub().notify_group(&member.room, "chat.message", said)?;
+    Ok(())
+}
+
+fn hub() -> rpc_runtime::HubBuilder {
+    // A closed page leaves its room: tell the others.
+    Hub::builder().on_disconnect(|conn: Connection, hub: Hub| async move {
+        if let Some(member) = conn.get::<Member>() {
+            let _ = hub.notify_group(&member.room, "chat.left", &member);
+        }
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
+    let mut addr = "127.0.0.1:8080".to_owned();
+    let mut redis = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--redis" => redis = Some(args.next().ok_or("--redis needs a URL")?),
+            _ => addr = arg,
+        }
+    }
+    let mut hub = hub();
+    if let Some(url) = redis {
+        hub = hub.broker(RedisBroker::connect(&url).await?);
+    }
+    let rpc = Server::builder()
+        .hub(hub.build())
+        .path("/rpc")
+        .into_service(methods![join, say])?;
+    let app = axum::Router::new()
+        .route("/", get(|| async { Html(include_str!("index.html")) }))
+        .route_service("/rpc", rpc);
+
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    println!("listening on {}", listener.local_addr()?);
+    println!("open http://{}/ in a browser", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,255 @@
+//! The chat example's page in real headless Chromium, driven over the DevTools protocol: two
+//! pages in one room, a message typed in one appears in the other, a closed page is seen
+//! leaving. Once on the in-process broker, once across two processes on Redis. Screenshots go
+//! to `target/tmp/`. Without `chromium` (and `redis-server`) installed these fail.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, SystemTime};
+
+use base64::Engine;
+use common::redis::Redis;
+use common::{Ws, example, timed};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+
+/// A chat example process.
+struct Chat {
+    _child: Child,
+    url: String,
+    // Kept open, so that the server's stdout stays writable.
+    _stdout: Lines<BufReader<ChildStdout>>,
+}
+
+impl Chat {
+    async fn start(args: &[&str]) -> Chat {
+        let mut child = Command::new(example("chat"))
+            .arg("127.0.0.1:0")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the chat example");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = timed("the chat example's first line", stdout.next_line())
+            .await
+            .unwrap()
+            .expect("the chat example printed nothing");
+        let addr = line.strip_prefix("listening on ").expect("its address");
+        Chat {
+            _child: child,
+            url: format!("http://{addr}/"),
+            _stdout: stdout,
+        }
+    }
+}
+
+/// Headless Chromium with a fresh profile, and a DevTools connection to it.
+struct Browser {
+    _child: Child,
+    devtools: Ws,
+    next_id: u64,
+    profile: PathBuf,
+}
+
+/// A page, and the DevTools session attached to it.
+struct Page {
+    target: Value,
+    session: Value,
+}
+
+impl Browser {
+    async fn launch() -> Browser {
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let profile = std::env::temp_dir().join(format!("chat-test-profile-{nanos}"));
+        let mut child = Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--remote-debugging-port=0",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg("about:blank")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|err| {
+                panic!("cannot start chromium ({err}): install it (Debian: chromium)")
+            });
+        let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = timed("Chromium's DevTools address", async {
+            loop {
+                let line = stderr.next_line().await.unwrap().expect("Chromium exited");
+                if let Some(url) = line.strip_prefix("DevTools listening on ") {
+                    return url.to_owned();
+                }
+            }
+        })
+        .await;
+        // Chromium keeps logging; read it so that it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_line().await {} });
+        Browser {
+            _child: child,
+            devtools: Ws::connect(&url).await,
+            next_id: 0,
+            profile,
+        }
+    }
+
+    /// Sends a DevTools command, to a page or to the browser; its result.
+    async fn command(&mut self, page: Option<&Page>, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let mut command = json!({"id": self.next_id, "method": method, "params": params});
+        if let Some(page) = page {
+            command["sessionId"] = page.session.clone();
+        }
+        self.devtools.send_text(&command.to_string()).await;
+        loop {
+            // Events (no id) are not needed here.
+            let answer = self.devtools.recv_json().await;
+            if answer["id"] == self.next_id {
+                assert!(answer.get("error").is_none(), "{method}: {answer}");
+                return answer["result"].clone();
+            }
+        }
+    }
+
+    async fn open(&mut self, url: &str) -> Page {
+        let target = self
+            .command(None, "Target.createTarget", json!({"url": url}))
+            .await;
+        let target = target["targetId"].clone();
+        let attach = json!({"targetId": target, "flatten": true});
+        let session = self.command(None, "Target.attachToTarget", attach).await;
+        Page {
+            target,
+            session: session["sessionId"].clone(),
+        }
+    }
+
+    async fn eval(&mut self, page: &Page, expression: &str) -> Value {
+        let params = json!({"expression": expression, "returnByValue": true, "awaitPromise": true});
+        let result = self.command(Some(page), "Runtime.evaluate", params).await;
+        assert!(
+            result.get("exceptionDetails").is_none(),
+            "{expression}: {result}"
+        );
+        result["result"]["value"].clone()
+    }
+
+    /// Waits until the page's `#id` element shows `text`.
+    async fn wait_for_text(&mut self, page: &Page, id: &str, text: &str) {
+        let expression =
+            format!("document.getElementById({id:?})?.innerText.includes({text:?}) ?? false",);
+        timed(&format!("{text:?} in #{id}"), async {
+            while self.eval(page, &expression).await != true {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await;
+    }
+
+    /// Types `text` into the page's `#id` field, as keystrokes do, then presses Enter.
+    async fn type_into(&mut self, page: &Page, id: &str, text: &str) {
+        self.eval(page, &format!("document.getElementById({id:?}).focus()"))
+            .await;
+        self.command(Some(page), "Input.insertText", json!({"text": text}))
+            .await;
+        for kind in ["keyDown", "keyUp"] {
+            let key = json!({"type": kind, "key": "Enter", "code": "Enter",
+                             "windowsVirtualKeyCode": 13, "text": "\r"});
+            self.command(Some(page), "Input.dispatchKeyEvent", key)
+                .await;
+        }
+    }
+
+    async fn join(&mut self, page: &Page, name: &str) {
+        self.wait_for_text(page, "status", "connected").await;
+        self.type_into(page, "name", name).await;
+        self.wait_for_text(page, "status", &format!("in lobby as {name}"))
+            .await;
+    }
+
+    /// Saves a PNG of the page to `target/tmp/NAME`.
+    async fn screenshot(&mut self, page: &Page, name: &str) -> PathBuf {
+        let shot = self
+            .command(
+                Some(page),
+                "Page.captureScreenshot",
+                json!({"format": "png"}),
+            )
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap())
+            .expect("base64 PNG");
+        assert!(png.starts_with(b"\x89PNG"), "a PNG");
+        let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+        std::fs::write(&path, png).expect("write the screenshot");
+        path
+    }
+
+    async fn close(&mut self, page: Page) {
+        let target = json!({"targetId": page.target});
+        self.command(None, "Target.closeTarget", target).await;
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// Ann and Bob meet in the lobby, on `ann_url`'s and `bob_url`'s servers.
+async fn two_pages_chat(ann_url: &str, bob_url: &str, screenshot: &str) {
+    let mut browser = Browser::launch().await;
+    let ann = browser.open(ann_url).await;
+    let bob = browser.open(bob_url).await;
+    browser.join(&ann, "ann").await;
+    browser.join(&bob, "bob").await;
+    browser.wait_for_text(&ann, "log", "bob joined lobby").await;
+
+    browser.type_into(&ann, "text", "hello from ann").await;
+    browser.wait_for_text(&bob, "log", "ann:").await;
+    browser.wait_for_text(&bob, "log", "hello from ann").await;
+    browser.wait_for_text(&ann, "log", "hello from ann").await;
+    browser.type_into(&bob, "text", "hi ann").await;
+    browser.wait_for_text(&ann, "log", "hi ann").await;
+
+    // Closing a page closes its WebSocket: the room sees ann leave.
+    browser.close(ann).await;
+    browser.wait_for_text(&bob, "log", "ann left lobby").await;
+    let path = browser.screenshot(&bob, screenshot).await;
+    println!("screenshot: {}", path.display());
+}
+
+#[tokio::test]
+async fn two_pages_in_one_room_see_each_others_messages() {
+    let chat = Chat::start(&[]).await;
+    two_pages_chat(&chat.url, &chat.url, "chat.png").await;
+}
+
+#[tokio::test]
+async fn two_pages_on_two_processes_share_a_room_through_redis() {
+    let redis = Redis::start().await;
+    let url = redis.url();
+    let (one, two) = (
+        Chat::start(&["--redis", &url]).await,
+        Chat::start(&["--redis", &url]).await,
+    );
+    two_pages_chat(&one.url, &two.url, "chat-redis.png").await;
+}
