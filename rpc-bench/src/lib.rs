@@ -9,6 +9,7 @@
 mod spec;
 
 pub mod attack;
+pub mod cluster;
 pub mod compile;
 pub mod load;
 pub mod servers;

@@ -2,17 +2,23 @@
 //! BENCHMARKS.md); `--before` runs another build's `serve ours` beside ours.
 //! `rpc-bench compile [--smoke]`: the macros' compile cost, ours beside jsonrpsee's.
 //! `rpc-bench attack [--before PATH] [--only TEXT]`: the attacks of issue 9, memory before, peak and after.
-//! `rpc-bench serve <ours|jsonrpsee|limit> ADDR`: one server, as the harness starts it.
+//! `rpc-bench cluster [--smoke]`: fan-out across two server processes on Redis, beside one.
+//! `rpc-bench serve <ours|jsonrpsee|limit> ADDR [--redis URL]`: one server, as the harness
+//! starts it (`--redis`: ours on a Redis broker).
 
 use std::process::{Command, ExitCode};
 
-use rpc_bench::{attack, compile, load, servers};
+use rpc_bench::{attack, cluster, compile, load, servers};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let smoke = args.iter().any(|arg| arg == "--smoke");
     let result = match args.first().map(String::as_str) {
-        Some("serve") if args.len() == 3 => serve(&args[1], &args[2]),
+        Some("serve") if args.len() >= 3 => serve(&args[1], &args[2], option(&args, "--redis")),
+        Some("cluster") => match pinned_to_core_1(&args) {
+            Some(code) => return code,
+            None => cluster::run(smoke),
+        },
         Some("load") => match pinned_to_core_1(&args) {
             Some(code) => return code,
             None => {
@@ -32,7 +38,7 @@ fn main() -> ExitCode {
         }),
         _ => {
             eprintln!(
-                "usage: rpc-bench load [--smoke] [--only TEXT] [--before PATH] | compile [--smoke] | attack [--before PATH] [--only TEXT] | serve <ours|jsonrpsee|limit> ADDR"
+                "usage: rpc-bench load [--smoke] [--only TEXT] [--before PATH] | cluster [--smoke] | compile [--smoke] | attack [--before PATH] [--only TEXT] | serve <ours|jsonrpsee|limit> ADDR [--redis URL]"
             );
             return ExitCode::from(2);
         }
@@ -72,7 +78,11 @@ fn pinned_to_core_1(args: &[String]) -> Option<ExitCode> {
     ))
 }
 
-fn serve(kind: &str, addr: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+fn serve(
+    kind: &str,
+    addr: &str,
+    redis: Option<String>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // One worker: the process is pinned to one core, and every server gets the same runtime.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -80,7 +90,7 @@ fn serve(kind: &str, addr: &str) -> Result<(), Box<dyn std::error::Error + Send 
         .build()?;
     runtime.block_on(async {
         match kind {
-            "ours" => servers::ours::serve(addr).await,
+            "ours" => servers::ours::serve(addr, redis.as_deref()).await,
             "jsonrpsee" => servers::theirs::serve(addr).await,
             "limit" => servers::limit::serve(addr).await,
             other => Err(std::io::Error::other(format!("unknown server {other:?}"))),

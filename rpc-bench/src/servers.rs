@@ -52,11 +52,17 @@ pub mod ours {
             .expect("unique names")
     }
 
-    pub async fn serve(addr: &str) -> std::io::Result<()> {
+    /// Serves; with `redis`, on a Redis broker at that URL.
+    pub async fn serve(addr: &str, redis: Option<&str>) -> std::io::Result<()> {
+        let mut hub = spec::hub();
+        if let Some(url) = redis {
+            let broker = rpc_runtime::RedisBroker::connect(url).await;
+            hub = hub.broker(broker.map_err(std::io::Error::other)?);
+        }
         let server = rpc_runtime::Server::builder()
             // As jsonrpsee's below: the idle scenario holds 10,000 connections plus its probes.
             .max_connections(100_000)
-            .hub(spec::hub().build())
+            .hub(hub.build())
             .state(spec::Ticks::default())
             .bind(addr, router())
             .await?;

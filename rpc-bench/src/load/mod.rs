@@ -1,7 +1,7 @@
 //! The load harness: each scenario against each server, a fresh server process each time,
 //! pinned to core 0 while the load generator runs on core 1.
 
-mod generator;
+pub(crate) mod generator;
 pub(crate) mod process;
 
 use std::fmt::Write as _;
@@ -275,7 +275,8 @@ async fn measure(
         let live = generator::subscribers(addr, subscribers, style, burst).await?;
         tokio::time::sleep(Duration::from_millis(500)).await;
         let per_connection = process.rss()?.saturating_sub(before) as f64 / subscribers as f64;
-        let fanout = generator::fanout(addr, live, style, burst, duration);
+        let local = live.len() as u64;
+        let fanout = generator::fanout(addr, live, local, style, burst, duration);
         let (tally, cpu) = with_cpu(process, fanout).await?;
         return Ok(Row {
             rss_per_connection: Some(per_connection),
@@ -286,7 +287,7 @@ async fn measure(
         let style = style(server, false);
         let stalled = generator::subscribers(addr, stalled, style, burst).await?;
         let live = generator::subscribers(addr, 1, style, burst).await?;
-        let fanout = generator::fanout(addr, live, style, burst, duration);
+        let fanout = generator::fanout(addr, live, 1, style, burst, duration);
         let (tally, cpu) = with_cpu(process, fanout).await?;
         let during = process.rss()?;
         drop(stalled);
@@ -330,17 +331,12 @@ async fn with_cpu<T>(
 }
 
 fn row(server: &'static str, tally: &Tally, cpu: Duration, peak_rss: u64) -> Row {
-    let mut latencies = tally.latencies.clone();
-    latencies.sort_unstable();
-    let percentile = |p: f64| {
-        let index = ((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1));
-        Duration::from_micros(latencies.get(index).copied().unwrap_or(0).into())
-    };
+    let (p50, p99) = tally.p50_p99();
     Row {
         server,
-        calls_per_second: tally.calls as f64 / tally.elapsed.as_secs_f64(),
-        p50: percentile(0.50),
-        p99: percentile(0.99),
+        calls_per_second: tally.per_second(),
+        p50,
+        p99,
         cpu_per_call: cpu / (tally.calls.max(1) as u32),
         peak_rss,
         rss_per_connection: None,

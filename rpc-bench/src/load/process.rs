@@ -21,15 +21,19 @@ impl ServerProcess {
     /// Like [`spawn`](Self::spawn), from another build of this harness (an older commit's, to
     /// measure before and after).
     pub fn spawn_exe(exe: &std::path::Path, kind: &str, pin: bool) -> std::io::Result<Self> {
-        let mut command = if pin {
-            let mut command = Command::new("taskset");
-            command.args(["-c", "0"]).arg(exe);
-            command
-        } else {
-            Command::new(exe)
-        };
-        let mut child = command
+        Self::spawn_with(exe, kind, pin, &[])
+    }
+
+    /// Like [`spawn_exe`](Self::spawn_exe), with `extra` arguments after the address.
+    pub fn spawn_with(
+        exe: &std::path::Path,
+        kind: &str,
+        pin: bool,
+        extra: &[&str],
+    ) -> std::io::Result<Self> {
+        let mut child = pinned(exe, pin)
             .args(["serve", kind, "127.0.0.1:0"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()?;
@@ -45,6 +49,31 @@ impl ServerProcess {
             .and_then(|addr| addr.parse().ok())
             .ok_or_else(|| std::io::Error::other(format!("{kind} server printed {line:?}")))?;
         Ok(ServerProcess { child, addr })
+    }
+
+    /// A `redis-server` without persistence on a free loopback port, on core 0 when `pin` is
+    /// set; ready once it accepts connections.
+    pub fn redis(pin: bool) -> std::io::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = pinned(std::path::Path::new("redis-server"), pin)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|err| std::io::Error::other(format!("cannot start redis-server: {err}")))?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let redis = ServerProcess { child, addr };
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(addr).is_ok() {
+                return Ok(redis);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Err(std::io::Error::other(
+            "redis-server did not start listening",
+        ))
     }
 
     /// User plus system CPU time so far.
@@ -93,6 +122,17 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// `program`, under `taskset -c 0` when `pin` is set.
+fn pinned(program: &std::path::Path, pin: bool) -> Command {
+    if pin {
+        let mut command = Command::new("taskset");
+        command.args(["-c", "0"]).arg(program);
+        command
+    } else {
+        Command::new(program)
     }
 }
 
