@@ -223,7 +223,8 @@ impl Hub {
         params: impl Serialize,
     ) -> Result<(), PushError> {
         match &self.inner.remote {
-            Some(remote) if id.node() != remote.node() => {
+            // Node 0 is no broker's: an id on it (an HTTP call's, a client's) is looked up here.
+            Some(remote) if id.node() != 0 && id.node() != remote.node() => {
                 remote.forward(
                     Route::Connection(id),
                     &encode_notification(method, &params)?,
@@ -360,6 +361,11 @@ impl Hub {
         self.read().names_of(Kind::Topic, id)
     }
 
+    /// How the hub's broker is doing; `None` without one.
+    pub fn broker_status(&self) -> Option<BrokerStatus> {
+        self.inner.remote.as_ref().map(|remote| remote.status())
+    }
+
     fn declared(&self, topic: &str) -> Result<&Topic, PushError> {
         self.inner
             .topics
@@ -428,14 +434,22 @@ impl Hub {
         self.write().unregister(id);
     }
 
-    /// How the hub's broker is doing; `None` without one.
-    pub fn broker_status(&self) -> Option<BrokerStatus> {
-        self.inner.remote.as_ref().map(|remote| remote.status())
-    }
-
     /// An id for a new connection: on the broker's node, so that other processes route to it.
     pub(crate) fn next_connection_id(&self) -> ConnectionId {
         ConnectionId::on(self.inner.remote.as_ref().map_or(0, |remote| remote.node()))
+    }
+
+    pub(crate) async fn accept(&self, connection: &Connection) -> Result<(), Refusal> {
+        match &self.inner.on_connect {
+            Some(hook) => hook(connection.clone(), self.clone()).await,
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) async fn disconnected(&self, connection: &Connection) {
+        if let Some(hook) = &self.inner.on_disconnect {
+            hook(connection.clone(), self.clone()).await;
+        }
     }
 }
 
@@ -475,19 +489,6 @@ impl Hub {
                     connection.push(message);
                 }
             }
-        }
-    }
-
-    pub(crate) async fn accept(&self, connection: &Connection) -> Result<(), Refusal> {
-        match &self.inner.on_connect {
-            Some(hook) => hook(connection.clone(), self.clone()).await,
-            None => Ok(()),
-        }
-    }
-
-    pub(crate) async fn disconnected(&self, connection: &Connection) {
-        if let Some(hook) = &self.inner.on_disconnect {
-            hook(connection.clone(), self.clone()).await;
         }
     }
 }

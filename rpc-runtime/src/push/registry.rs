@@ -153,11 +153,11 @@ impl Registry {
             return;
         };
         members.remove(&id);
-        if members.is_empty() {
-            let (name, _) = sets.remove_entry(name).expect("the set was just found");
-            if let Some(remote) = &self.remote {
-                remote.interest(kind, &name, false);
-            }
+        if !members.is_empty() {
+            return;
+        }
+        if let (Some((name, _)), Some(remote)) = (sets.remove_entry(name), &self.remote) {
+            remote.interest(kind, &name, false);
         }
     }
 
