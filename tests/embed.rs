@@ -2,7 +2,7 @@
 //! tower-http layers, answering HTTP and WebSocket (the `axum` example's app, served for real).
 
 #[allow(dead_code)] // its `main`
-#[path = "../examples/axum.rs"]
+#[path = "../examples/integrations/axum.rs"]
 mod example;
 
 mod common;

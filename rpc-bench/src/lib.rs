@@ -4,8 +4,8 @@
 // Unpublished: its public items serve its own binary and benches, not readers of docs.
 #![allow(missing_docs)]
 
-// The conformance example's methods, served as `cargo run --example spec_server` serves them.
-#[path = "../../examples/spec_server/methods.rs"]
+// The conformance example's methods, served as `cargo run -p integrations --example spec_server` serves them.
+#[path = "../../examples/integrations/spec_server/methods.rs"]
 mod spec;
 
 pub mod attack;

@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 
-/// Ours: the conformance server's methods, as `cargo run --example spec_server` serves them.
+/// Ours: the conformance server's methods, as `cargo run -p integrations --example spec_server` serves them.
 pub mod ours {
     use futures_util::StreamExt;
     use rpc_runtime::client::RpcClient;

@@ -3,7 +3,7 @@
 
 #![allow(dead_code, unreachable_pub)] // each test binary uses its own part of this module
 
-#[path = "../../examples/spec_server/methods.rs"]
+#[path = "../../examples/integrations/spec_server/methods.rs"]
 pub mod spec;
 
 pub mod redis;

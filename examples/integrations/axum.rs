@@ -2,7 +2,7 @@
 //! tower-http's CORS and timeout layers. HTTP `POST /rpc` and WebSocket `/rpc` both work.
 //!
 //! ```text
-//! cargo run --example axum
+//! cargo run -p integrations --example axum
 //! curl -s localhost:3000/health
 //! curl -s localhost:3000/rpc -H 'content-type: application/json' \
 //!      -d '{"jsonrpc":"2.0","method":"add","params":[1,2],"id":1}'

@@ -3,8 +3,8 @@
 //! page in that room sees it, along with who arrives and who leaves.
 //!
 //! ```text
-//! cargo run --example chat                                   # then open http://127.0.0.1:8080/
-//! cargo run --example chat -- 127.0.0.1:8081 --redis redis://127.0.0.1/
+//! cargo run -p integrations --example chat        # then open http://127.0.0.1:8080/
+//! cargo run -p integrations --example chat -- 127.0.0.1:8081 --redis redis://127.0.0.1/
 //! ```
 //!
 //! With `--redis URL`, rooms span every process started so on the same Redis: run two on two

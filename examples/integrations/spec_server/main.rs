@@ -3,7 +3,7 @@
 //! `subscribe_ticks` subscription; `callback`, which calls the client back) over WebSocket.
 //!
 //! ```text
-//! cargo run --example spec_server -- 127.0.0.1:8080 [--redis redis://127.0.0.1/]
+//! cargo run -p integrations --example spec_server -- 127.0.0.1:8080 [--redis redis://127.0.0.1/]
 //! ```
 //!
 //! Prints `listening on ADDR` once bound (port 0 picks a free port) and serves until Ctrl-C.
