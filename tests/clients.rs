@@ -354,3 +354,29 @@ async fn http_client_reuses_its_connection() {
     client.notify("update", [1]).await.unwrap();
     server.stop().await;
 }
+
+#[tokio::test]
+async fn clients_send_headers_given_as_strings() {
+    let server = TestServer::start().await;
+    let http = HttpClient::builder()
+        .header(common::HEADER, "from http")
+        .build(&format!("http://{}/", server.addr))
+        .unwrap();
+    let seen: Value = http.call("whoami", ()).await.unwrap();
+    assert_eq!(seen["header"], "from http");
+
+    let ws = WsClient::builder()
+        .header(common::HEADER, "from the handshake")
+        .connect(format!("ws://{}/", server.addr))
+        .await
+        .unwrap();
+    let seen: Value = ws.call("whoami", ()).await.unwrap();
+    assert_eq!(seen["header"], "from the handshake");
+
+    let invalid = HttpClient::builder()
+        .header("bad name", "x")
+        .build("http://127.0.0.1:1/");
+    let err = invalid.unwrap_err().to_string();
+    assert!(err.contains("invalid header name"), "{err}");
+    server.stop().await;
+}

@@ -174,3 +174,24 @@ fn registers_every_method_under_its_namespaced_name() {
         ]
     );
 }
+
+#[tokio::test]
+async fn an_arc_shared_service_is_served_and_still_reachable() {
+    let vault = std::sync::Arc::new(Vault::default());
+    let client = TestClient::new(std::sync::Arc::clone(&vault).into_router());
+    let bank = BankClient::new(&client);
+    assert_eq!(bank.deposit("ann".into(), 5).await.unwrap(), 5);
+    // The handle kept outside sees what the calls did.
+    assert_eq!(vault.balance("ann".into()), 5);
+}
+
+#[tokio::test]
+async fn typed_clients_share_a_client_by_reference_clone_or_arc() {
+    let client = TestClient::new(Vault::default().into_router());
+    let by_ref = BankClient::new(&client);
+    let by_clone = BankClient::new(client.clone());
+    let by_arc = BankClient::new(std::sync::Arc::new(client.clone()));
+    by_ref.deposit("ann".into(), 1).await.unwrap();
+    by_clone.deposit("ann".into(), 2).await.unwrap();
+    assert_eq!(by_arc.deposit("ann".into(), 3).await.unwrap(), 6);
+}

@@ -37,11 +37,58 @@ pub(crate) fn expand_service(service: &Service) -> TokenStream {
         }
         make_send(function);
     }
+    let shared = shared_impl(&item);
     item.items.push(into_router(service));
     let client = client::expand_client(service);
     quote! {
         #item
+        #shared
         #client
+    }
+}
+
+/// `Arc<S>` serves as `S` does, so that a service kept for pushing or inspecting its state can
+/// also be served: `Arc::clone(&service).into_router()`.
+//
+// Input:  pub trait Math { fn add(&self, a: i64) -> impl Future<Output = i64> + Send; }
+// Output: impl<S: Math> Math for Arc<S> {
+//             fn add(&self, a: i64) -> impl Future<Output = i64> + Send { <S as Math>::add(self, a) }
+//         }
+fn shared_impl(item: &syn::ItemTrait) -> TokenStream {
+    let trait_ident = &item.ident;
+    let methods = item.items.iter().filter_map(|item| match item {
+        TraitItem::Fn(function) => Some(&function.sig),
+        _ => None,
+    });
+    let forwards = methods.map(|sig| {
+        // The params are only passed on: `mut` would warn.
+        let mut sig = sig.clone();
+        for input in &mut sig.inputs {
+            if let syn::FnArg::Typed(typed) = input
+                && let syn::Pat::Ident(pat) = &mut *typed.pat
+            {
+                pat.mutability = None;
+            }
+        }
+        let ident = &sig.ident;
+        let args = sig.inputs.iter().filter_map(|input| match input {
+            syn::FnArg::Typed(typed) => match &*typed.pat {
+                syn::Pat::Ident(pat) => Some(&pat.ident),
+                _ => None,
+            },
+            syn::FnArg::Receiver(_) => None,
+        });
+        quote! {
+            #[inline]
+            #sig {
+                <__RpcService as #trait_ident>::#ident(self, #(#args),*)
+            }
+        }
+    });
+    quote! {
+        impl<__RpcService: #trait_ident> #trait_ident for ::std::sync::Arc<__RpcService> {
+            #(#forwards)*
+        }
     }
 }
 

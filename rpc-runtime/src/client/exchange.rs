@@ -20,27 +20,37 @@ pub(crate) trait Exchange: Send + Sync {
     fn reserve_ids(&self, count: u64) -> u64;
 }
 
-impl<T: Exchange> RpcClient for T {
-    async fn call_raw(
-        &self,
-        method: &str,
-        params: Option<Box<RawValue>>,
-    ) -> Result<Box<RawValue>, ClientError> {
-        call(self, method, params).await
-    }
+/// Implements [`RpcClient`] for each exchanging transport by name, rather than for every
+/// `T: Exchange`, so that a type that is not a client is never said to lack a private trait.
+macro_rules! exchanging_clients {
+    ($($client:ty),*) => {$(
+        impl RpcClient for $client {
+            async fn call_raw(
+                &self,
+                method: &str,
+                params: Option<Box<RawValue>>,
+            ) -> Result<Box<RawValue>, ClientError> {
+                call(self, method, params).await
+            }
 
-    async fn notify_raw(
-        &self,
-        method: &str,
-        params: Option<Box<RawValue>>,
-    ) -> Result<(), ClientError> {
-        notify(self, method, params).await
-    }
+            async fn notify_raw(
+                &self,
+                method: &str,
+                params: Option<Box<RawValue>>,
+            ) -> Result<(), ClientError> {
+                notify(self, method, params).await
+            }
 
-    async fn batch(&self, batch: Batch) -> Result<BatchResponse, ClientError> {
-        self::batch(self, batch).await
-    }
+            async fn batch(&self, batch: Batch) -> Result<BatchResponse, ClientError> {
+                self::batch(self, batch).await
+            }
+        }
+    )*};
 }
+
+exchanging_clients!(super::TestClient);
+#[cfg(feature = "client")]
+exchanging_clients!(super::HttpClient);
 
 async fn call(
     transport: &impl Exchange,

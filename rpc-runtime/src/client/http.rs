@@ -44,7 +44,7 @@ pub struct HttpClient {
 /// Configures an [`HttpClient`].
 #[derive(Debug)]
 pub struct HttpClientBuilder {
-    headers: HeaderMap,
+    headers: super::Headers,
     timeout: Duration,
     #[cfg(feature = "tls")]
     tls: Option<std::sync::Arc<rustls::ClientConfig>>,
@@ -67,8 +67,16 @@ impl HttpClientBuilder {
         self
     }
 
-    /// A header sent with every request, such as `Authorization`.
-    pub fn header(mut self, name: http::HeaderName, value: HeaderValue) -> Self {
+    /// A header sent with every request, such as `Authorization`: strings
+    /// (`.header("x-user", "alice")`) or `http`'s types. An invalid name or value makes
+    /// [`build`](Self::build) fail, saying which.
+    pub fn header<K, V>(mut self, name: K, value: V) -> Self
+    where
+        K: TryInto<http::HeaderName>,
+        K::Error: std::fmt::Display,
+        V: TryInto<HeaderValue>,
+        V::Error: std::fmt::Display,
+    {
         self.headers.insert(name, value);
         self
     }
@@ -84,6 +92,7 @@ impl HttpClientBuilder {
     /// A client of the server at `url` (`http://host:port/path`, or `https://` with the `tls`
     /// feature). Connects on first use.
     pub fn build(self, url: &str) -> Result<HttpClient, ClientError> {
+        let headers = self.headers.into_map()?;
         let uri: Uri = url.parse().map_err(ClientError::transport)?;
         let schemes: &[&str] = if cfg!(feature = "tls") {
             &["http", "https"]
@@ -115,7 +124,7 @@ impl HttpClientBuilder {
         Ok(HttpClient {
             client: Client::builder(TokioExecutor::new()).build(connector),
             uri,
-            headers: self.headers,
+            headers,
             timeout: self.timeout,
             next_id: Default::default(),
         })
@@ -131,7 +140,7 @@ impl HttpClient {
     /// A builder with the defaults: 60 s timeout, no extra headers.
     pub fn builder() -> HttpClientBuilder {
         HttpClientBuilder {
-            headers: HeaderMap::new(),
+            headers: super::Headers::default(),
             timeout: DEFAULT_REQUEST_TIMEOUT,
             #[cfg(feature = "tls")]
             tls: None,

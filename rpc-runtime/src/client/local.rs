@@ -45,8 +45,16 @@ use crate::{Connection, Context, Hub, Refusal, Router, Transport};
 /// assert_eq!(client.try_next_notification().unwrap().method(), "ping");
 /// # }
 /// ```
-#[derive(Debug)]
+///
+/// Clones are the same connection: hand one to each task or typed client (a reference does as
+/// well: `MathClient::new(&client)`). The connection ends when the last clone is dropped.
+#[derive(Clone, Debug)]
 pub struct TestClient {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     dispatcher: Dispatcher,
     cx: Context,
     next_id: AtomicU64,
@@ -83,13 +91,19 @@ impl TestClientBuilder {
         self
     }
 
-    /// A header of the HTTP request (or WebSocket handshake) handlers see.
+    /// A header of the HTTP request (or WebSocket handshake) handlers see: strings
+    /// (`.header("x-user", "alice")`) or `http`'s types.
     ///
     /// # Panics
-    /// If `name` or `value` is not a valid header name or value.
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        let name = HeaderName::try_from(name).expect("a valid header name");
-        let value = HeaderValue::try_from(value).expect("a valid header value");
+    /// If `name` or `value` is not a valid header name or value: a test's mistake.
+    pub fn header<K, V>(mut self, name: K, value: V) -> Self
+    where
+        K: TryInto<HeaderName>,
+        K::Error: std::fmt::Display,
+        V: TryInto<HeaderValue>,
+        V::Error: std::fmt::Display,
+    {
+        let (name, value) = super::header(name, value).unwrap_or_else(|err| panic!("{err}"));
         self.headers.append(name, value);
         self
     }
@@ -132,9 +146,11 @@ impl TestClientBuilder {
             ),
         };
         TestClient {
-            dispatcher: Dispatcher::new(router, Policy::default()),
-            cx,
-            next_id: AtomicU64::new(1),
+            inner: Arc::new(Inner {
+                dispatcher: Dispatcher::new(router, Policy::default()),
+                cx,
+                next_id: AtomicU64::new(1),
+            }),
         }
     }
 
@@ -170,25 +186,33 @@ impl TestClient {
 
     /// Sends one raw JSON-RPC message and returns the raw answer, `None` when there is none.
     pub async fn request(&self, message: &str) -> Option<String> {
-        let reply = self.dispatcher.handle(message, &self.cx).await?;
+        let reply = self
+            .inner
+            .dispatcher
+            .handle(message, &self.inner.cx)
+            .await?;
         Some(reply.into_text(self.connection()))
     }
 
     /// Like [`request`](Self::request), for a message as bytes (a WebSocket binary frame
     /// carries them); bytes that are not UTF-8 get -32700.
     pub async fn request_bytes(&self, message: &[u8]) -> Option<String> {
-        let reply = self.dispatcher.handle_bytes(message, &self.cx).await?;
+        let reply = self
+            .inner
+            .dispatcher
+            .handle_bytes(message, &self.inner.cx)
+            .await?;
         Some(reply.into_text(self.connection()))
     }
 
     /// The client's connection, over WebSocket.
     pub fn connection(&self) -> Option<&Connection> {
-        self.cx.connection()
+        self.inner.cx.connection()
     }
 
     /// The hub the client's connection is registered with.
     pub fn hub(&self) -> &Hub {
-        self.cx.hub()
+        self.inner.cx.hub()
     }
 
     /// The oldest notification pushed to this client and not yet read, if any.
@@ -209,7 +233,7 @@ impl TestClient {
             // Read whole, so that a keepalive tick (from a server sharing the hub) is taken too
             // and the wait below does not return at once for it again.
             if connection.outbox().status().close.is_some() {
-                self.end();
+                self.inner.end();
             }
             if connection.is_closed() {
                 return None;
@@ -218,24 +242,26 @@ impl TestClient {
         }
     }
 
-    /// Closes the connection as a client hanging up would: it leaves its groups and topics,
-    /// then the hub's `on_disconnect` hook runs.
+    /// Closes the connection, for every clone, as a client hanging up would: it leaves its
+    /// groups and topics, then the hub's `on_disconnect` hook runs.
     pub async fn close(self) {
-        self.end();
+        self.inner.end();
         if let Some(connection) = self.connection() {
             self.hub().disconnected(connection).await;
         }
     }
+}
 
+impl Inner {
     fn end(&self) {
-        if let Some(connection) = self.connection() {
-            self.hub().unregister(connection.id());
+        if let Some(connection) = self.cx.connection() {
+            self.cx.hub().unregister(connection.id());
             connection.end();
         }
     }
 }
 
-impl Drop for TestClient {
+impl Drop for Inner {
     fn drop(&mut self) {
         self.end();
     }
@@ -247,6 +273,6 @@ impl Exchange for TestClient {
     }
 
     fn reserve_ids(&self, count: u64) -> u64 {
-        self.next_id.fetch_add(count, Ordering::Relaxed)
+        self.inner.next_id.fetch_add(count, Ordering::Relaxed)
     }
 }

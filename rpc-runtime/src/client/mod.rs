@@ -6,6 +6,7 @@
 mod batch;
 mod error;
 mod exchange;
+mod headers;
 #[cfg(feature = "client")]
 mod http;
 mod local;
@@ -32,6 +33,12 @@ pub use notification::Notification;
 #[cfg(feature = "client")]
 pub use notification::{Notifications, TypedNotifications};
 pub use subscription::{Subscription, SubscriptionClient};
+
+mod shared;
+
+#[cfg(feature = "client")]
+pub(crate) use headers::Headers;
+pub(crate) use headers::header;
 #[cfg(feature = "client")]
 pub use ws::{WsClient, WsClientBuilder};
 

@@ -63,6 +63,7 @@ impl Drop for StopOnDrop {
 /// Configures a [`WsClient`].
 #[derive(Debug)]
 pub struct WsClientBuilder {
+    headers: super::Headers,
     timeout: Duration,
     max_message_size: usize,
     notification_buffer: usize,
@@ -125,12 +126,28 @@ impl WsClientBuilder {
         self
     }
 
+    /// A header of the handshake request, such as `Authorization`: strings
+    /// (`.header("x-user", "alice")`) or `http`'s types. An invalid name or value makes
+    /// [`connect`](Self::connect) fail, saying which.
+    pub fn header<K, V>(mut self, name: K, value: V) -> Self
+    where
+        K: TryInto<http::HeaderName>,
+        K::Error: std::fmt::Display,
+        V: TryInto<http::HeaderValue>,
+        V::Error: std::fmt::Display,
+    {
+        self.headers.insert(name, value);
+        self
+    }
+
     /// Connects to `url` (`ws://host:port/path`, `wss://` with the `tls` feature, or a request
     /// with headers of its own).
     pub async fn connect(
         self,
         url: impl IntoClientRequest + Unpin,
     ) -> Result<WsClient, ClientError> {
+        let mut url = url.into_client_request().map_err(ClientError::transport)?;
+        url.headers_mut().extend(self.headers.into_map()?);
         let config = WebSocketConfig::default()
             .max_message_size(Some(self.max_message_size))
             .max_frame_size(Some(self.max_message_size));
@@ -190,6 +207,7 @@ impl WsClient {
     /// A builder with the defaults.
     pub fn builder() -> WsClientBuilder {
         WsClientBuilder {
+            headers: super::Headers::default(),
             timeout: DEFAULT_REQUEST_TIMEOUT,
             max_message_size: crate::DEFAULT_MAX_REQUEST_SIZE,
             notification_buffer: peer::DEFAULT_BUFFER,
