@@ -459,3 +459,47 @@ async fn logs_handler_panics_naming_the_method() {
     assert!(line.contains(r#"method="async_panic""#), "{line}");
     assert!(line.contains("async handler panicked"), "{line}");
 }
+
+#[rpc_method]
+fn parse_number(text: String) -> Result<i64, std::num::ParseIntError> {
+    text.parse()
+}
+
+#[derive(Debug)]
+struct Missing;
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("missing (Display)")
+    }
+}
+
+impl From<Missing> for rpc_runtime::RpcError {
+    fn from(_: Missing) -> Self {
+        rpc_runtime::RpcError::new(4004, "missing")
+    }
+}
+
+#[rpc_method]
+fn always_missing() -> Result<(), Missing> {
+    Err(Missing)
+}
+
+#[tokio::test]
+async fn a_foreign_error_answers_by_its_text_and_a_converted_one_by_its_conversion() {
+    use rpc_runtime::client::{ClientError, RpcClient, TestClient};
+    let client = TestClient::new(methods![parse_number, always_missing]);
+    assert_eq!(
+        client.call::<i64>("parse_number", ["42"]).await.unwrap(),
+        42
+    );
+    let Err(ClientError::Rpc(err)) = client.call::<i64>("parse_number", ["x"]).await else {
+        panic!("expected an error answer");
+    };
+    assert_eq!(err.code(), -32000);
+    assert_eq!(err.message(), "invalid digit found in string");
+    let Err(ClientError::Rpc(err)) = client.call::<()>("always_missing", ()).await else {
+        panic!("expected an error answer");
+    };
+    assert_eq!((err.code(), err.message()), (4004, "missing"));
+}

@@ -94,6 +94,24 @@ impl MethodArgs {
                         "http" => &mut args.http,
                         "websocket" => &mut args.websocket,
                         "blocking" => &mut args.blocking,
+                        // The method's name is the one argument written without a key.
+                        "name" | "rename" | "method" => {
+                            let name = match &*assign.right {
+                                Expr::Lit(ExprLit {
+                                    lit: Lit::Str(name),
+                                    ..
+                                }) => format!("{:?}", name.value()),
+                                _ => "\"...\"".to_owned(),
+                            };
+                            cx.error_spanned_by(
+                                &assign,
+                                format!(
+                                    "the method name is written first, without `{key} =`: \
+                                     `#[rpc_method({name})]`"
+                                ),
+                            );
+                            continue;
+                        }
                         _ => {
                             cx.error_spanned_by(
                                 key,

@@ -18,6 +18,9 @@ pub mod codes {
     pub const INVALID_PARAMS: i64 = -32602;
     /// Internal JSON-RPC error, including a handler that panicked.
     pub const INTERNAL_ERROR: i64 = -32603;
+    /// An implementation-defined server error (the specification's -32000 to -32099): what a
+    /// handler's error without a `From` conversion into `RpcError` becomes, with its message.
+    pub const SERVER_ERROR: i64 = -32000;
     /// A subscribe call on a connection that holds as many subscriptions as it may.
     pub const TOO_MANY_SUBSCRIPTIONS: i64 = -32005;
     /// Sent in place of an item when a subscription's stream has ended:
@@ -98,6 +101,15 @@ impl RpcError {
     /// -32602, for a handler that validates its params beyond their types.
     pub fn invalid_params(message: impl Into<Cow<'static, str>>) -> Self {
         RpcError::new(codes::INVALID_PARAMS, message)
+    }
+
+    /// -32000, a server error, with `message`. A handler returning `Result<T, E>` for an `E`
+    /// that `RpcError` has no `From` impl for gets this, with `E`'s `Display` text: so
+    /// `Result<i64, ParseIntError>` needs no conversion (and the orphan rule forbids writing
+    /// one). Return your own error type, or `RpcError`, to choose codes and keep internals out
+    /// of the message.
+    pub fn server(message: impl Into<Cow<'static, str>>) -> Self {
+        RpcError::new(codes::SERVER_ERROR, message)
     }
 
     /// -32603 with the standard message.

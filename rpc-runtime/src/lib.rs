@@ -26,9 +26,10 @@
 //!   `#[rpc(rest)]` of type `Vec<T>` takes every remaining positional param. `#[rpc(name = "x")]`
 //!   renames a param for named calls. Missing, surplus, mistyped and unknown params get -32602
 //!   naming the param.
-//! - **Returns** are `T: Serialize`, `()` (the result is `null`), or `Result<T, E>` where
-//!   `RpcError: From<E>`. The macro knows a fallible return by its type's last path segment
-//!   being `Result`.
+//! - **Returns** are `T: Serialize`, `()` (the result is `null`), or `Result<T, E>`: the error
+//!   goes through `RpcError: From<E>` when there is such an impl (your own error types), else
+//!   through `E: Display` as a -32000 server error with its text ([`RpcError::server`]). The
+//!   macro knows a fallible return by its type's last path segment being `Result`.
 //! - **Context**: a param whose type's last path segment is `Context` receives the [`Context`]
 //!   (transport, peer address, headers, connection id, server state) and is not read from the
 //!   params.
@@ -171,7 +172,9 @@ pub use rpc_macros::rpc_notification;
 pub use rpc_macros::rpc_subscription;
 
 /// Describes a service once, as a trait, and yields both sides: `impl Trait for State` serves
-/// it through the generated `into_router`, and the generated `TraitClient` calls it.
+/// it through the generated `into_router`, and the generated `TraitClient` calls it. The trait
+/// is also implemented for `Arc<State>`, so that a state kept outside (to push from, to
+/// inspect) is served with `Arc::clone(&state).into_router()`.
 ///
 /// Methods take `&self` and may be `async fn`; they accept the same `#[rpc_method(...)]` and
 /// `#[rpc_notification(...)]` attributes as free functions (unmarked methods are
@@ -212,5 +215,9 @@ pub use rpc_macros::rpc_subscription;
 pub use rpc_macros::rpc_service;
 
 /// Builds a [`Router`] from annotated functions: `methods![subtract, math::add]`. Two entries
-/// with the same method name are a compile error.
+/// with the same method name are a compile error naming both.
+///
+/// An entry without `#[rpc_method]`, `#[rpc_notification]` or `#[rpc_subscription]` is
+/// reported by rustc, before any message of ours can be, as ``expected type, found function
+/// `ping` ``: add the attribute to `ping`.
 pub use rpc_macros::methods;

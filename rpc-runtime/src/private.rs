@@ -48,28 +48,43 @@ pub fn encode<T: serde::Serialize + ?Sized>(value: &T) -> MethodResult {
     })
 }
 
-/// Serializes a handler's `Ok` value, or converts its error.
-pub fn encode_result<T: serde::Serialize, E: IntoRpcError>(result: Result<T, E>) -> MethodResult {
-    result
-        .map_err(E::into_rpc_error)
-        .and_then(|value| encode(&value))
+/// Serializes a handler's `Ok` value; its error was converted by [`HandlerError`].
+pub fn encode_result<T: serde::Serialize>(result: Result<T, RpcError>) -> MethodResult {
+    result.and_then(|value| encode(&value))
 }
 
-/// An error a handler may return: any type `RpcError` converts from. A trait of its own rather
-/// than a `RpcError: From<E>` bound, from which rustc would infer `E = RpcError` and report a
-/// type mismatch instead of the missing `From` impl. (An `on_unimplemented` note here would
-/// never show: rustc reports the blanket impl's unmet `From` bound instead.)
-pub trait IntoRpcError {
+/// A handler's error on its way to the caller. Generated code calls
+/// `HandlerError(err).into_rpc_error()` with both traits below in scope, and method lookup
+/// picks the first that applies: [`ViaFrom`] (by value) when `RpcError: From<E>`, as for
+/// `RpcError` itself and the user's own error types; else [`ViaDisplay`] (by reference), any
+/// `E: Display`, which becomes a -32000 server error with its message. The user need write no
+/// conversion for a foreign error type, which the orphan rule would forbid.
+pub struct HandlerError<E>(pub E);
+
+/// The conversion the user wrote: `impl From<E> for RpcError`.
+pub trait ViaFrom {
     /// The JSON-RPC error the caller receives.
     fn into_rpc_error(self) -> RpcError;
 }
 
-impl<E> IntoRpcError for E
+impl<E> ViaFrom for HandlerError<E>
 where
     RpcError: From<E>,
 {
     fn into_rpc_error(self) -> RpcError {
-        RpcError::from(self)
+        RpcError::from(self.0)
+    }
+}
+
+/// Any other error that can say what went wrong.
+pub trait ViaDisplay {
+    /// The JSON-RPC error the caller receives.
+    fn into_rpc_error(self) -> RpcError;
+}
+
+impl<E: std::fmt::Display> ViaDisplay for &HandlerError<E> {
+    fn into_rpc_error(self) -> RpcError {
+        RpcError::server(self.0.to_string())
     }
 }
 
@@ -97,18 +112,17 @@ where
     Ok(id.to_string())
 }
 
-/// A subscription handler's stream, or its refusal.
-pub fn subscribe_result<T, S, E>(
+/// A subscription handler's stream, or its refusal (converted by [`HandlerError`]).
+pub fn subscribe_result<T, S>(
     cx: &Context,
     notification: &'static str,
-    result: Result<S, E>,
+    result: Result<S, RpcError>,
 ) -> MethodResult
 where
     T: serde::Serialize + 'static,
     S: futures_util::Stream<Item = T> + Send + 'static,
-    E: IntoRpcError,
 {
-    subscribe(cx, notification, result.map_err(E::into_rpc_error)?)
+    subscribe(cx, notification, result?)
 }
 
 /// A typed client's subscription, its items decoded as `T`.
@@ -195,12 +209,37 @@ pub const fn assert_unique_name(names: &[&str], paths: &[&str], index: usize) {
     let mut earlier = 0;
     while earlier < index {
         if str_eq(names[earlier], names[index]) {
+            // Each entry has two slots, its name and its unsubscribe name.
+            let (first, second) = (earlier / 2 + 1, index / 2 + 1);
             let mut message = Message::new();
-            message.push("method name `");
-            message.push(names[index]);
-            message.push("` is already used by `");
-            message.push(paths[earlier]);
-            message.push("`");
+            if first == second {
+                // A subscription whose unsubscribe name is its own name.
+                message.push("`");
+                message.push(paths[index]);
+                message.push("` uses `");
+                message.push(names[index]);
+                message.push("` both as its name and its unsubscribe name");
+            } else if str_eq(paths[earlier], paths[index]) {
+                message.push("`");
+                message.push(paths[index]);
+                message.push("` is listed twice in `methods![]` (entries ");
+                message.push_number(first);
+                message.push(" and ");
+                message.push_number(second);
+                message.push("): remove one");
+            } else {
+                message.push("entries ");
+                message.push_number(first);
+                message.push(" (`");
+                message.push(paths[earlier]);
+                message.push("`) and ");
+                message.push_number(second);
+                message.push(" (`");
+                message.push(paths[index]);
+                message.push("`) of `methods![]` are both served as `");
+                message.push(names[index]);
+                message.push("`: rename one, as in `#[rpc_method(\"other.name\")]`");
+            }
             panic!("{}", message.as_str());
         }
         earlier += 1;
@@ -243,6 +282,24 @@ impl Message {
             self.bytes[self.len] = text[i];
             self.len += 1;
             i += 1;
+        }
+    }
+
+    const fn push_number(&mut self, mut number: usize) {
+        let mut digits = [0u8; 20];
+        let mut count = 0;
+        loop {
+            digits[count] = b'0' + (number % 10) as u8;
+            count += 1;
+            number /= 10;
+            if number == 0 {
+                break;
+            }
+        }
+        while count > 0 && self.len < self.bytes.len() {
+            count -= 1;
+            self.bytes[self.len] = digits[count];
+            self.len += 1;
         }
     }
 

@@ -68,8 +68,9 @@ pub(crate) fn body(method: &Method, callee: TokenStream, own: TokenStream) -> To
         }
         (Output::Fallible(ty), Some(names)) => {
             let notification = &names.notification;
+            let value = fallible(ty, &call);
             quote_spanned! {ty.span()=>
-                { let __rpc_value = #call; ::rpc_runtime::__private::subscribe_result(&__rpc_subscriber, #notification, __rpc_value) }
+                { let __rpc_value = #value; ::rpc_runtime::__private::subscribe_result(&__rpc_subscriber, #notification, __rpc_value) }
             }
         }
         (output, _) => encode(output, &call),
@@ -109,9 +110,25 @@ fn encode(output: &Output, call: &TokenStream) -> TokenStream {
         Output::Value(ty) => quote_spanned! {ty.span()=>
             { let __rpc_value = #call; ::rpc_runtime::__private::encode(&__rpc_value) }
         },
-        Output::Fallible(ty) => quote_spanned! {ty.span()=>
-            { let __rpc_value = #call; ::rpc_runtime::__private::encode_result(__rpc_value) }
-        },
+        Output::Fallible(ty) => {
+            let value = fallible(ty, call);
+            quote_spanned! {ty.span()=>
+                { let __rpc_value = #value; ::rpc_runtime::__private::encode_result(__rpc_value) }
+            }
+        }
+    }
+}
+
+/// A fallible handler's return value with its error made an `RpcError`: by the user's `From`
+/// impl if there is one, else by the error's `Display`; see `__private::HandlerError`. Spanned
+/// at the return type, where an error type with neither is reported.
+fn fallible(ty: &syn::Type, call: &TokenStream) -> TokenStream {
+    quote_spanned! {ty.span()=>
+        {
+            #[allow(unused_imports)]
+            use ::rpc_runtime::__private::{ViaDisplay as _, ViaFrom as _};
+            #call.map_err(|__rpc_err| ::rpc_runtime::__private::HandlerError(__rpc_err).into_rpc_error())
+        }
     }
 }
 

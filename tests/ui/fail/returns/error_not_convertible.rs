@@ -1,4 +1,4 @@
-// An error type with no conversion into `RpcError`.
+// An error type with neither a `From` conversion into `RpcError` nor `Display`.
 use rpc_runtime::rpc_method;
 
 #[derive(Debug)]
