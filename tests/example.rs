@@ -133,3 +133,67 @@ async fn the_change_feed_example_pushes_every_change_to_its_watchers() {
     );
     child.kill().await.expect("stop the change feed example");
 }
+
+/// Runs an example that exits by itself; what it printed.
+async fn run_to_end(name: &str) -> Vec<String> {
+    let output = timed(
+        name,
+        Command::new(example(name))
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .unwrap_or_else(|err| panic!("run {name}: {err}"));
+    assert!(output.status.success(), "{name}: {}", output.status);
+    let stdout = String::from_utf8(output.stdout).expect("UTF-8 output");
+    stdout.lines().map(str::to_owned).collect()
+}
+
+#[tokio::test]
+async fn the_errors_example_maps_its_own_errors_and_a_foreign_one() {
+    assert_eq!(
+        run_to_end("errors").await,
+        [
+            "ok: 6",
+            r#"error 4002: insufficient funds {"balance":6,"wanted":100}"#,
+            r#"error 4004: no such account {"account":"bob"}"#,
+            "ok: 12",
+            "error -32000: invalid digit found in string",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_state_and_headers_example_counts_visits_by_named_callers() {
+    assert_eq!(
+        run_to_end("state_and_headers").await,
+        [
+            "hello ann, visit 1, over Http",
+            "hello bob, visit 2, over WebSocket",
+            "the server answered with an error: send an x-user header (4001)",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_batch_example_types_each_answer_on_both_transports() {
+    let printed = run_to_end("batch").await;
+    // The notification's log line may come before or after the answers.
+    let answers: Vec<&String> = printed
+        .iter()
+        .filter(|l| !l.starts_with("server log"))
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            "http: subtract -> 19",
+            "http: greet -> hello, http",
+            "http: divide -> the server answered with an error: division by zero (-32602)",
+            "websocket: subtract -> 19",
+            "websocket: greet -> hello, websocket",
+            "websocket: divide -> the server answered with an error: division by zero (-32602)",
+        ]
+    );
+    assert_eq!(printed.len(), answers.len() + 2, "two notifications logged");
+}
