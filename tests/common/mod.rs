@@ -51,7 +51,8 @@ pub fn example(name: &str) -> PathBuf {
         .join(name);
     assert!(
         path.exists(),
-        "{} is missing: run `cargo test` without a target filter so Cargo builds the examples",
+        "{} is missing: run `cargo test --workspace`, or build the examples first with \
+         `cargo build -p rpc-examples -p integrations --examples`",
         path.display()
     );
     path
