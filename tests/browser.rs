@@ -11,42 +11,11 @@ use std::time::{Duration, SystemTime};
 
 use base64::Engine;
 use common::redis::Redis;
-use common::{Ws, example, timed};
+use common::running::Running;
+use common::{Ws, timed};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
-
-/// A chat example process.
-struct Chat {
-    _child: Child,
-    url: String,
-    // Kept open, so that the server's stdout stays writable.
-    _stdout: Lines<BufReader<ChildStdout>>,
-}
-
-impl Chat {
-    async fn start(args: &[&str]) -> Chat {
-        let mut child = Command::new(example("chat"))
-            .arg("127.0.0.1:0")
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start the chat example");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        let line = timed("the chat example's first line", stdout.next_line())
-            .await
-            .unwrap()
-            .expect("the chat example printed nothing");
-        let addr = line.strip_prefix("listening on ").expect("its address");
-        Chat {
-            _child: child,
-            url: format!("http://{addr}/"),
-            _stdout: stdout,
-        }
-    }
-}
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
 
 /// Headless Chromium with a fresh profile, and a DevTools connection to it.
 struct Browser {
@@ -237,10 +206,14 @@ async fn two_pages_chat(ann_url: &str, bob_url: &str, screenshot: &str) {
     println!("screenshot: {}", path.display());
 }
 
+fn page(chat: &Running) -> String {
+    format!("http://{}/", chat.addr)
+}
+
 #[tokio::test]
 async fn two_pages_in_one_room_see_each_others_messages() {
-    let chat = Chat::start(&[]).await;
-    two_pages_chat(&chat.url, &chat.url, "chat.png").await;
+    let chat = Running::start("chat", &[]).await;
+    two_pages_chat(&page(&chat), &page(&chat), "chat.png").await;
 }
 
 #[tokio::test]
@@ -248,8 +221,8 @@ async fn two_pages_on_two_processes_share_a_room_through_redis() {
     let redis = Redis::start().await;
     let url = redis.url();
     let (one, two) = (
-        Chat::start(&["--redis", &url]).await,
-        Chat::start(&["--redis", &url]).await,
+        Running::start("chat", &["--redis", &url]).await,
+        Running::start("chat", &["--redis", &url]).await,
     );
-    two_pages_chat(&one.url, &two.url, "chat-redis.png").await;
+    two_pages_chat(&page(&one), &page(&two), "chat-redis.png").await;
 }

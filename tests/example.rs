@@ -5,51 +5,30 @@ mod common;
 
 use std::process::Stdio;
 
+use common::running::Running;
 use common::{Http, Ws, example, timed};
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::process::Command;
 
-/// Starts an example on a free loopback port; its stdout, line by line.
-fn start(name: &str) -> (Child, Lines<BufReader<ChildStdout>>) {
-    let mut child = Command::new(example(name))
-        .arg("127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|err| panic!("start {name}: {err}"));
-    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    (child, lines)
-}
-
-async fn next_line(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
-    timed("the next line", lines.next_line())
-        .await
-        .unwrap()
-        .expect("a line on stdout: the example ended early")
-}
-
-/// What an example that plays a session prints, up to its last line, `serving until Ctrl-C`.
-async fn lines_until_serving(lines: &mut Lines<BufReader<ChildStdout>>) -> Vec<String> {
+/// What an example that plays a session prints after its address, up to its last line,
+/// `serving until Ctrl-C`; then it is stopped.
+async fn played(name: &str) -> Vec<String> {
+    let mut running = Running::start(name, &[]).await;
     let mut printed = Vec::new();
-    while printed
-        .last()
-        .is_none_or(|line| line != "serving until Ctrl-C")
-    {
-        printed.push(next_line(lines).await);
+    loop {
+        let line = running.next_line().await;
+        if line == "serving until Ctrl-C" {
+            running.kill().await;
+            return printed;
+        }
+        printed.push(line);
     }
-    printed
 }
 
 #[tokio::test]
 async fn spec_server_prints_its_address_and_serves_both_transports() {
-    let (mut child, mut lines) = start("spec_server");
-    let line = next_line(&mut lines).await;
-    let addr = line
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-    let addr: std::net::SocketAddr = addr.parse().expect("an address");
+    let running = Running::start("spec_server", &[]).await;
+    let addr = running.addr;
     assert!(addr.ip().is_loopback() && addr.port() != 0, "{addr}");
 
     let http = Http::new(format!("http://{addr}/"));
@@ -66,72 +45,51 @@ async fn spec_server_prints_its_address_and_serves_both_transports() {
         .await;
     assert_eq!(answer, json!({"jsonrpc":"2.0","result":"ws","id":2}));
 
-    child.kill().await.expect("stop spec_server");
+    running.kill().await;
 }
 
 #[tokio::test]
 async fn the_rooms_example_plays_its_conversation_then_serves() {
-    let (mut child, mut lines) = start("rooms");
-    let printed = lines_until_serving(&mut lines).await;
-    assert!(
-        printed[0].starts_with("listening on 127.0.0.1:"),
-        "{printed:?}"
-    );
+    let printed = played("rooms").await;
     assert_eq!(
-        printed[1..],
+        printed,
         [
             "bob got the retained announcement: welcome: log in, join a room, say hello",
             "in rust: ann, bob",
             "ann's message reached 2 connections",
             "bob got: ann in rust: hello, bob",
             "bob saw ann leave rust",
-            "serving until Ctrl-C",
         ]
     );
-    child.kill().await.expect("stop the rooms example");
 }
 
 #[tokio::test]
 async fn the_files_example_asks_its_client_and_streams_events() {
-    let (mut child, mut lines) = start("files");
-    let printed = lines_until_serving(&mut lines).await;
-    assert!(
-        printed[0].starts_with("listening on 127.0.0.1:"),
-        "{printed:?}"
-    );
+    let printed = played("files").await;
     assert_eq!(
-        printed[1..],
+        printed,
         [
             "delete draft.txt: true",
             "delete thesis.txt: false",
             "event: draft.txt deleted",
-            "serving until Ctrl-C",
         ]
     );
-    child.kill().await.expect("stop the files example");
 }
 
 #[tokio::test]
 async fn the_change_feed_example_pushes_every_change_to_its_watchers() {
-    let (mut child, mut lines) = start("change_feed");
-    let printed = lines_until_serving(&mut lines).await;
-    assert!(
-        printed[0].starts_with("listening on 127.0.0.1:"),
-        "{printed:?}"
-    );
+    let printed = played("change_feed").await;
     let todo = |done| format!(r#"{{"done":{done},"id":1,"title":"write the docs"}}"#);
     assert_eq!(
-        printed[1..],
+        printed,
         [
             format!(r#"all: "create" "todos" {}"#, todo(false)),
             format!(r#"all: "update" "todos" {}"#, todo(true)),
             format!(r#"all: "delete" "todos" {}"#, todo(true)),
             format!(r#"one: "update" "todos-1" {}"#, todo(true)),
             format!(r#"one: "delete" "todos-1" {}"#, todo(true)),
-            "serving until Ctrl-C".to_owned(),
         ]
     );
-    child.kill().await.expect("stop the change feed example");
 }
 
 /// Runs an example that exits by itself; what it printed.

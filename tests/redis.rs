@@ -7,57 +7,32 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::redis::Redis;
+use common::running::Running;
 use common::{Ws, example, timed};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::process::Command;
 
 /// A `spec_server --redis URL` process.
-struct Node {
-    child: Child,
-    url: String,
-    // Kept open, so that the server's stdout stays writable.
-    _stdout: Lines<BufReader<ChildStdout>>,
-}
+struct Node(Running);
 
 impl Node {
     async fn start(redis: &Redis) -> Node {
-        let mut child = spec_server(&redis.url(), Stdio::null());
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let line = timed("spec_server's first line", lines.next_line())
-            .await
-            .unwrap()
-            .expect("spec_server printed nothing: did it fail to reach Redis?");
-        let addr = line.strip_prefix("listening on ").expect("its address");
-        Node {
-            child,
-            url: format!("ws://{addr}/"),
-            _stdout: lines,
-        }
+        Node(Running::start("spec_server", &["--redis", &redis.url()]).await)
     }
 
     async fn client(&self) -> Client {
         Client {
-            ws: Ws::connect(&self.url).await,
+            ws: Ws::connect(&format!("ws://{}/", self.0.addr)).await,
             next_id: 0,
             notifications: Vec::new(),
         }
     }
 
-    async fn kill(mut self) {
-        self.child.kill().await.expect("kill spec_server");
+    async fn kill(self) {
+        self.0.kill().await;
     }
-}
-
-fn spec_server(redis_url: &str, stderr: Stdio) -> Child {
-    Command::new(example("spec_server"))
-        .args(["127.0.0.1:0", "--redis", redis_url])
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start spec_server")
 }
 
 /// A WebSocket client that keeps the notifications arriving between answers.
@@ -118,19 +93,40 @@ async fn settled(here: &mut Client, there: &mut Client) {
 }
 
 async fn wait_for_group(client: &mut Client, group: &str, listed: bool) {
-    timed("the other process to hear", async {
-        while client.groups().await.iter().any(|g| g == group) != listed {
-            tokio::time::sleep(Duration::from_millis(10)).await;
+    until(client, "the other process to hear", async |client| {
+        client.groups().await.iter().any(|g| g == group) == listed
+    })
+    .await;
+}
+
+/// Asks `check` of `client` until it holds, failing the test after `common::TIMEOUT`.
+async fn until(client: &mut Client, what: &str, mut check: impl AsyncFnMut(&mut Client) -> bool) {
+    timed(what, async {
+        while !check(client).await {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })
     .await;
 }
 
-#[tokio::test]
-async fn a_group_notification_reaches_members_on_both_processes() {
+async fn lost(client: &mut Client) -> u64 {
+    client.status().await["lost"].as_u64().unwrap()
+}
+
+/// A Redis, two spec_server processes on it, and a client on each.
+async fn two_processes() -> (Redis, [Node; 2], Client, Client) {
     let redis = Redis::start().await;
     let (a, b) = (Node::start(&redis).await, Node::start(&redis).await);
-    let (mut ann, mut bob, mut eve) = (a.client().await, b.client().await, b.client().await);
+    let (ann, bob) = (a.client().await, b.client().await);
+    (redis, [a, b], ann, bob)
+}
+
+// The processes and the Redis are killed when the test drops them.
+
+#[tokio::test]
+async fn a_group_notification_reaches_members_on_both_processes() {
+    let (_redis, [_a, b], mut ann, mut bob) = two_processes().await;
+    let mut eve = b.client().await;
     ann.call("join", json!(["room"])).await;
     bob.call("join", json!(["room"])).await;
     settled(&mut bob, &mut ann).await;
@@ -151,15 +147,11 @@ async fn a_group_notification_reaches_members_on_both_processes() {
     ann.call("notify_group", json!(["room", "said", ["again"]]))
         .await;
     assert!(!bob.has_notification().await, "bob left the room");
-    a.kill().await;
-    b.kill().await;
 }
 
 #[tokio::test]
 async fn a_topic_publish_and_its_retained_value_cross_processes() {
-    let redis = Redis::start().await;
-    let (a, b) = (Node::start(&redis).await, Node::start(&redis).await);
-    let (mut ann, mut bob) = (a.client().await, b.client().await);
+    let (redis, _nodes, mut ann, mut bob) = two_processes().await;
 
     // Retained before anyone subscribes, on the other process.
     let reached = ann.call("publish", json!(["status", {"v": 1}, true])).await;
@@ -189,16 +181,11 @@ async fn a_topic_publish_and_its_retained_value_cross_processes() {
         timed("the retained value, late", cat.notification()).await,
         status(2)
     );
-    for node in [a, b, c] {
-        node.kill().await;
-    }
 }
 
 #[tokio::test]
 async fn a_notification_to_a_connection_id_reaches_its_process() {
-    let redis = Redis::start().await;
-    let (a, b) = (Node::start(&redis).await, Node::start(&redis).await);
-    let (mut ann, mut bob) = (a.client().await, b.client().await);
+    let (_redis, _nodes, mut ann, mut bob) = two_processes().await;
     let id = bob.call("connection_id", json!([])).await;
     let ann_id = ann.call("connection_id", json!([])).await;
     assert_ne!(id, ann_id, "ids are unique across processes");
@@ -211,15 +198,11 @@ async fn a_notification_to_a_connection_id_reaches_its_process() {
         direct
     );
     assert!(!ann.has_notification().await);
-    a.kill().await;
-    b.kill().await;
 }
 
 #[tokio::test]
 async fn a_killed_process_leaves_no_ghosts() {
-    let redis = Redis::start().await;
-    let (a, b) = (Node::start(&redis).await, Node::start(&redis).await);
-    let (mut ann, mut bob) = (a.client().await, b.client().await);
+    let (_redis, [_a, b], mut ann, mut bob) = two_processes().await;
     bob.call("join", json!(["room"])).await;
     let bob_id = bob.call("connection_id", json!([])).await;
     settled(&mut bob, &mut ann).await;
@@ -228,45 +211,36 @@ async fn a_killed_process_leaves_no_ghosts() {
 
     // SIGKILL: no goodbye, only silence.
     b.kill().await;
-    timed("the dead process to be forgotten", async {
-        while !ann.groups().await.is_empty() {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+    until(&mut ann, "the dead process to be forgotten", async |ann| {
+        ann.groups().await.is_empty()
     })
     .await;
     assert_eq!(ann.status().await["other_nodes"], 0);
 
     // A push to one of its connections is counted as lost, not silently dropped.
-    let lost = ann.status().await["lost"].as_u64().unwrap();
+    let before = lost(&mut ann).await;
     ann.call("notify_connection", json!([bob_id, "direct", []]))
         .await;
-    timed("the push to be counted", async {
-        while ann.status().await["lost"].as_u64().unwrap() == lost {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+    until(&mut ann, "the push to be counted", async |ann| {
+        lost(ann).await > before
     })
     .await;
-    a.kill().await;
 }
 
 #[tokio::test]
 async fn a_redis_restart_is_survived() {
-    let redis = Redis::start().await;
-    let (a, b) = (Node::start(&redis).await, Node::start(&redis).await);
-    let (mut ann, mut bob) = (a.client().await, b.client().await);
+    let (redis, _nodes, mut ann, mut bob) = two_processes().await;
     ann.call("join", json!(["room"])).await;
     bob.call("join", json!(["room"])).await;
     settled(&mut bob, &mut ann).await;
 
     let port = redis.stop().await;
-    timed("ann's process to notice", async {
-        while ann.status().await["connected"] == true {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+    until(&mut ann, "ann's process to notice", async |ann| {
+        ann.status().await["connected"] == false
     })
     .await;
     // Local delivery goes on; what was meant for bob's process is counted as lost.
-    let lost = ann.status().await["lost"].as_u64().unwrap();
+    let before = lost(&mut ann).await;
     ann.call("notify_group", json!(["room", "said", ["while down"]]))
         .await;
     let while_down = json!({"jsonrpc": "2.0", "method": "said", "params": ["while down"]});
@@ -274,14 +248,12 @@ async fn a_redis_restart_is_survived() {
         timed("ann's own copy", ann.notification()).await,
         while_down
     );
-    assert_eq!(ann.status().await["lost"].as_u64().unwrap(), lost + 1);
+    assert_eq!(lost(&mut ann).await, before + 1);
 
-    let redis = Redis::start_on(port).await;
+    let _redis = Redis::start_on(port).await;
     for client in [&mut ann, &mut bob] {
-        timed("reconnection", async {
-            while client.status().await["connected"] != true {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+        until(client, "reconnection", async |client| {
+            client.status().await["connected"] == true
         })
         .await;
     }
@@ -294,9 +266,6 @@ async fn a_redis_restart_is_survived() {
         timed("bob's copy after the restart", bob.notification()).await,
         back
     );
-    a.kill().await;
-    b.kill().await;
-    redis.stop().await;
 }
 
 #[tokio::test]
@@ -305,7 +274,17 @@ async fn an_unreachable_redis_at_start_is_a_clear_error() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         listener.local_addr().unwrap().port()
     };
-    let mut child = spec_server(&format!("redis://127.0.0.1:{port}/"), Stdio::piped());
+    let mut child = Command::new(example("spec_server"))
+        .args([
+            "127.0.0.1:0",
+            "--redis",
+            &format!("redis://127.0.0.1:{port}/"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start spec_server");
     let status = timed("spec_server to give up", child.wait()).await.unwrap();
     assert!(!status.success());
     let mut stderr = String::new();

@@ -7,6 +7,7 @@
 pub mod spec;
 
 pub mod redis;
+pub mod running;
 
 use std::future::Future;
 use std::net::SocketAddr;
