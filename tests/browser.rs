@@ -19,7 +19,7 @@ use tokio::process::{Child, Command};
 
 /// Headless Chromium with a fresh profile, and a DevTools connection to it.
 struct Browser {
-    _child: Child,
+    child: Child,
     devtools: Ws,
     next_id: u64,
     profile: PathBuf,
@@ -72,7 +72,7 @@ impl Browser {
         // Chromium keeps logging; read it so that it never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_line().await {} });
         Browser {
-            _child: child,
+            child,
             devtools: Ws::connect(&url).await,
             next_id: 0,
             profile,
@@ -179,6 +179,14 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // Chromium first, or it writes into the profile while it is being removed.
+        let _ = self.child.start_kill();
+        for _ in 0..100 {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
