@@ -183,22 +183,15 @@ impl Remote for Link {
             return;
         }
         let (channels, retain) = match route {
-            Route::Group(name) | Route::Topic(name) => {
-                let kind = match route {
-                    Route::Group(_) => Kind::Group,
-                    _ => Kind::Topic,
-                };
-                let view = self.view();
-                let channels = view.channels(kind, name);
-                // Members here alone: no Redis at all.
-                if channels.is_empty() {
-                    return;
-                }
-                (channels.to_vec(), None)
-            }
+            Route::Group(name) => (self.view().channels(Kind::Group, name).to_vec(), None),
+            Route::Topic(name) => (self.view().channels(Kind::Topic, name).to_vec(), None),
             Route::Retained(topic) => (vec![self.keys.all.clone()], Some(Arc::from(topic))),
             Route::Connection(id) => (vec![self.keys.node(id.node())], None),
         };
+        // Members here alone: no Redis at all.
+        if channels.is_empty() {
+            return;
+        }
         let frame = encode_frame(self.node, route, message);
         for channel in channels {
             let outgoing = Outgoing {
@@ -227,5 +220,50 @@ impl Remote for Link {
 
     fn close(&self) {
         self.closed.cancel();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    fn link() -> (Link, mpsc::Receiver<Outgoing>) {
+        let (link, outgoing) = Link::new(1, Keys::new("t", 1), Duration::from_secs(1), 16);
+        link.connected.store(true, Ordering::Release);
+        (link, outgoing)
+    }
+
+    #[test]
+    fn a_push_whose_members_are_all_local_queues_nothing_for_redis() {
+        let (link, mut outgoing) = link();
+        link.forward(Route::Group("room"), &"{}".into());
+        link.forward(Route::Topic("news"), &"{}".into());
+        assert!(outgoing.try_recv().is_err());
+
+        let names = Names {
+            groups: vec!["room".into()],
+            topics: Vec::new(),
+        };
+        let channel = link.keys.node(2);
+        link.view_mut()
+            .replace(2, channel.clone(), names, Instant::now());
+        link.forward(Route::Group("room"), &"{}".into());
+        assert_eq!(outgoing.try_recv().unwrap().channel, channel);
+        assert!(outgoing.try_recv().is_err(), "one process, one push");
+        assert_eq!(link.status().lost, 0);
+    }
+
+    #[test]
+    fn pushes_while_disconnected_are_counted_as_lost() {
+        let (link, mut outgoing) = link();
+        link.connected.store(false, Ordering::Release);
+        link.forward(
+            Route::Connection(crate::ConnectionId::from_parts(2, 1)),
+            &"{}".into(),
+        );
+        assert!(outgoing.try_recv().is_err());
+        assert_eq!(link.status().lost, 1);
     }
 }

@@ -34,7 +34,14 @@ impl Node {
 }
 
 impl View {
-    fn index(&mut self, kind: Kind) -> &mut HashMap<Arc<str>, Vec<Arc<str>>> {
+    fn index(&self, kind: Kind) -> &HashMap<Arc<str>, Vec<Arc<str>>> {
+        match kind {
+            Kind::Group => &self.groups,
+            Kind::Topic => &self.topics,
+        }
+    }
+
+    fn index_mut(&mut self, kind: Kind) -> &mut HashMap<Arc<str>, Vec<Arc<str>>> {
         match kind {
             Kind::Group => &mut self.groups,
             Kind::Topic => &mut self.topics,
@@ -43,20 +50,12 @@ impl View {
 
     /// The channels of the nodes with members in the group or topic.
     pub(super) fn channels(&self, kind: Kind, name: &str) -> &[Arc<str>] {
-        let index = match kind {
-            Kind::Group => &self.groups,
-            Kind::Topic => &self.topics,
-        };
-        index.get(name).map_or(&[], Vec::as_slice)
+        self.index(kind).get(name).map_or(&[], Vec::as_slice)
     }
 
     /// The groups or topics with members on some node.
     pub(super) fn names(&self, kind: Kind) -> Vec<Arc<str>> {
-        let index = match kind {
-            Kind::Group => &self.groups,
-            Kind::Topic => &self.topics,
-        };
-        index.keys().cloned().collect()
+        self.index(kind).keys().cloned().collect()
     }
 
     pub(super) fn nodes(&self) -> usize {
@@ -111,7 +110,7 @@ impl View {
         if !changed {
             return;
         }
-        let index = self.index(kind);
+        let index = self.index_mut(kind);
         if present {
             index.entry(name).or_default().push(channel);
         } else {
@@ -125,7 +124,7 @@ impl View {
             return;
         };
         for (kind, names) in [(Kind::Group, entry.groups), (Kind::Topic, entry.topics)] {
-            let index = self.index(kind);
+            let index = self.index_mut(kind);
             for name in names {
                 unindex(index, &name, &entry.channel);
             }
