@@ -289,8 +289,8 @@ async fn publish_ticks(hub: &Hub, count: u64, progress: &AtomicU64) -> Vec<usize
     reached
 }
 
-/// Reads `count` ticks in order, counting them in `progress`.
-async fn read_ticks(client: WsClient, count: u64, progress: Arc<AtomicU64>) {
+/// Reads `count` ticks in order, counting them in `progress`; returns the client, still open.
+async fn read_ticks(client: WsClient, count: u64, progress: Arc<AtomicU64>) -> WsClient {
     let mut ticks = client.notifications_for::<Tick>("ticks");
     subscribe(&client, json!("ticks")).await.unwrap();
     for seq in 0..count {
@@ -301,11 +301,13 @@ async fn read_ticks(client: WsClient, count: u64, progress: Arc<AtomicU64>) {
         assert_eq!(tick.seq, seq);
         progress.store(seq + 1, Ordering::Release);
     }
+    client
 }
 
-/// One stalled and one live subscriber to `ticks`, and 4096 ticks published; returns the
-/// stalled client (to keep it open) and how many connections each tick reached.
-async fn publish_past_a_stalled_reader(server: &TestServer) -> (Ws, Vec<usize>) {
+/// One stalled and one live subscriber to `ticks`, and 4096 ticks published; returns both
+/// clients, still open (were the live one dropped, its connection could leave the hub before
+/// the caller counts what remains), and how many connections each tick reached.
+async fn publish_past_a_stalled_reader(server: &TestServer) -> (Ws, WsClient, Vec<usize>) {
     let stalled = stalled_subscriber(server).await;
     let live = ws(server).await;
     let progress = Arc::new(AtomicU64::new(0));
@@ -315,14 +317,14 @@ async fn publish_past_a_stalled_reader(server: &TestServer) -> (Ws, Vec<usize>) 
     })
     .await;
     let reached = publish_ticks(server.hub(), 4096, &progress).await;
-    timed("the live reader", reading).await.unwrap();
-    (stalled, reached)
+    let live = timed("the live reader", reading).await.unwrap();
+    (stalled, live, reached)
 }
 
 #[tokio::test]
 async fn a_stalled_reader_is_closed_and_the_others_keep_receiving() {
     let server = TestServer::start_with(Server::builder().outbound_queue(256 * 1024), 2).await;
-    let (stalled, reached) = publish_past_a_stalled_reader(&server).await;
+    let (stalled, live, reached) = publish_past_a_stalled_reader(&server).await;
     assert_eq!(reached[0], 2);
     assert_eq!(
         *reached.last().unwrap(),
@@ -333,7 +335,7 @@ async fn a_stalled_reader_is_closed_and_the_others_keep_receiving() {
         server.hub().connections().len() == 1
     })
     .await;
-    drop(stalled);
+    drop((stalled, live));
     server.stop().await;
 }
 
@@ -343,7 +345,7 @@ async fn under_the_drop_policy_a_stalled_reader_stays_and_loses_pushes() {
         .outbound_queue(256 * 1024)
         .slow_reader(SlowReaderPolicy::Drop);
     let server = TestServer::start_with(builder, 2).await;
-    let (stalled, reached) = publish_past_a_stalled_reader(&server).await;
+    let (stalled, live, reached) = publish_past_a_stalled_reader(&server).await;
     assert_eq!(*reached.last().unwrap(), 1);
     assert_eq!(
         server.hub().subscribers("ticks").len(),
@@ -357,7 +359,7 @@ async fn under_the_drop_policy_a_stalled_reader_stays_and_loses_pushes() {
         .map(|id| server.hub().connection(id).unwrap().dropped())
         .collect();
     assert_eq!(dropped.iter().filter(|&&n| n > 0).count(), 1, "{dropped:?}");
-    drop(stalled);
+    drop((stalled, live));
     server.stop().await;
 }
 
