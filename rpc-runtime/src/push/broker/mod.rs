@@ -69,8 +69,9 @@ pub struct BrokerStatus {
     pub connected: bool,
     /// The other live processes this one knows.
     pub other_nodes: usize,
-    /// Pushes that did not reach another process that was meant to get them: sent while the
-    /// broker was disconnected, beyond its queue, or to a process that had gone.
+    /// Pushes that did not reach a process that was meant to get them: sent while the broker
+    /// was disconnected, beyond its queue, or to a process that had gone; or, from other
+    /// processes, arriving faster than this one took them in.
     pub lost: u64,
 }
 

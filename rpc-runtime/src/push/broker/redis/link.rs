@@ -23,6 +23,8 @@ pub(super) struct Link {
     pub(super) node: u64,
     pub(super) keys: Keys,
     pub(super) heartbeat: Duration,
+    /// The most messages from Redis waiting for the session: see `inbox`.
+    pub(super) max_received: usize,
     /// Pushes are queued only while a session is open; otherwise they are counted as lost at
     /// once.
     pub(super) connected: AtomicBool,
@@ -93,12 +95,14 @@ impl Link {
         keys: Keys,
         heartbeat: Duration,
         max_queued: usize,
+        max_received: usize,
     ) -> (Link, mpsc::Receiver<Outgoing>) {
         let (queue, outgoing) = mpsc::channel(max_queued);
         let link = Link {
             node,
             keys,
             heartbeat,
+            max_received,
             connected: AtomicBool::new(false),
             queue,
             view: RwLock::default(),
@@ -155,6 +159,13 @@ impl Link {
                  full, or the process gone); this process's own connections still get them"
             );
         }
+    }
+
+    /// Counts the messages from Redis this process dropped, having fallen behind: pushes from
+    /// other processes, mostly (the few heartbeats among them are not told apart unread). The
+    /// session logs it as it starts over.
+    pub(super) fn miss(&self, pushes: usize) {
+        self.lost.fetch_add(pushes as u64, Ordering::Relaxed);
     }
 }
 
@@ -230,7 +241,7 @@ mod tests {
     use super::*;
 
     fn link() -> (Link, mpsc::Receiver<Outgoing>) {
-        let (link, outgoing) = Link::new(1, Keys::new("t", 1), Duration::from_secs(1), 16);
+        let (link, outgoing) = Link::new(1, Keys::new("t", 1), Duration::from_secs(1), 16, 16);
         link.connected.store(true, Ordering::Release);
         (link, outgoing)
     }

@@ -8,6 +8,7 @@
 //! that start later. Nothing about members is stored in Redis, so a process that dies leaves
 //! nothing behind there; the others forget its members once its heartbeats stop.
 
+mod inbox;
 mod link;
 mod session;
 mod view;
@@ -20,6 +21,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use link::{Keys, Link, Outgoing};
+use redis::{IntoConnectionInfo, ProtocolVersion};
 use session::Session;
 use tokio::sync::mpsc;
 
@@ -47,6 +49,13 @@ use super::{Inbound, Remote};
 ///   exchanges memberships again. Nothing panics.
 /// - **A process that dies** is forgotten by the others after five silent heartbeats (5 s by
 ///   default): its groups stop being listed and pushes stop being sent to it.
+/// - **A process that falls behind** (more than
+///   [`max_received`](RedisBrokerBuilder::max_received) messages from Redis waiting for it)
+///   drops its subscription, counts what it missed as lost and subscribes again; its memory
+///   stays bounded whatever the other processes publish.
+///
+/// Needs Redis 6 or later (or another server that speaks RESP3, such as Valkey): the broker
+/// reads its subscription over RESP3, which lets it bound what it holds.
 pub struct RedisBroker {
     link: Arc<Link>,
     client: redis::Client,
@@ -61,6 +70,7 @@ pub struct RedisBrokerBuilder {
     prefix: String,
     heartbeat: Duration,
     max_queued: usize,
+    max_received: usize,
 }
 
 /// Redis could not be reached, or the URL is not one.
@@ -85,6 +95,7 @@ impl RedisBroker {
             prefix: "rpc".to_owned(),
             heartbeat: Duration::from_secs(1),
             max_queued: 4096,
+            max_received: 4096,
         }
     }
 
@@ -127,16 +138,32 @@ impl RedisBrokerBuilder {
         self
     }
 
+    /// How many messages from Redis (pushes from other processes, their heartbeats and
+    /// membership changes) may wait for this process to take them in. A process that falls
+    /// further behind drops its subscription, counts the pushes it missed as lost, and
+    /// subscribes again, exchanging memberships anew: what Redis itself does to a subscriber
+    /// past its output buffer limit, only sooner. 4,096 by default.
+    pub fn max_received(mut self, messages: usize) -> Self {
+        self.max_received = messages.max(1);
+        self
+    }
+
     /// Connects and subscribes, so that an unreachable Redis is an error now rather than
     /// later. Must run on a tokio runtime, which then runs the broker.
     pub async fn connect(self) -> Result<RedisBroker, BrokerError> {
-        let client = redis::Client::open(self.url.as_str()).map_err(|source| BrokerError {
+        let client = resp3_client(&self.url).map_err(|source| BrokerError {
             target: "an invalid URL".to_owned(),
             source,
         })?;
         let node = random_node();
         let keys = Keys::new(&self.prefix, node);
-        let (link, outgoing) = Link::new(node, keys, self.heartbeat, self.max_queued);
+        let (link, outgoing) = Link::new(
+            node,
+            keys,
+            self.heartbeat,
+            self.max_queued,
+            self.max_received,
+        );
         let session = Session::open(&client, &link)
             .await
             .map_err(|source| BrokerError {
@@ -153,6 +180,17 @@ impl RedisBrokerBuilder {
             runtime: tokio::runtime::Handle::current(),
         })
     }
+}
+
+/// A client for `url` that speaks RESP3, whatever the URL asks for: over RESP3 a subscription's
+/// messages come through a connection's push sender, which the broker bounds (see `inbox`).
+fn resp3_client(url: &str) -> redis::RedisResult<redis::Client> {
+    let info = url.into_connection_info()?;
+    let settings = info
+        .redis_settings()
+        .clone()
+        .set_protocol(ProtocolVersion::RESP3);
+    redis::Client::open(info.set_redis_settings(settings))
 }
 
 /// A node id no other process will pick: 64 random bits, never 0 (the broker-less node).
@@ -181,6 +219,7 @@ impl fmt::Debug for RedisBrokerBuilder {
             .field("prefix", &self.prefix)
             .field("heartbeat", &self.heartbeat)
             .field("max_queued", &self.max_queued)
+            .field("max_received", &self.max_received)
             .finish_non_exhaustive()
     }
 }

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
-use redis::aio::{MultiplexedConnection, PubSubStream};
+use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, Msg, RedisError, RedisResult};
 use tokio::sync::mpsc;
-use tokio::time::{MissedTickBehavior, interval, sleep, timeout};
+use tokio::time::{MissedTickBehavior, interval, sleep};
 
 use super::super::{Inbound, Kind};
+use super::inbox::{Inbox, inbox};
 use super::link::{Flush, Link, Outgoing};
 use super::wire::{Control, Frame, Names};
 use crate::Hub;
@@ -27,7 +27,9 @@ const MAX_PIPELINE: usize = 256;
 /// Two connections to Redis: one for commands, one for the subscriptions.
 pub(super) struct Session {
     conn: MultiplexedConnection,
-    messages: PubSubStream,
+    /// Held for its subscriptions, whose messages it hands to `inbox`; they end with it.
+    _subscriber: MultiplexedConnection,
+    inbox: Inbox,
 }
 
 impl Session {
@@ -38,20 +40,18 @@ impl Session {
         let conn = client
             .get_multiplexed_async_connection_with_config(&config)
             .await?;
-        let subscribe = async {
-            let mut pubsub = client.get_async_pubsub().await?;
-            let keys = &link.keys;
-            pubsub
-                .subscribe(&[&*keys.control, &*keys.all, &*keys.own])
-                .await?;
-            RedisResult::Ok(pubsub)
-        };
-        let pubsub = timeout(TIMEOUT, subscribe)
-            .await
-            .map_err(|_| lost("subscribing timed out"))??;
+        let (sender, inbox) = inbox(link.max_received);
+        let mut subscriber = client
+            .get_multiplexed_async_connection_with_config(&config.set_push_sender(sender))
+            .await?;
+        let keys = &link.keys;
+        subscriber
+            .subscribe(&[&*keys.control, &*keys.all, &*keys.own])
+            .await?;
         Ok(Session {
             conn,
-            messages: pubsub.into_on_message(),
+            _subscriber: subscriber,
+            inbox,
         })
     }
 }
@@ -138,8 +138,8 @@ async fn serve(
                 let _ = say(conn, link, &Control::Bye { node: link.node }).await;
                 return Ok(());
             }
-            message = session.messages.next() => {
-                let message = message.ok_or_else(|| lost("the subscription connection closed"))?;
+            message = session.inbox.next() => {
+                let message = message.map_err(|missed| subscription_ended(link, missed))?;
                 receive(link, inbound, conn, &message, &mut own_beat).await?;
             }
             () = link.wake.notified() => announce(link, inbound, conn).await?,
@@ -336,6 +336,22 @@ async fn say(conn: &mut MultiplexedConnection, link: &Link, control: &Control) -
         .arg(payload)
         .exec_async(conn)
         .await
+}
+
+/// Why a subscription ended: the connection closed, or (`missed` > 0) this process fell so far
+/// behind that messages were dropped, which are counted.
+fn subscription_ended(link: &Link, missed: usize) -> RedisError {
+    if missed == 0 {
+        return lost("the subscription connection closed");
+    }
+    link.miss(missed);
+    tracing::warn!(
+        missed,
+        max_received = link.max_received,
+        "Redis broker: this process fell behind the messages from Redis and dropped some; \
+         subscribing again"
+    );
+    lost("fell behind the messages from Redis")
 }
 
 fn lost(why: &'static str) -> RedisError {
