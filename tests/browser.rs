@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use base64::Engine;
 use common::redis::Redis;
 use common::running::Running;
-use common::{Ws, timed};
+use common::{Ws, timed, until};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -124,10 +124,8 @@ impl Browser {
     async fn wait_for_text(&mut self, page: &Page, id: &str, text: &str) {
         let expression =
             format!("document.getElementById({id:?})?.innerText.includes({text:?}) ?? false",);
-        timed(&format!("{text:?} in #{id}"), async {
-            while self.eval(page, &expression).await != true {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+        until(&format!("{text:?} in #{id}"), async || {
+            self.eval(page, &expression).await == true
         })
         .await;
     }

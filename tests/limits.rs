@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{Http, TIMEOUT, TestServer, Ws, timed};
+use common::{Http, TIMEOUT, TestServer, Ws, timed, until};
 use futures_util::StreamExt;
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, StreamBody};
@@ -46,20 +46,6 @@ async fn hold(cx: Context) {
     }
     let _guard = Dropped(cx.state::<Arc<tokio::sync::Notify>>().unwrap().clone());
     std::future::pending::<()>().await;
-}
-
-/// Waits, within the tests' bound, until `check` holds.
-async fn until<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    timed(what, async {
-        while !check().await {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
 }
 
 fn call(method: &str, params: Value, id: u64) -> String {

@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{TestServer, timed};
+use common::{TestServer, timed, until};
 use futures_util::{StreamExt, stream};
 use rpc_runtime::client::{
     Batch, ClientError, RpcClient, Subscription, SubscriptionClient, WsClient,
@@ -37,14 +37,9 @@ async fn next<T: serde::de::DeserializeOwned>(subscription: &mut Subscription<T>
 
 /// Waits until `broadcast_ticks` reaches exactly `receivers`.
 async fn reaches(client: &WsClient, receivers: usize) {
-    timed("the receivers to settle", async {
-        loop {
-            let reached: usize = client.call("broadcast_ticks", (1, 1)).await.unwrap();
-            if reached == receivers {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+    until("the receivers to settle", async || {
+        let reached: usize = client.call("broadcast_ticks", (1, 1)).await.unwrap();
+        reached == receivers
     })
     .await
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::{TestServer, Ws, timed};
+use common::{TestServer, Ws, timed, until};
 use futures_util::StreamExt;
 use rpc_runtime::client::{ClientError, HttpClient, RpcClient, TestClient, WsClient};
 use rpc_runtime::{
@@ -39,16 +39,6 @@ async fn ws(server: &TestServer) -> WsClient {
 
 async fn subscribe(client: &WsClient, topics: Value) -> Result<Vec<String>, ClientError> {
     timed("subscribe", client.call("rpc.subscribe", [topics])).await
-}
-
-/// Polls `condition` until it holds, within the test timeout.
-async fn eventually(what: &str, condition: impl Fn() -> bool) {
-    timed(what, async {
-        while !condition() {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await
 }
 
 #[tokio::test]
@@ -149,12 +139,15 @@ async fn groups_reach_their_members_and_a_closed_connection_leaves_them() {
 
     assert!(bob.call::<bool>("join", ("room",)).await.unwrap());
     drop(bob);
-    eventually("bob leaving the room", || {
+    until("bob leaving the room", async || {
         server.hub().members("room").len() == 1
     })
     .await;
     drop(ann);
-    eventually("the room going away", || server.hub().groups().is_empty()).await;
+    until("the room going away", async || {
+        server.hub().groups().is_empty()
+    })
+    .await;
     assert!(server.hub().connections().is_empty());
     server.stop().await;
 }
@@ -312,7 +305,7 @@ async fn publish_past_a_stalled_reader(server: &TestServer) -> (Ws, WsClient, Ve
     let live = ws(server).await;
     let progress = Arc::new(AtomicU64::new(0));
     let reading = tokio::spawn(read_ticks(live, 4096, progress.clone()));
-    eventually("two subscribers", || {
+    until("two subscribers", async || {
         server.hub().subscribers("ticks").len() == 2
     })
     .await;
@@ -331,7 +324,7 @@ async fn a_stalled_reader_is_closed_and_the_others_keep_receiving() {
         1,
         "the stalled reader was cut off"
     );
-    eventually("the stalled connection closing", || {
+    until("the stalled connection closing", async || {
         server.hub().connections().len() == 1
     })
     .await;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::redis::Redis;
 use common::running::Running;
-use common::{TestServer, Ws, example, spec, timed};
+use common::{TestServer, Ws, example, spec, timed, until};
 use rpc_runtime::{RedisBroker, Server};
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
@@ -99,18 +99,8 @@ async fn settled(here: &mut Client, there: &mut Client) {
 }
 
 async fn wait_for_group(client: &mut Client, group: &str, listed: bool) {
-    until(client, "the other process to hear", async |client| {
+    until("the other process to hear", async || {
         client.groups().await.iter().any(|g| g == group) == listed
-    })
-    .await;
-}
-
-/// Asks `check` of `client` until it holds, failing the test after `common::TIMEOUT`.
-async fn until(client: &mut Client, what: &str, mut check: impl AsyncFnMut(&mut Client) -> bool) {
-    timed(what, async {
-        while !check(client).await {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
     })
     .await;
 }
@@ -217,7 +207,7 @@ async fn a_killed_process_leaves_no_ghosts() {
 
     // SIGKILL: no goodbye, only silence.
     b.kill().await;
-    until(&mut ann, "the dead process to be forgotten", async |ann| {
+    until("the dead process to be forgotten", async || {
         ann.groups().await.is_empty()
     })
     .await;
@@ -227,8 +217,8 @@ async fn a_killed_process_leaves_no_ghosts() {
     let before = lost(&mut ann).await;
     ann.call("notify_connection", json!([bob_id, "direct", []]))
         .await;
-    until(&mut ann, "the push to be counted", async |ann| {
-        lost(ann).await > before
+    until("the push to be counted", async || {
+        lost(&mut ann).await > before
     })
     .await;
 }
@@ -241,7 +231,7 @@ async fn a_redis_restart_is_survived() {
     settled(&mut bob, &mut ann).await;
 
     let port = redis.stop().await;
-    until(&mut ann, "ann's process to notice", async |ann| {
+    until("ann's process to notice", async || {
         ann.status().await["connected"] == false
     })
     .await;
@@ -258,7 +248,7 @@ async fn a_redis_restart_is_survived() {
 
     let _redis = Redis::start_on(port).await;
     for client in [&mut ann, &mut bob] {
-        until(client, "reconnection", async |client| {
+        until("reconnection", async || {
             client.status().await["connected"] == true
         })
         .await;
@@ -295,12 +285,7 @@ async fn a_process_that_falls_behind_counts_what_it_missed_and_subscribes_again(
         .build();
     let mut member = Client::connect(slow.addr).await;
     member.call("join", json!(["flood"])).await;
-    timed("the member to be known", async {
-        while fast.groups().is_empty() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
+    until("the member to be known", async || !fast.groups().is_empty()).await;
 
     const FLOOD: u64 = 20_000;
     for seq in 0..FLOOD {
@@ -311,10 +296,8 @@ async fn a_process_that_falls_behind_counts_what_it_missed_and_subscribes_again(
         }
     }
     let lost = || slow.hub().broker_status().unwrap().lost;
-    timed("the slow process to count what it dropped", async {
-        while lost() == 0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+    until("the slow process to count what it dropped", async || {
+        lost() > 0
     })
     .await;
 

@@ -41,6 +41,16 @@ pub async fn timed<T>(what: &str, future: impl Future<Output = T>) -> T {
         .unwrap_or_else(|_| panic!("timed out: {what}"))
 }
 
+/// Asks `check` until it holds, failing the test after [`TIMEOUT`].
+pub async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    timed(what, async {
+        while !check().await {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+}
+
 /// Cargo builds examples beside the test binaries' `deps` folder when it runs `cargo test`.
 pub fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
