@@ -280,14 +280,14 @@ impl ServiceArgs {
 /// Which macro attribute marks a trait method, if any: `#[rpc_method(...)]`,
 /// `#[rpc_notification(...)]` or `#[rpc_subscription(...)]`, also written with a path such as
 /// `rpc_runtime::rpc_method`.
-pub(crate) fn method_attr_kind(attr: &Attribute) -> Option<crate::ast::Kind> {
+pub(crate) fn method_attr_kind(attr: &Attribute) -> Option<Kind> {
     let last = attr.path().segments.last()?;
     if last.ident == "rpc_method" {
-        Some(crate::ast::Kind::Method)
+        Some(Kind::Method)
     } else if last.ident == "rpc_notification" {
-        Some(crate::ast::Kind::Notification)
+        Some(Kind::Notification)
     } else if last.ident == "rpc_subscription" {
-        Some(crate::ast::Kind::Subscription)
+        Some(Kind::Subscription)
     } else {
         None
     }
@@ -307,6 +307,24 @@ pub(crate) fn method_attr_args(cx: &Ctxt, attr: &Attribute) -> MethodArgs {
         Meta::NameValue(pair) => {
             cx.error_spanned_by(pair, "expected `#[rpc_method]` or `#[rpc_method(...)]`");
             MethodArgs::default()
+        }
+    }
+}
+
+/// Which of the three macros marks a function.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Method,
+    Notification,
+    Subscription,
+}
+
+impl Kind {
+    pub(crate) fn attr(self) -> &'static str {
+        match self {
+            Kind::Method => "#[rpc_method]",
+            Kind::Notification => "#[rpc_notification]",
+            Kind::Subscription => "#[rpc_subscription]",
         }
     }
 }

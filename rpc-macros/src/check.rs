@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 
-use crate::ast::{Kind, Method, Origin, Output, Role, Service};
+use crate::ast::{Method, Origin, Output, Role, Service};
+use crate::attr::Kind;
 use crate::ctxt::Ctxt;
 
 pub(crate) fn method(cx: &Ctxt, method: &Method) {

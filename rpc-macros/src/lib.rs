@@ -6,6 +6,7 @@ mod attr;
 mod check;
 mod ctxt;
 mod expand;
+mod types;
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
@@ -13,8 +14,8 @@ use quote::quote;
 use syn::punctuated::Punctuated;
 use syn::{Token, parse_macro_input};
 
-use crate::ast::{Kind, Method, Origin, Service};
-use crate::attr::{MethodArgs, RawArgs, ServiceArgs};
+use crate::ast::{Method, Origin, Service};
+use crate::attr::{Kind, MethodArgs, RawArgs, ServiceArgs};
 use crate::ctxt::Ctxt;
 
 /// Exposes a function as a JSON-RPC method. Documented on `rpc_runtime::rpc_method`.

@@ -5,7 +5,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::ast::{Kind, Role, Service};
+use crate::ast::{Role, Service};
+use crate::attr::Kind;
 
 // Input:
 //     pub trait Math { async fn add(&self, a: i64, b: i64) -> i64; }

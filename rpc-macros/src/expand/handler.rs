@@ -5,7 +5,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::ast::{Kind, Method, Output, Role};
+use crate::ast::{Method, Output, Role};
+use crate::attr::Kind;
 
 /// The statements of `fn(__rpc_cx: Context, __rpc_params: Params<'_>) -> Result<Outcome, RpcError>`.
 ///

@@ -5,7 +5,8 @@ use quote::{ToTokens, quote};
 use syn::{ReturnType, TraitItem, parse_quote};
 
 use super::{client, handler};
-use crate::ast::{Kind, Service};
+use crate::ast::Service;
+use crate::attr::Kind;
 
 // Input:
 //     #[rpc_service(namespace = "math")]

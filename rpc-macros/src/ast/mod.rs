@@ -1,32 +1,21 @@
 //! A model of one annotated function: its JSON-RPC name, its params and what it returns.
 //!
 //! Building the model reports the mistakes confined to one token (a `self` receiver, a pattern,
-//! a borrowed type); rules that relate several parts are `check`'s.
+//! a borrowed type); rules that relate several parts are `check`'s. A trait's model, `Service`,
+//! is a list of these (`service.rs`).
 
 use proc_macro2::Span;
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{FnArg, GenericArgument, Ident, LitStr, Pat, PathArguments, ReturnType, Signature, Type};
 
-use crate::attr::{MethodArgs, ParamArgs};
+mod service;
+
+pub(crate) use service::Service;
+
+use crate::attr::{Kind, MethodArgs, ParamArgs};
 use crate::ctxt::Ctxt;
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Method,
-    Notification,
-    Subscription,
-}
-
-impl Kind {
-    pub(crate) fn attr(self) -> &'static str {
-        match self {
-            Kind::Method => "#[rpc_method]",
-            Kind::Notification => "#[rpc_notification]",
-            Kind::Subscription => "#[rpc_subscription]",
-        }
-    }
-}
+use crate::types::{generic_arg, is_context, is_named, last_segment, last_segment_is, stream_item};
 
 /// Where the annotated function lives, which decides its receiver.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -246,45 +235,6 @@ impl SubscriptionNames {
     }
 }
 
-/// `T` of a stream of `T`: `impl Stream<Item = T>`, `Box<dyn Stream<Item = T>>` (pinned or
-/// not), `BoxStream<'_, T>`.
-fn stream_item(ty: &Type) -> Option<Type> {
-    let bounds = match ty {
-        Type::ImplTrait(impl_trait) => &impl_trait.bounds,
-        Type::TraitObject(object) => &object.bounds,
-        Type::Group(group) => return stream_item(&group.elem),
-        Type::Paren(paren) => return stream_item(&paren.elem),
-        ty => {
-            let segment = last_segment(ty)?;
-            let PathArguments::AngleBracketed(args) = &segment.arguments else {
-                return None;
-            };
-            let mut types = args.args.iter().filter_map(|arg| match arg {
-                GenericArgument::Type(ty) => Some(ty),
-                _ => None,
-            });
-            return match segment.ident.to_string().as_str() {
-                "Pin" | "Box" => stream_item(types.next()?),
-                "BoxStream" => types.next().cloned(),
-                _ => None,
-            };
-        }
-    };
-    bounds.iter().find_map(|bound| {
-        let syn::TypeParamBound::Trait(bound) = bound else {
-            return None;
-        };
-        let segment = bound.path.segments.last()?;
-        let PathArguments::AngleBracketed(args) = &segment.arguments else {
-            return None;
-        };
-        args.args.iter().find_map(|arg| match arg {
-            GenericArgument::AssocType(assoc) if assoc.ident == "Item" => Some(assoc.ty.clone()),
-            _ => None,
-        })
-    })
-}
-
 const SERVICE_RECEIVER: &str =
     "`#[rpc_service]` methods take `&self`: one service value serves every call";
 
@@ -381,123 +331,6 @@ impl Output {
         match &sig.output {
             ReturnType::Default => sig.paren_token.span.close(),
             ReturnType::Type(_, ty) => ty.span(),
-        }
-    }
-}
-
-/// `Context`, `rpc_runtime::Context` or any path ending in a bare `Context`.
-fn is_context(ty: &Type) -> bool {
-    is_named(ty, "Context")
-}
-
-/// A path ending in a bare `name`, without generic arguments.
-fn is_named(ty: &Type, name: &str) -> bool {
-    last_segment(ty).is_some_and(|seg| seg.ident == name && seg.arguments.is_none())
-}
-
-fn last_segment_is(ty: &Type, name: &str) -> bool {
-    last_segment(ty).is_some_and(|seg| seg.ident == name)
-}
-
-fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
-    match ty {
-        Type::Path(path) if path.qself.is_none() => path.path.segments.last(),
-        Type::Group(group) => last_segment(&group.elem),
-        _ => None,
-    }
-}
-
-/// `T` of `Name<T>`.
-fn generic_arg<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
-    let segment = last_segment(ty).filter(|seg| seg.ident == name)?;
-    let PathArguments::AngleBracketed(args) = &segment.arguments else {
-        return None;
-    };
-    match args.args.first() {
-        Some(GenericArgument::Type(inner)) if args.args.len() == 1 => Some(inner),
-        _ => None,
-    }
-}
-
-/// A model of an `#[rpc_service]` trait: its methods, and the trait itself with the macro
-/// attributes removed.
-pub(crate) struct Service {
-    pub item: syn::ItemTrait,
-    pub methods: Vec<Method>,
-    pub namespace: Option<LitStr>,
-}
-
-impl Service {
-    pub(crate) fn from_syn(
-        cx: &Ctxt,
-        args: crate::attr::ServiceArgs,
-        mut item: syn::ItemTrait,
-    ) -> Service {
-        let mut methods = Vec::new();
-        for trait_item in &mut item.items {
-            let syn::TraitItem::Fn(function) = trait_item else {
-                cx.error_spanned_by(
-                    &*trait_item,
-                    "`#[rpc_service]` traits can only contain methods",
-                );
-                continue;
-            };
-            // Unmarked methods are `#[rpc_method]`s with the defaults.
-            let mut marker: Option<(Kind, MethodArgs)> = None;
-            for attr in &function.attrs {
-                let Some(kind) = crate::attr::method_attr_kind(attr) else {
-                    continue;
-                };
-                let args = crate::attr::method_attr_args(cx, attr);
-                if marker.replace((kind, args)).is_some() {
-                    cx.error_spanned_by(
-                        attr,
-                        "a method takes one `#[rpc_method]`, `#[rpc_notification]` or `#[rpc_subscription]`",
-                    );
-                }
-            }
-            function
-                .attrs
-                .retain(|attr| crate::attr::method_attr_kind(attr).is_none());
-            let (kind, args) = marker.unwrap_or((Kind::Method, MethodArgs::default()));
-            let mut method = Method::from_syn(
-                cx,
-                kind,
-                Origin::Service,
-                args,
-                item.vis.clone(),
-                function.sig.clone(),
-            );
-            method.docs = function
-                .attrs
-                .iter()
-                .filter(|attr| attr.path().is_ident("doc"))
-                .cloned()
-                .collect();
-            // The trait keeps the signature without its `#[rpc(...)]` param attributes.
-            function.sig = method.sig.clone();
-            methods.push(method);
-        }
-        let namespace = args.namespace;
-        if let Some(namespace) = &namespace {
-            let prefixed = |name: &LitStr| {
-                LitStr::new(
-                    &format!("{}.{}", namespace.value(), name.value()),
-                    name.span(),
-                )
-            };
-            for method in &mut methods {
-                method.name = prefixed(&method.name);
-                if let Some(names) = &mut method.subscription {
-                    names.unsubscribe = prefixed(&names.unsubscribe);
-                    names.notification = prefixed(&names.notification);
-                }
-            }
-        }
-        Service {
-            item,
-            methods,
-            namespace,
         }
     }
 }
