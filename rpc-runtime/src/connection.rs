@@ -12,7 +12,8 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::ConnectionId;
-use crate::peer::{DEFAULT_BUFFER, Limits, Listeners, Outbox, Pending, Pushed, Subscriptions};
+use crate::defaults::DEFAULT_BUFFER;
+use crate::peer::{Limits, Listeners, Outbox, Pending, Pushed, Subscriptions};
 use crate::push::{PushError, encode_notification};
 use crate::state::StateMap;
 

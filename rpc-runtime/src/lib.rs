@@ -54,6 +54,7 @@
 pub mod client;
 mod connection;
 mod context;
+mod defaults;
 mod dispatch;
 mod encode;
 mod error;
@@ -80,21 +81,23 @@ pub mod __private;
 
 pub use connection::Connection;
 pub use context::{ConnectionId, Context, ParseConnectionIdError, Transport};
-pub use dispatch::{DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_RESPONSE_SIZE, Denial};
+pub use defaults::{
+    DEFAULT_IO_TIMEOUT, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_MAX_REQUEST_SIZE, DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_MAX_SUBSCRIPTIONS,
+    DEFAULT_OUTBOUND_QUEUE, DEFAULT_WEBSOCKET_READ_BUFFER,
+};
+pub use dispatch::Denial;
 pub use error::{RpcError, codes};
 /// The stream a `#[rpc_subscription]` returns; re-exported so that its signature needs no
 /// other crate.
 pub use futures_util::Stream;
 pub use method::{Guard, MethodDescriptor, MethodKind};
-pub use peer::{DEFAULT_MAX_SUBSCRIPTIONS, DEFAULT_OUTBOUND_QUEUE, SlowReaderPolicy};
+pub use peer::SlowReaderPolicy;
 #[cfg(feature = "redis")]
 pub use push::{BrokerError, RedisBroker, RedisBrokerBuilder};
 pub use push::{BrokerStatus, Change, Hub, HubBuilder, PushError, Record, Refusal, Topic};
 pub use router::{Router, RouterError};
-pub use server::{
-    DEFAULT_IO_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_REQUEST_SIZE,
-    DEFAULT_WEBSOCKET_READ_BUFFER, RpcService, Server, ServerBuilder, ServerHandle,
-};
+pub use server::{RpcService, Server, ServerBuilder, ServerHandle};
 /// TLS: the server's [`ServerBuilder::tls`] and the clients' `tls_config`, on rustls.
 #[cfg(feature = "tls")]
 pub mod tls {

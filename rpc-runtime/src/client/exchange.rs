@@ -6,7 +6,7 @@ use std::future::Future;
 use serde_json::value::RawValue;
 
 use super::wire::single_outcome;
-use super::{Batch, BatchResponse, ClientError, RpcClient};
+use super::{Batch, BatchResponse, ClientError};
 use crate::protocol::encode_request;
 
 /// Sends one message and returns the reply, `None` when there is none (notifications).
@@ -20,39 +20,41 @@ pub(crate) trait Exchange: Send + Sync {
     fn reserve_ids(&self, count: u64) -> u64;
 }
 
-/// Implements [`RpcClient`] for each exchanging transport by name, rather than for every
-/// `T: Exchange`, so that a type that is not a client is never said to lack a private trait.
-macro_rules! exchanging_clients {
-    ($($client:ty),*) => {$(
-        impl RpcClient for $client {
+/// Implements [`RpcClient`] for an exchanging transport, invoked beside it by name rather than
+/// for every `T: Exchange`, so that a type that is not a client is never said to lack a private
+/// trait.
+macro_rules! exchanging_client {
+    ($client:ty) => {
+        impl $crate::client::RpcClient for $client {
             async fn call_raw(
                 &self,
                 method: &str,
-                params: Option<Box<RawValue>>,
-            ) -> Result<Box<RawValue>, ClientError> {
-                call(self, method, params).await
+                params: Option<Box<::serde_json::value::RawValue>>,
+            ) -> Result<Box<::serde_json::value::RawValue>, $crate::client::ClientError> {
+                $crate::client::exchange::call(self, method, params).await
             }
 
             async fn notify_raw(
                 &self,
                 method: &str,
-                params: Option<Box<RawValue>>,
-            ) -> Result<(), ClientError> {
-                notify(self, method, params).await
+                params: Option<Box<::serde_json::value::RawValue>>,
+            ) -> Result<(), $crate::client::ClientError> {
+                $crate::client::exchange::notify(self, method, params).await
             }
 
-            async fn batch(&self, batch: Batch) -> Result<BatchResponse, ClientError> {
-                self::batch(self, batch).await
+            async fn batch(
+                &self,
+                batch: $crate::client::Batch,
+            ) -> Result<$crate::client::BatchResponse, $crate::client::ClientError> {
+                $crate::client::exchange::batch(self, batch).await
             }
         }
-    )*};
+    };
 }
 
-exchanging_clients!(super::TestClient);
-#[cfg(feature = "client")]
-exchanging_clients!(super::HttpClient);
+pub(crate) use exchanging_client;
 
-async fn call(
+pub(crate) async fn call(
     transport: &impl Exchange,
     method: &str,
     params: Option<Box<RawValue>>,
@@ -72,7 +74,7 @@ async fn call(
 }
 
 /// Fire-and-forget: whatever comes back, if anything, is not the caller's concern.
-async fn notify(
+pub(crate) async fn notify(
     transport: &impl Exchange,
     method: &str,
     params: Option<Box<RawValue>>,
@@ -87,7 +89,10 @@ async fn notify(
     transport.exchange(request).await.map(drop)
 }
 
-async fn batch(transport: &impl Exchange, batch: Batch) -> Result<BatchResponse, ClientError> {
+pub(crate) async fn batch(
+    transport: &impl Exchange,
+    batch: Batch,
+) -> Result<BatchResponse, ClientError> {
     if batch.is_empty() {
         return Ok(BatchResponse::empty(&batch));
     }

@@ -13,8 +13,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use super::exchange::Exchange;
-use super::{ClientError, DEFAULT_REQUEST_TIMEOUT};
+use super::ClientError;
+use super::exchange::{Exchange, exchanging_client};
+use crate::defaults::DEFAULT_REQUEST_TIMEOUT;
 
 #[cfg(not(feature = "tls"))]
 type Connector = HttpConnector;
@@ -185,6 +186,8 @@ impl HttpClient {
             .map_err(|_| ClientError::Timeout(self.timeout))?
     }
 }
+
+exchanging_client!(HttpClient);
 
 impl Exchange for HttpClient {
     fn exchange(

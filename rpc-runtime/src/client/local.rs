@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::exchange::Exchange;
+use super::exchange::{Exchange, exchanging_client};
 use super::{ClientError, Notification};
 use crate::context::ConnectionId;
 use crate::dispatch::{Dispatcher, Policy};
@@ -266,6 +266,8 @@ impl Drop for Inner {
         self.end();
     }
 }
+
+exchanging_client!(TestClient);
 
 impl Exchange for TestClient {
     async fn exchange(&self, message: String) -> Result<Option<String>, ClientError> {

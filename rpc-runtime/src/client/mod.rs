@@ -44,8 +44,7 @@ pub use ws::{WsClient, WsClientBuilder};
 
 pub(crate) use wire::{decode, encode_params};
 
-/// The default time a client waits for a response.
-pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+pub use crate::defaults::DEFAULT_REQUEST_TIMEOUT;
 
 /// A connection to a JSON-RPC server, whatever carries it.
 ///

@@ -17,9 +17,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_util::sync::CancellationToken;
 
 use super::notification::{Notifications, TypedNotifications};
-use super::{
-    Batch, BatchResponse, ClientError, DEFAULT_REQUEST_TIMEOUT, RpcClient, Subscription,
-    SubscriptionClient,
+use super::{Batch, BatchResponse, ClientError, RpcClient, Subscription, SubscriptionClient};
+use crate::defaults::{
+    DEFAULT_BUFFER, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_REQUEST_SIZE, DEFAULT_REQUEST_TIMEOUT,
 };
 use crate::dispatch::{Dispatcher, Policy};
 use crate::peer::{self, Limits, Peer, in_flight_bytes};
@@ -182,7 +182,7 @@ impl WsClientBuilder {
             // Dropped by its last user: the server's calls still running are answered by
             // nobody, and the server learns so from the close.
             grace: Duration::ZERO,
-            max_in_flight: crate::DEFAULT_MAX_IN_FLIGHT,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             max_in_flight_bytes: in_flight_bytes(self.max_message_size),
             echo: false,
         };
@@ -209,9 +209,9 @@ impl WsClient {
         WsClientBuilder {
             headers: super::Headers::default(),
             timeout: DEFAULT_REQUEST_TIMEOUT,
-            max_message_size: crate::DEFAULT_MAX_REQUEST_SIZE,
-            notification_buffer: peer::DEFAULT_BUFFER,
-            subscription_buffer: peer::DEFAULT_BUFFER,
+            max_message_size: DEFAULT_MAX_REQUEST_SIZE,
+            notification_buffer: DEFAULT_BUFFER,
+            subscription_buffer: DEFAULT_BUFFER,
             router: Router::new(),
             state: StateMap::default(),
             #[cfg(feature = "tls")]

@@ -14,16 +14,11 @@ use serde_json::value::RawValue;
 
 pub use call::{Call, CallResult, Middleware, Next};
 
+use crate::defaults::{DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_RESPONSE_SIZE};
 use crate::method::MethodKind;
 use crate::protocol::{Invalid, Message, Version, encode_error, encode_success};
 use crate::{Connection, Context, Router, RpcError};
 use batch::{Budget, Unread};
-
-/// The default limit on the members of one batch: 1,000, as geth.
-pub const DEFAULT_MAX_BATCH_SIZE: usize = 1000;
-
-/// The default limit on one response, a whole batch's included: 10 MiB, as the request limit.
-pub const DEFAULT_MAX_RESPONSE_SIZE: usize = 10 * 1024 * 1024;
 
 /// How a call that a method's guard refuses is answered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

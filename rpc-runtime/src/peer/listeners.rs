@@ -12,10 +12,6 @@ use tokio::sync::{broadcast, mpsc};
 
 use crate::client::Notification;
 
-/// How many notifications, and how many items of one subscription, a listener may fall behind
-/// by unless its client says otherwise.
-pub(crate) const DEFAULT_BUFFER: usize = 1024;
-
 pub(crate) struct Listeners {
     /// Taken when the connection ends, which ends every listener's stream.
     notifications: Mutex<Option<broadcast::Sender<Notification>>>,

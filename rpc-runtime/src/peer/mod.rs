@@ -15,19 +15,15 @@ mod subscriptions;
 
 use std::time::Duration;
 
-use crate::client::DEFAULT_REQUEST_TIMEOUT;
+use crate::defaults::{DEFAULT_MAX_SUBSCRIPTIONS, DEFAULT_OUTBOUND_QUEUE, DEFAULT_REQUEST_TIMEOUT};
 
-pub(crate) use listeners::{DEFAULT_BUFFER, Items, Listeners};
+pub(crate) use listeners::{Items, Listeners};
 pub use outbox::SlowReaderPolicy;
 pub(crate) use outbox::{Batch, Outbox, Pushed};
 pub(crate) use pending::{Pending, Waiter};
 pub(crate) use read_gate::ReadGate;
 pub(crate) use run::{Peer, run};
-pub use subscriptions::DEFAULT_MAX_SUBSCRIPTIONS;
 pub(crate) use subscriptions::{Subscriptions, feed};
-
-/// The default bound on what a connection may have queued for sending: 1 MiB.
-pub const DEFAULT_OUTBOUND_QUEUE: usize = 1024 * 1024;
 
 /// The most bytes of messages the calls running on one connection may hold: two of the
 /// largest messages it takes, and at least 1 MiB, so that small limits still let many small

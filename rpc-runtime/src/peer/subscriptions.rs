@@ -18,9 +18,6 @@ use tokio::task::AbortHandle;
 use crate::protocol::encode_request;
 use crate::{Connection, RpcError, codes};
 
-/// The default bound on live subscriptions per connection, as jsonrpsee's.
-pub const DEFAULT_MAX_SUBSCRIPTIONS: usize = 1024;
-
 type Feed = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 pub(crate) struct Subscriptions {

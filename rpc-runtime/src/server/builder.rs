@@ -1,4 +1,4 @@
-//! The server's configuration: every limit a peer can run into, with its default.
+//! The server's builder: every limit a peer can run into, and how a server is made.
 
 use std::io;
 use std::sync::Arc;
@@ -6,30 +6,14 @@ use std::time::Duration;
 
 use http::HeaderValue;
 use tokio::net::{TcpListener, ToSocketAddrs};
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
-use super::{Server, Shared};
-use crate::dispatch::{Dispatcher, Policy};
-use crate::middleware::Middleware;
-use crate::peer::{Limits, SlowReaderPolicy};
+use super::config::Config;
+use super::listener::Server;
+use super::shared::Shared;
+use crate::dispatch::{Dispatcher, Middleware, Policy};
+use crate::peer::SlowReaderPolicy;
 use crate::state::StateMap;
 use crate::{Denial, Hub, Router, RouterError};
-
-/// The default limit on an HTTP body or a WebSocket message: 10 MiB.
-pub const DEFAULT_MAX_REQUEST_SIZE: usize = 10 * 1024 * 1024;
-
-/// The default WebSocket read buffer per connection: 4 KiB.
-pub const DEFAULT_WEBSOCKET_READ_BUFFER: usize = 4 * 1024;
-
-/// The default limit on open connections, HTTP and WebSocket together: 10,000.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
-
-/// The default limit on calls one WebSocket connection has running at once: 1,024.
-pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
-
-/// The default for every read and write deadline: 30 s.
-pub const DEFAULT_IO_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Configures a [`Server`] before it binds. Every resource a client can make the server hold
 /// is bounded; the README's "Limits and security" lists the defaults.
@@ -55,55 +39,19 @@ pub const DEFAULT_IO_TIMEOUT: Duration = Duration::from_secs(30);
 /// ```
 #[derive(Debug)]
 pub struct ServerBuilder {
-    pub(super) path: String,
-    pub(super) max_request_size: usize,
-    pub(super) websocket_read_buffer: usize,
-    pub(super) limits: Limits,
-    pub(super) policy: Policy,
-    pub(super) timeouts: Timeouts,
-    pub(super) max_connections: usize,
-    pub(super) max_in_flight: usize,
-    pub(super) allowed_origins: Option<Vec<HeaderValue>>,
-    pub(super) websocket_echo: bool,
-    pub(super) state: StateMap,
-    pub(super) hub: Option<Hub>,
-    #[cfg(feature = "tls")]
-    pub(super) tls: Option<Arc<rustls::ServerConfig>>,
-}
-
-/// The server's deadlines.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Timeouts {
-    pub header_read: Duration,
-    pub body_read: Duration,
-    pub write: Duration,
-    pub websocket_ping: Option<Duration>,
-    pub shutdown: Duration,
+    config: Config,
+    policy: Policy,
+    state: StateMap,
+    hub: Option<Hub>,
 }
 
 impl ServerBuilder {
     pub(super) fn new() -> Self {
         ServerBuilder {
-            path: "/".to_owned(),
-            max_request_size: DEFAULT_MAX_REQUEST_SIZE,
-            websocket_read_buffer: DEFAULT_WEBSOCKET_READ_BUFFER,
-            limits: Limits::default(),
+            config: Config::default(),
             policy: Policy::default(),
-            timeouts: Timeouts {
-                header_read: DEFAULT_IO_TIMEOUT,
-                body_read: DEFAULT_IO_TIMEOUT,
-                write: DEFAULT_IO_TIMEOUT,
-                websocket_ping: Some(DEFAULT_IO_TIMEOUT),
-                shutdown: DEFAULT_IO_TIMEOUT,
-            },
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
-            allowed_origins: None,
-            websocket_echo: false,
             state: StateMap::default(),
             hub: None,
-            #[cfg(feature = "tls")]
-            tls: None,
         }
     }
 
@@ -117,14 +65,14 @@ impl ServerBuilder {
             path.starts_with('/'),
             "server path must start with `/`, got {path:?}"
         );
-        self.path = path;
+        self.config.path = path;
         self
     }
 
     /// The largest HTTP body or WebSocket message accepted, in bytes; 10 MiB by default. A
     /// larger body gets 413; a larger message closes its WebSocket with 1009.
     pub fn max_request_size(mut self, bytes: usize) -> Self {
-        self.max_request_size = bytes;
+        self.config.max_request_size = bytes;
         self
     }
 
@@ -173,7 +121,7 @@ impl ServerBuilder {
     /// [`DEFAULT_MAX_CONNECTIONS`] (10,000) by default. Past it a new connection is answered
     /// `503 Service Unavailable` and closed; those already open are unaffected.
     pub fn max_connections(mut self, connections: usize) -> Self {
-        self.max_connections = connections;
+        self.config.max_connections = connections;
         self
     }
 
@@ -183,21 +131,21 @@ impl ServerBuilder {
     /// 1 MiB), the server stops reading the connection until one finishes, so a flood of slow
     /// calls waits in the client's socket, not in the server's memory. A batch counts as one.
     pub fn max_in_flight_per_connection(mut self, calls: usize) -> Self {
-        self.max_in_flight = calls.max(1);
+        self.config.max_in_flight = calls.max(1);
         self
     }
 
     /// How long a client may take to send a request's headers; 30 s by default. Past it the
     /// connection is closed.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
-        self.timeouts.header_read = timeout;
+        self.config.timeouts.header_read = timeout;
         self
     }
 
     /// How long a client may take to send a request's body, once its headers are in; 30 s by
     /// default. Past it the request gets `408 Request Timeout` and the connection closes.
     pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
-        self.timeouts.body_read = timeout;
+        self.config.timeouts.body_read = timeout;
         self
     }
 
@@ -205,7 +153,7 @@ impl ServerBuilder {
     /// 30 s by default. Past it the connection is closed: a client that stops reading for
     /// this long is gone or hostile.
     pub fn write_timeout(mut self, timeout: Duration) -> Self {
-        self.timeouts.write = timeout;
+        self.config.timeouts.write = timeout;
         self
     }
 
@@ -213,14 +161,14 @@ impl ServerBuilder {
     /// default, `None` to never ping. A connection silent for two intervals (no message, no
     /// pong) is closed with 1001.
     pub fn websocket_ping_interval(mut self, interval: Option<Duration>) -> Self {
-        self.timeouts.websocket_ping = interval;
+        self.config.timeouts.websocket_ping = interval;
         self
     }
 
     /// How long a stopping server lets the calls it accepted finish; 30 s by default. Past it
     /// they are cancelled and every connection is closed.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
-        self.timeouts.shutdown = timeout;
+        self.config.timeouts.shutdown = timeout;
         self
     }
 
@@ -240,7 +188,7 @@ impl ServerBuilder {
         let origins = origins.into_iter().map(|origin| {
             HeaderValue::from_str(origin.as_ref()).expect("an origin is a valid header value")
         });
-        self.allowed_origins = Some(origins.collect());
+        self.config.allowed_origins = Some(origins.collect());
         self
     }
 
@@ -249,7 +197,7 @@ impl ServerBuilder {
     /// code. Not for serving.
     #[doc(hidden)]
     pub fn websocket_echo(mut self) -> Self {
-        self.websocket_echo = true;
+        self.config.websocket_echo = true;
         self
     }
 
@@ -258,7 +206,7 @@ impl ServerBuilder {
     /// connections; larger messages are read in more steps, not refused. Raise it for few
     /// connections that receive large messages at a high rate.
     pub fn websocket_read_buffer(mut self, bytes: usize) -> Self {
-        self.websocket_read_buffer = bytes.max(1);
+        self.config.websocket_read_buffer = bytes.max(1);
         self
     }
 
@@ -267,7 +215,7 @@ impl ServerBuilder {
     /// while the queue is over this the server stops reading the client's messages. A message
     /// pushed to a full queue is handled by the [`slow_reader`](Self::slow_reader) policy.
     pub fn outbound_queue(mut self, bytes: usize) -> Self {
-        self.limits.outbound_queue = bytes;
+        self.config.limits.outbound_queue = bytes;
         self
     }
 
@@ -275,7 +223,7 @@ impl ServerBuilder {
     /// [`SlowReaderPolicy::Close`] (the default) closes it with 1008,
     /// [`SlowReaderPolicy::Drop`] drops the pushes that do not fit and counts them.
     pub fn slow_reader(mut self, policy: SlowReaderPolicy) -> Self {
-        self.limits.slow_reader = policy;
+        self.config.limits.slow_reader = policy;
         self
     }
 
@@ -284,7 +232,7 @@ impl ServerBuilder {
     /// 60 s by default. Past it the call fails with
     /// [`ClientError::Timeout`](crate::client::ClientError::Timeout).
     pub fn client_call_timeout(mut self, timeout: Duration) -> Self {
-        self.limits.call_timeout = timeout;
+        self.config.limits.call_timeout = timeout;
         self
     }
 
@@ -293,7 +241,7 @@ impl ServerBuilder {
     /// subscribe call past it gets an error
     /// ([`codes::TOO_MANY_SUBSCRIPTIONS`](crate::codes::TOO_MANY_SUBSCRIPTIONS)).
     pub fn max_subscriptions_per_connection(mut self, subscriptions: usize) -> Self {
-        self.limits.max_subscriptions = subscriptions;
+        self.config.limits.max_subscriptions = subscriptions;
         self
     }
 
@@ -302,6 +250,15 @@ impl ServerBuilder {
     /// from outside handlers, or get it back with [`Server::hub`].
     pub fn hub(mut self, hub: Hub) -> Self {
         self.hub = Some(hub);
+        self
+    }
+
+    #[cfg(feature = "tls")]
+    /// Serves `https://` and `wss://` instead of `http://` and `ws://`, with `config`. The
+    /// handshake must finish within the [`header_read_timeout`](Self::header_read_timeout).
+    /// See [`tls_config_from_pem`](crate::tls::tls_config_from_pem) for the usual case of a certificate and key in PEM files.
+    pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
+        self.config.tls = Some(config);
         self
     }
 
@@ -319,37 +276,28 @@ impl ServerBuilder {
         let shared = self
             .into_shared(router)
             .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
-        let listener = TcpListener::bind(addr).await?;
-        let local_addr = listener.local_addr()?;
-        Ok(Server {
-            listener,
-            local_addr,
-            shared: Arc::new(shared),
-        })
+        Server::new(TcpListener::bind(addr).await?, Arc::new(shared))
     }
 
     pub(super) fn into_shared(self, router: Router) -> Result<Shared, RouterError> {
         let hub = self.hub.unwrap_or_default();
         let router = router.merge(crate::push::builtin_methods(&hub))?;
-        Ok(Shared {
-            dispatcher: Arc::new(Dispatcher::new(router, self.policy)),
-            path: self.path,
-            max_request_size: self.max_request_size,
-            websocket_read_buffer: self.websocket_read_buffer,
-            limits: self.limits,
-            timeouts: self.timeouts,
-            max_connections: self.max_connections,
-            max_in_flight: self.max_in_flight,
-            allowed_origins: self.allowed_origins,
-            websocket_echo: self.websocket_echo,
-            state: Arc::new(self.state),
-            hub,
-            stop: CancellationToken::new(),
-            connections: TaskTracker::new(),
-            open: Default::default(),
-            keepalive: Default::default(),
-            #[cfg(feature = "tls")]
-            tls: self.tls,
-        })
+        let dispatcher = Dispatcher::new(router, self.policy);
+        Ok(Shared::new(self.config, dispatcher, self.state, hub))
+    }
+}
+
+/// A server is made by its builder.
+impl Server {
+    /// A builder with the defaults: path `/`, 10 MiB requests, 4 KiB WebSocket read buffers,
+    /// 1 MiB outbound queues closing slow readers, no state, a hub of its own, and the limits
+    /// listed on [`ServerBuilder`].
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder::new()
+    }
+
+    /// Binds with the defaults; see [`ServerBuilder::bind`].
+    pub async fn bind(addr: impl ToSocketAddrs, router: crate::Router) -> std::io::Result<Server> {
+        Server::builder().bind(addr, router).await
     }
 }

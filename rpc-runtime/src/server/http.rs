@@ -1,27 +1,22 @@
-//! HTTP/1.1: `POST` carries JSON-RPC; a `GET` upgrade hands the connection to WebSocket.
+//! HTTP/1.1 connections: served by hyper with the server's deadlines (over TLS when it has
+//! it), each request answered by `endpoint`; those past the connection limit refused.
 
 use std::convert::Infallible;
-use std::fmt::Display;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::task::Poll;
 
-use http::header::{ALLOW, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
-use http::{HeaderMap, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Body as HttpBody, Bytes};
+use http::StatusCode;
+use http::header::{CONNECTION, HeaderValue};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 
-use super::builder::Timeouts;
+use super::config::Timeouts;
+use super::endpoint::respond;
 use super::io::WriteDeadline;
-use super::{Shared, Slot, ws};
+use super::response::status;
+use super::shared::{Shared, Slot};
 use crate::context::ConnectionId;
-use crate::{Context, Transport};
-
-pub(super) type Body = Full<Bytes>;
 
 /// Serves one accepted connection, over TLS if the server has it.
 pub(super) async fn serve_connection(
@@ -30,11 +25,11 @@ pub(super) async fn serve_connection(
     peer: SocketAddr,
     slot: Slot,
 ) {
-    let io = WriteDeadline::new(stream, shared.timeouts.write);
+    let io = WriteDeadline::new(stream, shared.config.timeouts.write);
     #[cfg(feature = "tls")]
-    if let Some(config) = shared.tls.clone() {
+    if let Some(config) = shared.config.tls.clone() {
         let handshake = tokio_rustls::TlsAcceptor::from(config).accept(io);
-        match tokio::time::timeout(shared.timeouts.header_read, handshake).await {
+        match tokio::time::timeout(shared.config.timeouts.header_read, handshake).await {
             Ok(Ok(tls)) => serve(shared, tls, peer, slot).await,
             Ok(Err(err)) => tracing::debug!(%peer, %err, "TLS handshake failed"),
             Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -50,7 +45,7 @@ where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let connection_id = ConnectionId::next();
-    let (stop, timeouts) = (shared.stop.clone(), shared.timeouts);
+    let (stop, timeouts) = (shared.stop.clone(), shared.config.timeouts);
     let service = service_fn(move |request| {
         let shared = shared.clone();
         async move {
@@ -101,148 +96,4 @@ pub(super) async fn refuse(stream: TcpStream, timeouts: Timeouts) {
         .serve_connection(io, service);
     // Whatever the client does, a refused connection is gone within one header timeout.
     let _ = tokio::time::timeout(timeouts.header_read, connection).await;
-}
-
-/// Answers one request. `counted`: the server accepted the connection itself and counts it
-/// against its limit, as it then counts the WebSocket it may become.
-pub(super) async fn respond<B>(
-    shared: &Arc<Shared>,
-    request: Request<B>,
-    peer: Option<SocketAddr>,
-    connection_id: ConnectionId,
-    counted: bool,
-) -> Response<Body>
-where
-    B: HttpBody<Data = Bytes>,
-    B::Error: Display,
-{
-    if request.uri().path() != shared.path {
-        return status(StatusCode::NOT_FOUND, "not found");
-    }
-    if ws::is_upgrade(&request) {
-        return ws::upgrade(shared, request, peer, counted).await;
-    }
-    if request.method() != Method::POST {
-        let mut response = status(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "use POST, or GET to upgrade to WebSocket",
-        );
-        response
-            .headers_mut()
-            .insert(ALLOW, HeaderValue::from_static("POST, GET"));
-        return response;
-    }
-    if !is_json(request.headers()) {
-        return status(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Content-Type must be application/json",
-        );
-    }
-    let declared = request
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|length| length.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > shared.max_request_size as u64) {
-        return too_large();
-    }
-
-    let (parts, body) = request.into_parts();
-    let mut reading = std::pin::pin!(read_body(body, shared.max_request_size));
-    // A body hyper already holds whole (the usual case) is read without arming a timer.
-    let first = std::future::poll_fn(|task| Poll::Ready(reading.as_mut().poll(task))).await;
-    let read = match first {
-        Poll::Ready(read) => Ok(read),
-        Poll::Pending => tokio::time::timeout(shared.timeouts.body_read, reading).await,
-    };
-    let body = match read {
-        Ok(Ok(body)) => body,
-        Ok(Err(BodyError::TooLarge)) => return too_large(),
-        Ok(Err(BodyError::Read(err))) => {
-            tracing::debug!(?peer, %err, "reading a request body failed");
-            return status(StatusCode::BAD_REQUEST, "could not read the request body");
-        }
-        Err(_) => {
-            let mut response = status(StatusCode::REQUEST_TIMEOUT, "request body too slow");
-            // The rest of the body may still be coming: nothing more on this connection.
-            response
-                .headers_mut()
-                .insert(CONNECTION, HeaderValue::from_static("close"));
-            return response;
-        }
-    };
-    let cx = Context::request(
-        Transport::Http,
-        peer,
-        parts.headers,
-        connection_id,
-        shared.state.clone(),
-        shared.hub.clone(),
-    );
-    match shared.dispatcher.handle_bytes(&body, &cx).await {
-        Some(answer) => {
-            let mut response = Response::new(Full::new(Bytes::from(answer.text)));
-            response
-                .headers_mut()
-                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            response
-        }
-        None => status(StatusCode::NO_CONTENT, ""),
-    }
-}
-
-enum BodyError {
-    TooLarge,
-    Read(String),
-}
-
-/// Reads a body of at most `max` bytes. A body that arrives in one piece (the usual case) is
-/// kept as it came; one that arrives in pieces is copied as it comes, because each piece is a
-/// slice of a read buffer that it would keep alive, and a client sending a byte at a time would
-/// make every byte hold a whole buffer.
-async fn read_body<B>(body: B, max: usize) -> Result<Bytes, BodyError>
-where
-    B: HttpBody<Data = Bytes>,
-    B::Error: Display,
-{
-    let mut body = std::pin::pin!(body);
-    let mut first: Option<Bytes> = None;
-    let mut copied: Vec<u8> = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|err| BodyError::Read(err.to_string()))?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        let length = first.as_ref().map_or(0, Bytes::len) + copied.len() + data.len();
-        if length > max {
-            return Err(BodyError::TooLarge);
-        }
-        match first.take() {
-            None if copied.is_empty() => first = Some(data),
-            held => {
-                copied.extend_from_slice(held.as_deref().unwrap_or_default());
-                copied.extend_from_slice(&data);
-            }
-        }
-    }
-    Ok(first.unwrap_or_else(|| Bytes::from(copied)))
-}
-
-/// `application/json`, with any parameters (`; charset=utf-8`). Requiring it keeps browsers
-/// from posting calls cross-site with a plain form, which cannot set this type.
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
-}
-
-fn too_large() -> Response<Body> {
-    status(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
-}
-
-pub(super) fn status(code: StatusCode, message: &'static str) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from_static(message.as_bytes())));
-    *response.status_mut() = code;
-    response
 }

@@ -11,8 +11,10 @@ use futures_util::future::BoxFuture;
 use http::{Request, Response};
 use hyper::body::{Body as HttpBody, Bytes};
 
-use super::http::{Body, respond};
-use super::{ServerBuilder, Shared};
+use super::builder::ServerBuilder;
+use super::endpoint::respond;
+use super::response::Body;
+use super::shared::Shared;
 use crate::context::ConnectionId;
 use crate::{Hub, Router, RouterError};
 

@@ -1,22 +1,10 @@
-//! `https://` and `wss://`: the TLS handshake between accepting a connection and serving it.
+//! `https://` and `wss://`: a server configuration from PEM files.
 
 use std::io;
 use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-
-use super::ServerBuilder;
-
-impl ServerBuilder {
-    /// Serves `https://` and `wss://` instead of `http://` and `ws://`, with `config`. The
-    /// handshake must finish within the [`header_read_timeout`](Self::header_read_timeout).
-    /// See [`tls_config_from_pem`] for the usual case of a certificate and key in PEM files.
-    pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
-        self.tls = Some(config);
-        self
-    }
-}
 
 /// A server configuration from a PEM certificate chain (leaf first) and its PEM private key,
 /// offering HTTP/1.1 by ALPN.

@@ -17,8 +17,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tracing::Instrument;
 
-use super::http::{Body, status};
-use super::{Shared, Slot};
+use super::response::{Body, status};
+use super::shared::{Shared, Slot};
 use crate::peer::{self, Peer};
 use crate::{Connection, Context};
 
@@ -45,7 +45,7 @@ pub(super) async fn upgrade<B>(
     peer: Option<SocketAddr>,
     counted: bool,
 ) -> Response<Body> {
-    if !origin_allowed(shared.allowed_origins.as_deref(), request.headers()) {
+    if !origin_allowed(shared.config.allowed_origins.as_deref(), request.headers()) {
         tracing::debug!(?peer, origin = ?request.headers().get(ORIGIN), "WebSocket origin refused");
         return status(StatusCode::FORBIDDEN, "origin not allowed");
     }
@@ -72,7 +72,7 @@ pub(super) async fn upgrade<B>(
         shared.hub.next_connection_id(),
         peer,
         detached(request.headers()),
-        &shared.limits,
+        &shared.config.limits,
     );
     if let Err(refusal) = shared.hub.accept(&connection).await {
         tracing::debug!(?peer, %refusal, "the on_connect hook refused a WebSocket connection");
@@ -81,9 +81,9 @@ pub(super) async fn upgrade<B>(
         return response;
     }
     let config = WebSocketConfig::default()
-        .read_buffer_size(shared.websocket_read_buffer)
-        .max_message_size(Some(shared.max_request_size))
-        .max_frame_size(Some(shared.max_request_size));
+        .read_buffer_size(shared.config.websocket_read_buffer)
+        .max_message_size(Some(shared.config.max_request_size))
+        .max_frame_size(Some(shared.config.max_request_size));
     let upgrading = hyper::upgrade::on(request);
     let slot = counted.then(|| Slot::take_over(shared));
     let task_shared = shared.clone();
@@ -109,10 +109,10 @@ pub(super) async fn upgrade<B>(
                     dispatcher: task_shared.dispatcher.clone(),
                     stop: task_shared.stop.clone(),
                     stop_frame: (CloseCode::Away, "server shutting down"),
-                    grace: task_shared.timeouts.shutdown,
-                    max_in_flight: task_shared.max_in_flight,
-                    max_in_flight_bytes: peer::in_flight_bytes(task_shared.max_request_size),
-                    echo: task_shared.websocket_echo,
+                    grace: task_shared.config.timeouts.shutdown,
+                    max_in_flight: task_shared.config.max_in_flight,
+                    max_in_flight_bytes: peer::in_flight_bytes(task_shared.config.max_request_size),
+                    echo: task_shared.config.websocket_echo,
                 };
                 let span = tracing::debug_span!(
                     "rpc.connection",
