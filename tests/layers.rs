@@ -345,12 +345,9 @@ fn use_items(text: &str) -> (Vec<UseItem>, String) {
     while let Some(at) = find_word(rest, "use") {
         let tail = &rest[at + 3..];
         let Some(end) = tail.find(';') else { break };
-        let public = rest[..at].trim_end().ends_with(|c| c == ')' || c == 'b')
-            && rest[..at]
-                .trim_end()
-                .rsplit(|c: char| c.is_whitespace())
-                .next()
-                .is_some_and(|w| w.starts_with("pub"));
+        // `pub use`, `pub(crate) use`: the word before `use`.
+        let before = rest[..at].split_whitespace().next_back();
+        let public = before.is_some_and(|word| word.starts_with("pub"));
         let tree: String = tail[..end].split_whitespace().collect();
         let mut found = Vec::new();
         expand_tree(&tree, &mut Vec::new(), &mut found);

@@ -52,7 +52,6 @@
 //!   shutting down with 1001, in every case after answering the calls already accepted.
 
 pub mod client;
-mod connection;
 mod context;
 mod defaults;
 mod dispatch;
@@ -76,11 +75,10 @@ pub mod middleware {
 }
 
 #[doc(hidden)]
-#[path = "private.rs"]
+#[path = "private/mod.rs"]
 pub mod __private;
 
-pub use connection::Connection;
-pub use context::{ConnectionId, Context, ParseConnectionIdError, Transport};
+pub use context::{Context, Transport};
 pub use defaults::{
     DEFAULT_IO_TIMEOUT, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_MAX_REQUEST_SIZE, DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_MAX_SUBSCRIPTIONS,
@@ -92,7 +90,7 @@ pub use error::{RpcError, codes};
 /// other crate.
 pub use futures_util::Stream;
 pub use method::{Guard, MethodDescriptor, MethodKind};
-pub use peer::SlowReaderPolicy;
+pub use peer::{Connection, ConnectionId, ParseConnectionIdError, SlowReaderPolicy};
 #[cfg(feature = "redis")]
 pub use push::{BrokerError, RedisBroker, RedisBrokerBuilder};
 pub use push::{BrokerStatus, Change, Hub, HubBuilder, PushError, Record, Refusal, Topic};

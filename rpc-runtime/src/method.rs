@@ -180,3 +180,11 @@ impl fmt::Debug for MethodDescriptor {
             .finish_non_exhaustive()
     }
 }
+
+/// Serializes a handler's return value (generated handlers' and the built-in methods').
+pub fn encode<T: serde::Serialize + ?Sized>(value: &T) -> MethodResult {
+    crate::encode::to_json(value).map_err(|err| {
+        tracing::error!(%err, "a handler's return value could not be serialized");
+        RpcError::internal()
+    })
+}

@@ -22,8 +22,8 @@ use crate::attr::Kind;
 //     }
 pub(crate) fn expand_client(service: &Service) -> TokenStream {
     let p = quote!(::rpc_runtime::__private);
-    let client_trait = quote!(::rpc_runtime::client::RpcClient);
-    let error = quote!(::rpc_runtime::client::ClientError);
+    let client_trait = quote!(::rpc_runtime::__private::client::RpcClient);
+    let error = quote!(::rpc_runtime::__private::client::ClientError);
     let vis = &service.item.vis;
     let trait_ident = &service.item.ident;
     let client = format_ident!("{}Client", trait_ident);
@@ -59,15 +59,15 @@ pub(crate) fn expand_client(service: &Service) -> TokenStream {
             Kind::Subscription => {
                 let item = method.item_type();
                 let unsubscribe = method.subscription.as_ref().map(|names| &names.unsubscribe);
-                bound = Some(quote!(where C: ::rpc_runtime::client::SubscriptionClient));
-                (quote!(::rpc_runtime::client::Subscription<#item>), {
-                    let subscribe = quote!(::rpc_runtime::client::SubscriptionClient::subscribe_raw(&self.client, #name, __rpc_params.finish()?, #unsubscribe).await?);
-                    quote_spanned!(span=> ::core::result::Result::Ok(::rpc_runtime::__private::typed_subscription::<#item>(#subscribe)))
+                bound = Some(quote!(where C: ::rpc_runtime::__private::client::SubscriptionClient));
+                (quote!(::rpc_runtime::__private::client::Subscription<#item>), {
+                    let subscribe = quote!(::rpc_runtime::__private::client::SubscriptionClient::subscribe_raw(&self.client, #name, __rpc_params.finish()?, #unsubscribe).await?);
+                    quote_spanned!(span=> ::core::result::Result::Ok(::rpc_runtime::__private::client::typed_subscription::<#item>(#subscribe)))
                 })
             }
             Kind::Method => (quote!(#success), {
                 let call = quote!(#client_trait::call_raw(&self.client, #name, __rpc_params.finish()?).await?);
-                quote_spanned!(span=> ::rpc_runtime::__private::decode::<#success>(&#call))
+                quote_spanned!(span=> ::rpc_runtime::__private::client::decode::<#success>(&#call))
             }),
             Kind::Notification => (
                 quote!(()),
@@ -77,7 +77,7 @@ pub(crate) fn expand_client(service: &Service) -> TokenStream {
         quote! {
             #docs
             #vis async fn #ident(&self, #(#idents: #types),*) -> ::core::result::Result<#output, #error> #bound {
-                let mut __rpc_params = #p::PositionalParams::new();
+                let mut __rpc_params = #p::client::PositionalParams::new();
                 #(#pushes)*
                 #send
             }

@@ -64,33 +64,33 @@ pub(crate) fn body(method: &Method, callee: TokenStream, own: TokenStream) -> To
         (Output::Value(ty), Some(names)) => {
             let notification = &names.notification;
             quote_spanned! {ty.span()=>
-                { let __rpc_value = #call; ::rpc_runtime::__private::subscribe(&__rpc_subscriber, #notification, __rpc_value) }
+                { let __rpc_value = #call; ::rpc_runtime::__private::subscription::subscribe(&__rpc_subscriber, #notification, __rpc_value) }
             }
         }
         (Output::Fallible(ty), Some(names)) => {
             let notification = &names.notification;
             let value = fallible(ty, &call);
             quote_spanned! {ty.span()=>
-                { let __rpc_value = #value; ::rpc_runtime::__private::subscribe_result(&__rpc_subscriber, #notification, __rpc_value) }
+                { let __rpc_value = #value; ::rpc_runtime::__private::subscription::subscribe_result(&__rpc_subscriber, #notification, __rpc_value) }
             }
         }
         (output, _) => encode(output, &call),
     };
     let blocking = method.args.blocking.as_ref().is_some_and(|flag| flag.value);
     let start = if method.is_async() {
-        quote!(#p::pending(async move { #encode }))
+        quote!(#p::handler::pending(async move { #encode }))
     } else if blocking {
-        quote!(#p::blocking(move || #encode))
+        quote!(#p::handler::blocking(move || #encode))
     } else {
-        quote!(#p::Outcome::Ready(#encode))
+        quote!(#p::method::Outcome::Ready(#encode))
     };
 
     // Taken before the params, since a `Context` param moves the context.
     let connection = method
         .connection_param()
-        .map(|_| quote!(let __rpc_connection = #p::connection(&__rpc_cx)?;));
+        .map(|_| quote!(let __rpc_connection = #p::handler::connection(&__rpc_cx)?;));
     let subscriber = subscription.map(
-        |_| quote!(let __rpc_subscriber = <#p::Context as ::core::clone::Clone>::clone(&__rpc_cx);),
+        |_| quote!(let __rpc_subscriber = <#p::method::Context as ::core::clone::Clone>::clone(&__rpc_cx);),
     );
 
     quote! {
@@ -107,14 +107,14 @@ pub(crate) fn body(method: &Method, callee: TokenStream, own: TokenStream) -> To
 fn encode(output: &Output, call: &TokenStream) -> TokenStream {
     let p = quote!(::rpc_runtime::__private);
     match output {
-        Output::Unit => quote!({ #call; #p::unit() }),
+        Output::Unit => quote!({ #call; #p::handler::unit() }),
         Output::Value(ty) => quote_spanned! {ty.span()=>
-            { let __rpc_value = #call; ::rpc_runtime::__private::encode(&__rpc_value) }
+            { let __rpc_value = #call; ::rpc_runtime::__private::handler::encode(&__rpc_value) }
         },
         Output::Fallible(ty) => {
             let value = fallible(ty, call);
             quote_spanned! {ty.span()=>
-                { let __rpc_value = #value; ::rpc_runtime::__private::encode_result(__rpc_value) }
+                { let __rpc_value = #value; ::rpc_runtime::__private::handler::encode_result(__rpc_value) }
             }
         }
     }
@@ -127,8 +127,8 @@ fn fallible(ty: &syn::Type, call: &TokenStream) -> TokenStream {
     quote_spanned! {ty.span()=>
         {
             #[allow(unused_imports)]
-            use ::rpc_runtime::__private::{ViaDisplay as _, ViaFrom as _};
-            #call.map_err(|__rpc_err| ::rpc_runtime::__private::HandlerError(__rpc_err).into_rpc_error())
+            use ::rpc_runtime::__private::handler::{ViaDisplay as _, ViaFrom as _};
+            #call.map_err(|__rpc_err| ::rpc_runtime::__private::handler::HandlerError(__rpc_err).into_rpc_error())
         }
     }
 }
@@ -145,7 +145,7 @@ pub(crate) fn descriptor_extras(method: &Method) -> TokenStream {
     };
     // Spanned so that a function of the wrong signature is reported at the path the user wrote.
     let guard = method.args.guard.as_ref().map(
-        |path| quote_spanned!(path.span()=> .with_guard(::rpc_runtime::__private::guard(#path))),
+        |path| quote_spanned!(path.span()=> .with_guard(::rpc_runtime::__private::handler::guard(#path))),
     );
     quote!(#subscription #guard)
 }
@@ -154,9 +154,9 @@ pub(crate) fn descriptor_extras(method: &Method) -> TokenStream {
 pub(crate) fn descriptor_args(method: &Method, name: &TokenStream, rust_path: &str) -> TokenStream {
     let p = quote!(::rpc_runtime::__private);
     let kind = match method.kind {
-        Kind::Method => quote!(#p::MethodKind::Call),
-        Kind::Notification => quote!(#p::MethodKind::Notification),
-        Kind::Subscription => quote!(#p::MethodKind::Subscription),
+        Kind::Method => quote!(#p::method::MethodKind::Call),
+        Kind::Notification => quote!(#p::method::MethodKind::Notification),
+        Kind::Subscription => quote!(#p::method::MethodKind::Subscription),
     };
     // A method that takes a `Connection`, and a subscription, exist on WebSocket only; `check`
     // rejects saying otherwise.

@@ -18,7 +18,7 @@ pub(crate) fn expand_list(paths: &[syn::Path]) -> TokenStream {
     // Spanned at each path, so "not an RPC method" and duplicates point at the entry at fault.
     let defs: Vec<_> = paths
         .iter()
-        .map(|path| quote_spanned!(path.span()=> <#path as ::rpc_runtime::__private::MethodDef>))
+        .map(|path| quote_spanned!(path.span()=> <#path as ::rpc_runtime::__private::method::MethodDef>))
         .collect();
     let shown: Vec<_> = paths
         .iter()
@@ -28,7 +28,7 @@ pub(crate) fn expand_list(paths: &[syn::Path]) -> TokenStream {
     let checks = paths.iter().enumerate().flat_map(|(index, path)| {
         [2 * index, 2 * index + 1].into_iter().skip(usize::from(index == 0)).map(move |slot| {
             quote_spanned! {path.span()=>
-                const _: () = ::rpc_runtime::__private::assert_unique_name(__RPC_NAMES, __RPC_PATHS, #slot);
+                const _: () = ::rpc_runtime::__private::list::assert_unique_name(__RPC_NAMES, __RPC_PATHS, #slot);
             }
         })
     });
@@ -39,6 +39,6 @@ pub(crate) fn expand_list(paths: &[syn::Path]) -> TokenStream {
     };
     quote! {{
         #check
-        #p::router(::std::vec![#(#defs::descriptor()),*])
+        #p::list::router(::std::vec![#(#defs::descriptor()),*])
     }}
 }

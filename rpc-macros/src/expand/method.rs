@@ -45,19 +45,19 @@ pub(crate) fn expand_method(method: &Method, item: TokenStream) -> TokenStream {
         #vis struct #fn_ident {}
 
         const _: () = {
-            impl #p::MethodDef for #fn_ident {
+            impl #p::method::MethodDef for #fn_ident {
                 const NAME: &'static str = #name;
                 #unsubscribe
 
-                fn descriptor() -> #p::MethodDescriptor {
+                fn descriptor() -> #p::method::MethodDescriptor {
                     #[allow(unused_variables)]
                     fn __rpc_handler(
-                        __rpc_cx: #p::Context,
-                        __rpc_params: #p::Params<'_>,
-                    ) -> ::core::result::Result<#p::Outcome, #p::RpcError> {
+                        __rpc_cx: #p::method::Context,
+                        __rpc_params: #p::method::Params<'_>,
+                    ) -> ::core::result::Result<#p::method::Outcome, #p::method::RpcError> {
                         #body
                     }
-                    #p::MethodDescriptor::new(#descriptor, __rpc_handler)#extras
+                    #p::method::MethodDescriptor::new(#descriptor, __rpc_handler)#extras
                 }
             }
         };

@@ -177,11 +177,11 @@ fn into_router(service: &Service) -> TraitItem {
         let extras = handler::descriptor_extras(method);
         quote! {{
             let __rpc_shared = <::std::sync::Arc<_> as ::core::clone::Clone>::clone(&__rpc_service);
-            #p::MethodDescriptor::shared(
+            #p::method::MethodDescriptor::shared(
                 #args,
                 #[allow(unused_variables)]
-                move |__rpc_cx: #p::Context, __rpc_params: #p::Params<'_>|
-                    -> ::core::result::Result<#p::Outcome, #p::RpcError> {
+                move |__rpc_cx: #p::method::Context, __rpc_params: #p::method::Params<'_>|
+                    -> ::core::result::Result<#p::method::Outcome, #p::method::RpcError> {
                     #body
                 },
             )#extras
@@ -190,12 +190,12 @@ fn into_router(service: &Service) -> TraitItem {
     let doc = format!("Serves this `{trait_ident}` over JSON-RPC: every call shares `self`.");
     parse_quote! {
         #[doc = #doc]
-        fn into_router(self) -> ::rpc_runtime::Router
+        fn into_router(self) -> ::rpc_runtime::__private::list::Router
         where
             Self: ::core::marker::Sized + ::core::marker::Send + ::core::marker::Sync + 'static,
         {
             let __rpc_service = ::std::sync::Arc::new(self);
-            #p::router(::std::vec![#(#descriptors),*])
+            #p::list::router(::std::vec![#(#descriptors),*])
         }
     }
 }

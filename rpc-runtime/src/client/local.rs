@@ -9,8 +9,8 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::exchange::{Exchange, exchanging_client};
 use super::{ClientError, Notification};
-use crate::context::ConnectionId;
 use crate::dispatch::{Dispatcher, Policy};
+use crate::peer::ConnectionId;
 use crate::peer::Limits;
 use crate::state::StateMap;
 use crate::{Connection, Context, Hub, Refusal, Router, Transport};

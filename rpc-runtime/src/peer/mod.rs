@@ -4,6 +4,9 @@
 //! the other.
 
 mod calls;
+mod connection;
+mod feed;
+mod id;
 mod in_flight;
 mod keepalive;
 mod listeners;
@@ -17,13 +20,16 @@ use std::time::Duration;
 
 use crate::defaults::{DEFAULT_MAX_SUBSCRIPTIONS, DEFAULT_OUTBOUND_QUEUE, DEFAULT_REQUEST_TIMEOUT};
 
+pub use connection::Connection;
+pub(crate) use feed::feed;
+pub use id::{ConnectionId, ParseConnectionIdError};
 pub(crate) use listeners::{Items, Listeners};
 pub use outbox::SlowReaderPolicy;
 pub(crate) use outbox::{Batch, Outbox, Pushed};
 pub(crate) use pending::{Pending, Waiter};
 pub(crate) use read_gate::ReadGate;
 pub(crate) use run::{Peer, run};
-pub(crate) use subscriptions::{Subscriptions, feed};
+pub(crate) use subscriptions::Subscriptions;
 
 /// The most bytes of messages the calls running on one connection may hold: two of the
 /// largest messages it takes, and at least 1 MiB, so that small limits still let many small

@@ -5,6 +5,6 @@ mod outgoing;
 mod request;
 mod response;
 
-pub(crate) use outgoing::encode_request;
+pub(crate) use outgoing::{encode_notification, encode_request};
 pub(crate) use request::{Invalid, Message, Version, present};
 pub(crate) use response::{encode_error, encode_success};

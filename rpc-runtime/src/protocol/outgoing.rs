@@ -2,6 +2,9 @@
 
 use std::fmt::Write as _;
 
+use serde::Serialize;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
 // Output: {"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":7}
 /// A call when `id` is `Some`, a notification when it is `None`; `params` is raw JSON.
 pub(crate) fn encode_request(
@@ -21,6 +24,19 @@ pub(crate) fn encode_request(
         let _ = write!(out, r#","id":{id}"#);
     }
     out.push('}');
+}
+
+/// `{"jsonrpc":"2.0","method":METHOD,"params":PARAMS}`, encoded once however many connections
+/// it goes to. `params` that serialize to `null` (`()`, `None`) are left out.
+pub(crate) fn encode_notification<P: Serialize + ?Sized>(
+    method: &str,
+    params: &P,
+) -> serde_json::Result<Utf8Bytes> {
+    let params = crate::encode::to_json(params)?;
+    let mut out = String::with_capacity(params.len() + method.len() + 40);
+    let params = (params != "null").then_some(params.as_str());
+    encode_request(&mut out, method, params, None);
+    Ok(out.into())
 }
 
 /// `text` as a JSON string literal.

@@ -4,7 +4,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::Hub;
+use super::broker::Kind;
+use super::hub::Hub;
+use super::registry::sorted;
 use crate::method::{MethodKind, Outcome};
 use crate::params::Params;
 use crate::{Connection, Context, MethodDescriptor, Router, RpcError};
@@ -76,7 +78,7 @@ fn connection(cx: &Context) -> Result<&Connection, RpcError> {
 }
 
 fn answer(value: &impl Serialize) -> Result<Outcome, RpcError> {
-    Ok(Outcome::Ready(crate::__private::encode(value)))
+    Ok(Outcome::Ready(crate::method::encode(value)))
 }
 
 // Input: "news" | ["news"] | ["news", "status"] | [["news", "status"]] | {"topics": ...}
@@ -112,6 +114,51 @@ fn topic_names(params: Params<'_>) -> Result<Vec<String>, RpcError> {
 
 fn invalid() -> RpcError {
     RpcError::invalid_params("expected a topic name or a list of topic names")
+}
+
+/// What the built-in methods need of the hub beyond its public API.
+impl Hub {
+    /// The declared topics the caller may subscribe to.
+    pub(crate) fn topics_for(&self, cx: &Context) -> Vec<String> {
+        let allowed = self.inner.topics.values().filter(|topic| topic.allows(cx));
+        sorted(allowed.map(|topic| topic.name.to_string()))
+    }
+
+    /// Subscribes the calling connection to every topic in `names`, or to none when one is
+    /// undeclared or its guard refuses the caller; answers the connection's subscriptions.
+    pub(crate) fn subscribe_caller(
+        &self,
+        cx: &Context,
+        connection: &Connection,
+        names: &[String],
+    ) -> Result<Vec<String>, RpcError> {
+        let mut unknown = Vec::new();
+        let mut forbidden = Vec::new();
+        for name in names {
+            match self.inner.topics.get(name.as_str()) {
+                None => unknown.push(name),
+                Some(topic) if !topic.allows(cx) => forbidden.push(name),
+                Some(_) => {}
+            }
+        }
+        if !unknown.is_empty() || !forbidden.is_empty() {
+            return Err(
+                RpcError::invalid_params("cannot subscribe: nothing was subscribed")
+                    .with_data(serde_json::json!({ "unknown": unknown, "forbidden": forbidden })),
+            );
+        }
+        let id = connection.id();
+        let mut registry = self.write();
+        for name in names {
+            // Fails only for a connection that has ended, whose answer nobody reads.
+            let _ = registry.subscribe(name, id);
+        }
+        Ok(registry.names_of(Kind::Topic, id))
+    }
+
+    pub(crate) fn aiohttp_names(&self) -> bool {
+        self.inner.aiohttp_names
+    }
 }
 
 #[cfg(test)]

@@ -24,6 +24,13 @@ pub enum PushError {
     UnknownTopic(String),
 }
 
+impl PushError {
+    /// Params that did not serialize.
+    pub(crate) fn serialize(err: serde_json::Error) -> Self {
+        PushError::Serialize(err.to_string())
+    }
+}
+
 /// Lets a handler push with `?`: the caller gets -32603 with the reason as its message. A
 /// handler whose push fails because of the caller's own input (an unknown topic it named)
 /// should map that to [`RpcError::invalid_params`] instead.

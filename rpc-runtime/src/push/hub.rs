@@ -1,22 +1,22 @@
 //! The hub: every open WebSocket connection, the groups they joined and the topics they
-//! subscribed to, reachable from handlers and from anywhere else.
+//! subscribed to, reachable from handlers and from anywhere else; here its state and the
+//! pushes and queries users call. It is made by `builder.rs`; the server drives it through
+//! `lifecycle.rs`, the built-in methods through `builtins.rs`, a broker through `inbound.rs`.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::future::Future;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-#[cfg(feature = "redis")]
-use super::broker::Inbound;
 use super::broker::{BrokerStatus, Kind, Remote, Route};
-use super::hooks::{ConnectHook, DisconnectHook, Refusal};
-use super::registry::{Member, Registry, deliver, sorted};
-use super::{PushError, Topic, encode_notification};
-use crate::{Connection, ConnectionId, Context, RpcError};
+use super::refusal::Refusal;
+use super::registry::{Registry, deliver, sorted};
+use super::{PushError, Topic};
+use crate::protocol::encode_notification;
+use crate::{Connection, ConnectionId};
 
 /// Pushes to connections, groups and topics. Cheap to clone: clones share everything. A server
 /// has one ([`ServerBuilder::hub`](crate::ServerBuilder::hub), [`Server::hub`](crate::Server::hub)),
@@ -53,153 +53,47 @@ use crate::{Connection, ConnectionId, Context, RpcError};
 /// ```
 #[derive(Clone)]
 pub struct Hub {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-pub(crate) struct Inner {
-    registry: RwLock<Registry>,
+pub(super) struct Inner {
+    pub registry: RwLock<Registry>,
     /// Other processes' connections; `None` in-process.
-    remote: Option<Arc<dyn Remote>>,
-    topics: HashMap<Arc<str>, Topic>,
-    aiohttp_names: bool,
-    on_connect: Option<ConnectHook>,
-    on_disconnect: Option<DisconnectHook>,
+    pub remote: Option<Arc<dyn Remote>>,
+    pub topics: HashMap<Arc<str>, Topic>,
+    pub aiohttp_names: bool,
+    pub on_connect: Option<ConnectHook>,
+    pub on_disconnect: Option<DisconnectHook>,
 }
 
-/// Configures a [`Hub`]: its topics and the connection lifecycle hooks.
-#[derive(Default)]
-pub struct HubBuilder {
-    topics: HashMap<Arc<str>, Topic>,
-    #[cfg(feature = "redis")]
-    broker: Option<super::RedisBroker>,
-    aiohttp_names: bool,
-    on_connect: Option<ConnectHook>,
-    on_disconnect: Option<DisconnectHook>,
-}
+/// Runs before a handshake is answered; see [`HubBuilder::on_connect`](super::HubBuilder::on_connect).
+pub(super) type ConnectHook =
+    Arc<dyn Fn(Connection, Hub) -> BoxFuture<'static, Result<(), Refusal>> + Send + Sync>;
+/// Runs once a connection has ended; see [`HubBuilder::on_disconnect`](super::HubBuilder::on_disconnect).
+pub(super) type DisconnectHook =
+    Arc<dyn Fn(Connection, Hub) -> BoxFuture<'static, ()> + Send + Sync>;
 
-impl HubBuilder {
-    /// Declares a topic; a second declaration of one name replaces the first.
-    pub fn topic(mut self, topic: Topic) -> Self {
-        self.topics.insert(topic.name.clone(), topic);
-        self
+impl Inner {
+    // The registry is changed one whole step at a time, so a panic elsewhere cannot leave it
+    // inconsistent.
+    pub fn read(&self) -> RwLockReadGuard<'_, Registry> {
+        self.registry.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Also serves the built-in topic methods under aiohttp-json-rpc's names, `subscribe`,
-    /// `unsubscribe`, `get_topics` and `get_subscriptions`, so that its clients subscribe
-    /// unchanged. They then take a bare string as params too, as those clients send it.
-    pub fn aiohttp_names(mut self) -> Self {
-        self.aiohttp_names = true;
-        self
-    }
-
-    /// Runs before a WebSocket handshake is answered, with the new connection and the hub: read
-    /// its headers and peer address, keep values with it ([`Connection::insert`]), or refuse it.
-    /// The connection joins groups and topics only once the handshake is answered.
-    ///
-    /// ```
-    /// use rpc_runtime::{Connection, Hub, Refusal};
-    ///
-    /// #[derive(Clone)]
-    /// struct User(String);
-    ///
-    /// let hub = Hub::builder()
-    ///     .on_connect(|conn: Connection, _hub: Hub| async move {
-    ///         let user = conn.headers().get("x-user").and_then(|value| value.to_str().ok());
-    ///         let user = user.ok_or_else(|| Refusal::new(401, "send x-user"))?.to_owned();
-    ///         conn.insert(User(user));
-    ///         Ok(())
-    ///     })
-    ///     .on_disconnect(|conn: Connection, hub: Hub| async move {
-    ///         if let Some(User(name)) = conn.get::<User>() {
-    ///             let _ = hub.notify_group("lobby", "left", [name]);
-    ///         }
-    ///     })
-    ///     .build();
-    /// ```
-    pub fn on_connect<F, Fut>(mut self, hook: F) -> Self
-    where
-        F: Fn(Connection, Hub) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), Refusal>> + Send + 'static,
-    {
-        self.on_connect = Some(Arc::new(move |conn, hub| hook(conn, hub).boxed()));
-        self
-    }
-
-    /// Runs once a connection has ended and left its groups and topics, with the hub, for
-    /// cleanup and for telling others (what it had joined, keep with it as a value).
-    pub fn on_disconnect<F, Fut>(mut self, hook: F) -> Self
-    where
-        F: Fn(Connection, Hub) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.on_disconnect = Some(Arc::new(move |conn, hub| hook(conn, hub).boxed()));
-        self
-    }
-
-    /// Shares groups, topics and connections with every other process whose hub has a broker
-    /// on the same Redis; see [`RedisBroker`](super::RedisBroker).
-    #[cfg(feature = "redis")]
-    pub fn broker(mut self, broker: super::RedisBroker) -> Self {
-        self.broker = Some(broker);
-        self
-    }
-
-    /// The hub.
-    pub fn build(self) -> Hub {
-        #[cfg(feature = "redis")]
-        let remote = self.broker.as_ref().map(super::RedisBroker::remote);
-        #[cfg(not(feature = "redis"))]
-        let remote = None;
-        let hub = Hub {
-            inner: Arc::new(Inner {
-                registry: RwLock::new(Registry::new(remote.clone())),
-                remote,
-                topics: self.topics,
-                aiohttp_names: self.aiohttp_names,
-                on_connect: self.on_connect,
-                on_disconnect: self.on_disconnect,
-            }),
-        };
-        // Only now: the broker's task may hand pushes to the hub at once.
-        #[cfg(feature = "redis")]
-        if let Some(broker) = self.broker {
-            broker.start(Inbound(Arc::downgrade(&hub.inner)));
-        }
-        hub
-    }
-}
-
-impl Default for Hub {
-    fn default() -> Self {
-        Hub::new()
+    pub fn write(&self) -> RwLockWriteGuard<'_, Registry> {
+        self.registry
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 impl Hub {
-    /// A hub with no topics and no hooks.
-    pub fn new() -> Self {
-        Hub::builder().build()
+    pub(super) fn read(&self) -> RwLockReadGuard<'_, Registry> {
+        self.inner.read()
     }
 
-    /// A hub to configure.
-    pub fn builder() -> HubBuilder {
-        HubBuilder::default()
-    }
-
-    // The registry is changed one whole step at a time, so a panic elsewhere cannot leave it
-    // inconsistent.
-    fn read(&self) -> RwLockReadGuard<'_, Registry> {
-        self.inner
-            .registry
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn write(&self) -> RwLockWriteGuard<'_, Registry> {
-        self.inner
-            .registry
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
+    pub(super) fn write(&self) -> RwLockWriteGuard<'_, Registry> {
+        self.inner.write()
     }
 
     /// The open connection with this id, on this process.
@@ -227,7 +121,7 @@ impl Hub {
             Some(remote) if id.node() != 0 && id.node() != remote.node() => {
                 remote.forward(
                     Route::Connection(id),
-                    &encode_notification(method, &params)?,
+                    &encode_notification(method, &params).map_err(PushError::serialize)?,
                 );
                 Ok(())
             }
@@ -258,7 +152,7 @@ impl Hub {
         method: &str,
         params: impl Serialize,
     ) -> Result<usize, PushError> {
-        let message = encode_notification(method, &params)?;
+        let message = encode_notification(method, &params).map_err(PushError::serialize)?;
         let reached = deliver(self.read().groups.get(group), &message);
         self.forward(Route::Group(group), &message);
         Ok(reached)
@@ -309,7 +203,7 @@ impl Hub {
     /// [`Topic::retain_last`] keeps it for later subscribers.
     pub fn publish(&self, topic: &str, data: impl Serialize) -> Result<usize, PushError> {
         let declared = self.declared(topic)?;
-        let message = encode_notification(topic, &data)?;
+        let message = encode_notification(topic, &data).map_err(PushError::serialize)?;
         if declared.retain_last {
             return Ok(self.retain(declared, message));
         }
@@ -322,7 +216,7 @@ impl Hub {
     /// later subscriber receives it at once, until the next retained publish replaces it.
     pub fn publish_retained(&self, topic: &str, data: impl Serialize) -> Result<usize, PushError> {
         let declared = self.declared(topic)?;
-        let message = encode_notification(topic, &data)?;
+        let message = encode_notification(topic, &data).map_err(PushError::serialize)?;
         Ok(self.retain(declared, message))
     }
 
@@ -366,130 +260,11 @@ impl Hub {
         self.inner.remote.as_ref().map(|remote| remote.status())
     }
 
-    fn declared(&self, topic: &str) -> Result<&Topic, PushError> {
+    pub(super) fn declared(&self, topic: &str) -> Result<&Topic, PushError> {
         self.inner
             .topics
             .get(topic)
             .ok_or_else(|| PushError::UnknownTopic(topic.to_owned()))
-    }
-
-    /// The declared topics the caller may subscribe to.
-    pub(crate) fn topics_for(&self, cx: &Context) -> Vec<String> {
-        let allowed = self.inner.topics.values().filter(|topic| topic.allows(cx));
-        sorted(allowed.map(|topic| topic.name.to_string()))
-    }
-
-    /// Subscribes the calling connection to every topic in `names`, or to none when one is
-    /// undeclared or its guard refuses the caller; answers the connection's subscriptions.
-    pub(crate) fn subscribe_caller(
-        &self,
-        cx: &Context,
-        connection: &Connection,
-        names: &[String],
-    ) -> Result<Vec<String>, RpcError> {
-        let mut unknown = Vec::new();
-        let mut forbidden = Vec::new();
-        for name in names {
-            match self.inner.topics.get(name.as_str()) {
-                None => unknown.push(name),
-                Some(topic) if !topic.allows(cx) => forbidden.push(name),
-                Some(_) => {}
-            }
-        }
-        if !unknown.is_empty() || !forbidden.is_empty() {
-            return Err(
-                RpcError::invalid_params("cannot subscribe: nothing was subscribed")
-                    .with_data(serde_json::json!({ "unknown": unknown, "forbidden": forbidden })),
-            );
-        }
-        let id = connection.id();
-        let mut registry = self.write();
-        for name in names {
-            // Fails only for a connection that has ended, whose answer nobody reads.
-            let _ = registry.subscribe(name, id);
-        }
-        Ok(registry.names_of(Kind::Topic, id))
-    }
-
-    pub(crate) fn aiohttp_names(&self) -> bool {
-        self.inner.aiohttp_names
-    }
-
-    /// Tells every connection that a keepalive interval has ended; see
-    /// `Outbox::keepalive_tick`.
-    pub(crate) fn keepalive_tick(&self) {
-        for member in self.read().connections.values() {
-            member.connection.outbox().keepalive_tick();
-        }
-    }
-
-    pub(crate) fn register(&self, connection: &Connection) {
-        self.write()
-            .connections
-            .insert(connection.id(), Member::new(connection.clone()));
-    }
-
-    /// Takes a connection out of the hub and every group and topic it was in.
-    pub(crate) fn unregister(&self, id: ConnectionId) {
-        self.write().unregister(id);
-    }
-
-    /// An id for a new connection: on the broker's node, so that other processes route to it.
-    pub(crate) fn next_connection_id(&self) -> ConnectionId {
-        ConnectionId::on(self.inner.remote.as_ref().map_or(0, |remote| remote.node()))
-    }
-
-    pub(crate) async fn accept(&self, connection: &Connection) -> Result<(), Refusal> {
-        match &self.inner.on_connect {
-            Some(hook) => hook(connection.clone(), self.clone()).await,
-            None => Ok(()),
-        }
-    }
-
-    pub(crate) async fn disconnected(&self, connection: &Connection) {
-        if let Some(hook) = &self.inner.on_disconnect {
-            hook(connection.clone(), self.clone()).await;
-        }
-    }
-}
-
-/// What a broker calls: it alone uses them, so a build without one does not.
-#[cfg_attr(not(feature = "redis"), allow(dead_code))]
-impl Hub {
-    pub(crate) fn from_inner(inner: Arc<Inner>) -> Self {
-        Hub { inner }
-    }
-
-    /// The groups or topics with members on this process, for the broker to announce.
-    pub(crate) fn local_names(&self, kind: Kind) -> Vec<Arc<str>> {
-        self.read().sets(kind).keys().cloned().collect()
-    }
-
-    /// Delivers a push another process sent, to this process's connections alone.
-    pub(crate) fn deliver_remote(&self, route: Route<'_>, message: Utf8Bytes) {
-        match route {
-            Route::Group(group) => {
-                deliver(self.read().groups.get(group), &message);
-            }
-            Route::Topic(topic) => {
-                deliver(self.read().subscribers.get(topic), &message);
-            }
-            Route::Retained(topic) => {
-                // A topic this process does not declare has no subscribers here to keep it for;
-                // a value it has already (read again after a reconnect) is not sent twice.
-                if let Ok(topic) = self.declared(topic) {
-                    let mut registry = self.write();
-                    if registry.retained.get(&topic.name) != Some(&message) {
-                        registry.retain(&topic.name, message);
-                    }
-                }
-            }
-            Route::Connection(id) => {
-                if let Some(connection) = self.connection(id) {
-                    connection.push(message);
-                }
-            }
-        }
     }
 }
 
@@ -508,15 +283,6 @@ impl fmt::Debug for Hub {
             .field("connections", &registry.connections.len())
             .field("groups", &registry.groups.len())
             .field("topics", &self.inner.topics.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Debug for HubBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HubBuilder")
-            .field("topics", &self.topics.len())
-            .field("aiohttp_names", &self.aiohttp_names)
             .finish_non_exhaustive()
     }
 }

@@ -1,6 +1,5 @@
 //! What a server keeps of its builder: the limits and deadlines its connections read.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderValue;
@@ -24,7 +23,7 @@ pub(super) struct Config {
     pub allowed_origins: Option<Vec<HeaderValue>>,
     pub websocket_echo: bool,
     #[cfg(feature = "tls")]
-    pub tls: Option<Arc<rustls::ServerConfig>>,
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
 impl Default for Config {

@@ -15,7 +15,7 @@ use hyper::body::{Body as HttpBody, Bytes};
 use super::response::{Body, status};
 use super::shared::Shared;
 use super::ws;
-use crate::context::ConnectionId;
+use crate::peer::ConnectionId;
 use crate::{Context, Transport};
 
 /// Answers one request. `counted`: the server accepted the connection itself and counts it

@@ -16,7 +16,7 @@ use super::endpoint::respond;
 use super::io::WriteDeadline;
 use super::response::status;
 use super::shared::{Shared, Slot};
-use crate::context::ConnectionId;
+use crate::peer::ConnectionId;
 
 /// Serves one accepted connection, over TLS if the server has it.
 pub(super) async fn serve_connection(

@@ -15,7 +15,7 @@ use super::builder::ServerBuilder;
 use super::endpoint::respond;
 use super::response::Body;
 use super::shared::Shared;
-use crate::context::ConnectionId;
+use crate::peer::ConnectionId;
 use crate::{Hub, Router, RouterError};
 
 /// The HTTP and WebSocket endpoint as a [`tower_service::Service`]: tower layers wrap it

@@ -16,8 +16,7 @@ use std::sync::{Arc, Weak};
 
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::hub::Inner;
-use crate::{ConnectionId, Hub};
+use crate::ConnectionId;
 
 /// The two kinds of named sets of connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -58,7 +57,7 @@ pub(crate) trait Remote: Send + Sync + 'static {
     fn close(&self);
 }
 
-/// How a hub's broker is doing: [`Hub::broker_status`].
+/// How a hub's broker is doing: [`Hub::broker_status`](crate::Hub::broker_status).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct BrokerStatus {
@@ -75,13 +74,27 @@ pub struct BrokerStatus {
     pub lost: u64,
 }
 
+/// What a broker needs of its hub, which implements it (`push/inbound.rs`): brokers never
+/// name the hub.
+pub(crate) trait Local: Send + Sync + 'static {
+    /// The groups or topics with members on this process, for the broker to announce.
+    fn local_names(&self, kind: Kind) -> Vec<Arc<str>>;
+
+    /// Delivers a push another process sent, to this process's connections alone.
+    fn deliver(&self, route: Route<'_>, message: Utf8Bytes);
+}
+
 /// The hub as a broker holds it: weakly, so that dropping the last `Hub` stops the broker.
 #[derive(Clone)]
-pub(crate) struct Inbound(pub(super) Weak<Inner>);
+pub(crate) struct Inbound(Weak<dyn Local>);
 
 impl Inbound {
+    pub(crate) fn new(hub: Weak<dyn Local>) -> Self {
+        Inbound(hub)
+    }
+
     /// The hub, while anyone else holds it.
-    pub(crate) fn hub(&self) -> Option<Hub> {
-        self.0.upgrade().map(Hub::from_inner)
+    pub(crate) fn hub(&self) -> Option<Arc<dyn Local>> {
+        self.0.upgrade()
     }
 }

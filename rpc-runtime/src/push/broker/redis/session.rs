@@ -11,11 +11,10 @@ use redis::{AsyncConnectionConfig, Client, Msg, RedisError, RedisResult};
 use tokio::sync::mpsc;
 use tokio::time::{MissedTickBehavior, interval, sleep};
 
-use super::super::{Inbound, Kind};
+use super::super::{Inbound, Kind, Local};
 use super::inbox::{Inbox, inbox};
 use super::link::{Flush, Link, Outgoing};
 use super::wire::{Control, Frame, Names};
-use crate::Hub;
 
 /// How long connecting, and each answer from Redis, may take.
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -118,12 +117,12 @@ async fn serve(
     let Some(hub) = inbound.hub() else {
         return Ok(());
     };
-    load_retained(link, &hub, conn).await?;
+    load_retained(link, &*hub, conn).await?;
     // Changes made before the state below is read are in it; those made after are sent after.
     link.take_pending();
     let hello = Control::Hello {
         node: link.node,
-        names: local_names(&hub),
+        names: local_names(&*hub),
     };
     drop(hub);
     say(conn, link, &hello).await?;
@@ -183,7 +182,7 @@ async fn announce(
 /// Reads the retained values the other processes kept while this one was away.
 async fn load_retained(
     link: &Link,
-    hub: &Hub,
+    hub: &dyn Local,
     conn: &mut MultiplexedConnection,
 ) -> RedisResult<()> {
     let retained: HashMap<String, Vec<u8>> = redis::cmd("HGETALL")
@@ -192,7 +191,7 @@ async fn load_retained(
         .await?;
     for frame in retained.values().filter_map(|bytes| Frame::decode(bytes)) {
         if let Some(route) = frame.route(link.node) {
-            hub.deliver_remote(route, frame.message.clone());
+            hub.deliver(route, frame.message.clone());
         }
     }
     Ok(())
@@ -258,7 +257,7 @@ async fn receive(
         if frame.origin != link.node
             && let (Some(route), Some(hub)) = (frame.route(link.node), inbound.hub())
         {
-            hub.deliver_remote(route, frame.message.clone());
+            hub.deliver(route, frame.message.clone());
         }
         return Ok(());
     }
@@ -317,12 +316,12 @@ fn state(link: &Link, inbound: &Inbound) -> Control {
         node: link.node,
         names: inbound
             .hub()
-            .map(|hub| local_names(&hub))
+            .map(|hub| local_names(&*hub))
             .unwrap_or_default(),
     }
 }
 
-fn local_names(hub: &Hub) -> Names {
+fn local_names(hub: &dyn Local) -> Names {
     Names {
         groups: hub.local_names(Kind::Group),
         topics: hub.local_names(Kind::Topic),

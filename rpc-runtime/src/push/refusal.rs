@@ -1,17 +1,8 @@
-//! The connection lifecycle hooks a hub runs.
+//! How an `on_connect` hook refuses a handshake.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
-use futures_util::future::BoxFuture;
 use http::StatusCode;
-
-use crate::{Connection, Hub};
-
-pub(crate) type ConnectHook =
-    Arc<dyn Fn(Connection, Hub) -> BoxFuture<'static, Result<(), Refusal>> + Send + Sync>;
-pub(crate) type DisconnectHook =
-    Arc<dyn Fn(Connection, Hub) -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// An `on_connect` hook's answer to a handshake it refuses: the HTTP status and body the client
 /// gets instead of the upgrade.

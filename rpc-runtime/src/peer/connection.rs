@@ -11,10 +11,10 @@ use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
-use crate::context::ConnectionId;
+use super::{ConnectionId, Limits, Listeners, Outbox, Pending, Pushed, Subscriptions};
+use crate::PushError;
 use crate::defaults::DEFAULT_BUFFER;
-use crate::peer::{Limits, Listeners, Outbox, Pending, Pushed, Subscriptions};
-use crate::push::{PushError, encode_notification};
+use crate::protocol::encode_notification;
 use crate::state::StateMap;
 
 /// One WebSocket connection, as handlers and hooks see it. Cheap to clone, `Send + Sync +
@@ -113,7 +113,7 @@ impl Connection {
     /// map (named); `()` sends none. It is queued at once, never waiting for the client; see
     /// [`SlowReaderPolicy`] for a client that does not keep up.
     pub fn notify(&self, method: &str, params: impl Serialize) -> Result<(), PushError> {
-        let message = encode_notification(method, &params)?;
+        let message = encode_notification(method, &params).map_err(PushError::serialize)?;
         match self.push(message) {
             Pushed::Queued => Ok(()),
             Pushed::Dropped => Err(PushError::Dropped),
