@@ -1,3 +1,31 @@
+// A map of the modules, for whoever works in them (users read the docs below). A module
+// imports only from modules it does not itself serve: no circles (`tests/layers.rs`).
+//
+// protocol/  The JSON-RPC wire format, both directions: incoming messages parsed borrowed,
+//            outgoing requests and notifications, responses. Knows no methods or transports.
+// encode.rs  A fast JSON serializer (serde_json's output, strings scanned eight bytes at a
+//            time), for handlers' results and pushes.
+// error.rs   `RpcError` and the error codes: what a method answers when it fails.
+// defaults.rs  Every default bound and deadline, shared by the server, the clients and the
+//            peer.
+// state.rs   The typed map behind server state and values kept on a connection.
+// params.rs  Unpacking positional or named params into a handler's arguments.
+// context.rs The call's surroundings a handler may take: transport, headers, peer, state.
+// method.rs  A registered method: name, kind, transport policy, guard, type-erased handler.
+// router.rs  The set of methods a server exposes, merged without silent overrides.
+// dispatch/  Message in, reply out: batches and their limits, middleware, guards, timeouts,
+//            panics caught.
+// peer/      One WebSocket connection, whichever side drives it: `Connection`, its outbound
+//            queue, calls it made, subscriptions both ways, the task that reads and writes it.
+// push/      The `Hub`: connections, groups, topics, change feeds, hooks, the built-in topic
+//            methods; `broker/` reaches other processes (Redis behind a feature).
+// server/    The listener and its builder: HTTP and WebSocket on one path, limits, TLS, the
+//            endpoint as a tower service.
+// client/    `WsClient`, `HttpClient`, `TestClient`, batches, typed subscriptions, for
+//            `RpcClient` and the clients `#[rpc_service]` generates.
+// log.rs     Log lines an attacker can provoke, throttled.
+// private/   `__private`: what the macros' generated code names, one module per generator.
+
 //! Expose plain Rust functions over JSON-RPC 2.0 (and 1.0), on HTTP and WebSocket from one port.
 //!
 //! ```no_run
