@@ -1,13 +1,13 @@
 // A map of the modules, for whoever works in them (users read the docs below). A module
 // imports only from modules it does not itself serve: no circles (`tests/layers.rs`).
 //
-// protocol/  The JSON-RPC wire format, both directions: incoming messages parsed borrowed,
-//            outgoing requests and notifications, responses. Knows no methods or transports.
-// encode.rs  A fast JSON serializer (serde_json's output, strings scanned eight bytes at a
+// protocol/  The JSON-RPC wire format, both directions: incoming messages parsed borrowed;
+//            requests, notifications, responses, batches, subscription items written.
+// json.rs    A fast JSON serializer (serde_json's output, strings scanned eight bytes at a
 //            time), for handlers' results and pushes.
 // error.rs   `RpcError` and the error codes: what a method answers when it fails.
-// defaults.rs  Every default bound and deadline, shared by the server, the clients and the
-//            peer.
+// defaults.rs Every default bound and deadline, shared by the server, the clients and
+//            the peer.
 // state.rs   The typed map behind server state and values kept on a connection.
 // params.rs  Unpacking positional or named params into a handler's arguments.
 // context.rs The call's surroundings a handler may take: transport, headers, peer, state.
@@ -83,8 +83,8 @@ pub mod client;
 mod context;
 mod defaults;
 mod dispatch;
-mod encode;
 mod error;
+mod json;
 mod log;
 mod method;
 mod params;

@@ -183,7 +183,7 @@ impl fmt::Debug for MethodDescriptor {
 
 /// Serializes a handler's return value (generated handlers' and the built-in methods').
 pub fn encode<T: serde::Serialize + ?Sized>(value: &T) -> MethodResult {
-    crate::encode::to_json(value).map_err(|err| {
+    crate::json::to_json(value).map_err(|err| {
         tracing::error!(%err, "a handler's return value could not be serialized");
         RpcError::internal()
     })

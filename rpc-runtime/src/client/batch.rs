@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 
 use super::ClientError;
 use super::wire::{Incoming, decode, encode_params};
-use crate::protocol::encode_request;
+use crate::protocol::{BatchWriter, encode_request};
 
 /// Calls and notifications to send together.
 ///
@@ -115,21 +115,18 @@ impl Batch {
 
     /// The batch as one message; the call at index `i` gets id `first_id + i`.
     pub(crate) fn encode(&self, first_id: u64) -> String {
-        let mut out = String::from("[");
+        let mut batch = BatchWriter::new();
         for (index, entry) in self.entries.iter().enumerate() {
-            if index > 0 {
-                out.push(',');
-            }
             let id = entry.is_call.then_some(first_id + index as u64);
             encode_request(
-                &mut out,
+                batch.member(),
                 &entry.method,
                 entry.params.as_deref().map(RawValue::get),
                 id,
             );
         }
-        out.push(']');
-        out
+        // Callers answer an empty batch themselves: it is never sent.
+        batch.finish().unwrap_or_default()
     }
 
     /// Reads the answer to [`encode`](Self::encode)`(first_id)`.

@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 use super::{ClientError, RpcClient, decode, encode_params};
 use crate::Connection;
 use crate::peer::Items;
-use crate::protocol::encode_request;
+use crate::protocol::encode_unsubscribe;
 
 /// A client that can subscribe: one whose connection carries the server's notifications
 /// ([`WsClient`](super::WsClient), and a server's [`Connection`] to its client).
@@ -144,10 +144,8 @@ impl<T> Drop for Subscription<T> {
         }
         self.connection.listeners().unsubscribe(self.id.get());
         // Sent without waiting: an unsubscribe nobody awaits, whose answer is dropped when read.
-        let mut request = String::new();
-        let params = format!("[{}]", self.id.get());
         let id = self.connection.pending().reserve_ids(1);
-        encode_request(&mut request, &self.unsubscribe, Some(&params), Some(id));
+        let request = encode_unsubscribe(&self.unsubscribe, &self.id, id);
         let _ = self.connection.outbox().push(request.into());
     }
 }

@@ -2,7 +2,7 @@
 //! WebSocket connection, where this side may have called the peer, answers to those calls are
 //! routed back to their callers here too.
 
-mod batch;
+mod budget;
 mod call;
 
 use std::fmt;
@@ -16,9 +16,11 @@ pub use call::{Call, CallResult, Middleware, Next};
 
 use crate::defaults::{DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_RESPONSE_SIZE};
 use crate::method::MethodKind;
-use crate::protocol::{Invalid, Message, Version, encode_error, encode_success};
+use crate::protocol::{
+    BatchWriter, Invalid, Message, Unread, Version, batch_members, encode_error, encode_success,
+};
 use crate::{Connection, Context, Router, RpcError};
-use batch::{Budget, Unread};
+use budget::Budget;
 
 /// How a call that a method's guard refuses is answered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -147,7 +149,7 @@ impl Dispatcher {
     }
 
     async fn handle_batch(&self, message: &str, cx: &Context) -> Option<Reply> {
-        let entries = match batch::members(message, self.policy.max_batch_size) {
+        let entries = match batch_members(message, self.policy.max_batch_size) {
             Ok(entries) => entries,
             Err(Unread::Parse) => return Some(error(Version::V2, None, &RpcError::parse_error())),
             Err(Unread::TooLarge) => {
@@ -178,19 +180,16 @@ impl Dispatcher {
             let err = RpcError::batch_response_too_large(self.policy.max_response_size);
             return Some(error(Version::V2, None, &err));
         }
-        let mut out = Reply::new(String::from("["));
+        let mut batch = BatchWriter::new();
+        let mut accepted = Vec::new();
         for response in responses {
-            if out.text.len() > 1 {
-                out.text.push(',');
-            }
-            out.text.push_str(&response.text);
-            out.accepted.extend(response.accepted);
+            batch.member().push_str(&response.text);
+            accepted.extend(response.accepted);
         }
-        if out.text.len() == 1 {
-            return None;
-        }
-        out.text.push(']');
-        Some(out)
+        Some(Reply {
+            text: batch.finish()?,
+            accepted,
+        })
     }
 
     /// One member of a batch: its answer, if it has one and it fits in what is left.

@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio::sync::{broadcast, mpsc};
 
 use crate::client::Notification;
+use crate::protocol::SubscriptionItem;
 
 pub(crate) struct Listeners {
     /// Taken when the connection ends, which ends every listener's stream.
@@ -46,14 +46,6 @@ impl Items {
 }
 
 /// The params of a subscription's notification: an item, or the server's word that it ended.
-#[derive(Deserialize)]
-struct Params<'a> {
-    #[serde(borrow)]
-    subscription: &'a RawValue,
-    #[serde(borrow, default)]
-    result: Option<&'a RawValue>,
-}
-
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Each change is one insert, remove or take.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -97,8 +89,8 @@ impl Listeners {
 
     /// Delivers one notification.
     pub(crate) fn deliver(&self, method: &str, params: Option<&RawValue>) {
-        if let Some(params) = params.filter(|params| params.get().starts_with('{')) {
-            if let Ok(item) = serde_json::from_str::<Params<'_>>(params.get()) {
+        if let Some(params) = params {
+            if let Some(item) = SubscriptionItem::parse(params) {
                 let mut subscriptions = lock(&self.subscriptions);
                 let key = item.subscription.get();
                 if let Some(sink) = subscriptions.get(key) {

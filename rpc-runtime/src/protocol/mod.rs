@@ -1,10 +1,17 @@
-//! JSON-RPC wire format: parsing incoming messages, encoding requests and responses. Nothing
-//! here knows about methods or transports.
+//! The JSON-RPC wire format, both directions, for both sides: what a peer reads (`incoming`:
+//! requests, notifications and responses, parsed borrowed) and what it writes (`request`:
+//! calls and notifications; `response`: results and errors), batches either way (`batch`) and a
+//! typed subscription's notifications either way (`subscription`). Nothing here knows about
+//! methods or transports.
 
-mod outgoing;
+mod batch;
+mod incoming;
 mod request;
 mod response;
+mod subscription;
 
-pub(crate) use outgoing::{encode_notification, encode_request};
-pub(crate) use request::{Invalid, Message, Version, present};
+pub(crate) use batch::{BatchWriter, Unread, members as batch_members};
+pub(crate) use incoming::{Invalid, Message, Version, present};
+pub(crate) use request::{encode_notification, encode_request};
 pub(crate) use response::{encode_error, encode_success};
+pub(crate) use subscription::{SubscriptionItem, SubscriptionNotices, encode_unsubscribe};

@@ -1,4 +1,4 @@
-//! Serializing handler results. Exactly serde_json's output, but strings (text, hex and
+//! A JSON serializer for handler results, pushes and subscription items. Exactly serde_json's output, but strings (text, hex and
 //! base64 payloads: the common large result) are scanned eight bytes at a time for characters
 //! that need escaping, where serde_json checks one byte at a time.
 

@@ -1,15 +1,15 @@
-//! Reading a batch without letting its size decide how much memory it takes: the members are
-//! counted as they are read, and the answers are counted as they are produced.
+//! Batch framing, both directions: reading a batch without letting its size decide how much
+//! memory it takes (the members are counted as they are read), and writing one, a request
+//! batch or a batch of answers, from its members' texts.
 
 use std::cell::Cell;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde::de::{DeserializeSeed, Error as _, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 /// Why a batch was not read.
-pub(super) enum Unread {
+pub(crate) enum Unread {
     /// Not a JSON array.
     Parse,
     /// More members than allowed; reading stopped at the first one too many.
@@ -18,7 +18,7 @@ pub(super) enum Unread {
 
 /// The members of the batch `message`, if it has at most `max`. A longer batch is refused at
 /// its first member too many, so neither its members nor their answers are ever held.
-pub(super) fn members(message: &str, max: usize) -> Result<Vec<&RawValue>, Unread> {
+pub(crate) fn members(message: &str, max: usize) -> Result<Vec<&RawValue>, Unread> {
     let over = Cell::new(false);
     let mut deserializer = serde_json::Deserializer::from_str(message);
     let read = Members { max, over: &over }
@@ -69,40 +69,33 @@ impl<'de> Visitor<'de> for Members<'_> {
     }
 }
 
-/// How many bytes of answers a batch may still produce. Members run concurrently and each
-/// takes its share as it finishes, so the answers held at once never pass the limit by more
-/// than one member's.
-pub(super) struct Budget {
-    left: AtomicUsize,
-    spent: AtomicBool,
+/// A batch written member by member: `[`, the members' texts joined by commas, `]`.
+pub(crate) struct BatchWriter {
+    text: String,
 }
 
-impl Budget {
-    pub(super) fn new(bytes: usize) -> Self {
-        Budget {
-            left: AtomicUsize::new(bytes),
-            spent: AtomicBool::new(false),
+impl BatchWriter {
+    pub(crate) fn new() -> Self {
+        BatchWriter {
+            text: String::from("["),
         }
     }
 
-    /// Whether an answer of `bytes` fits; once one does not, none does.
-    pub(super) fn take(&self, bytes: usize) -> bool {
-        let taken = self
-            .left
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
-                left.checked_sub(bytes)
-            })
-            .is_ok();
-        if !taken {
-            self.left.store(0, Ordering::Relaxed);
-            self.spent.store(true, Ordering::Relaxed);
+    /// The buffer to write the next member into, after its separator.
+    pub(crate) fn member(&mut self) -> &mut String {
+        if self.text.len() > 1 {
+            self.text.push(',');
         }
-        taken
+        &mut self.text
     }
 
-    /// Whether some answer did not fit.
-    pub(super) fn exceeded(&self) -> bool {
-        self.spent.load(Ordering::Relaxed)
+    /// The batch, or `None` for one without members, which JSON-RPC never sends.
+    pub(crate) fn finish(mut self) -> Option<String> {
+        if self.text.len() == 1 {
+            return None;
+        }
+        self.text.push(']');
+        Some(self.text)
     }
 }
 
@@ -124,11 +117,11 @@ mod tests {
     }
 
     #[test]
-    fn a_budget_once_exceeded_admits_nothing_more() {
-        let budget = Budget::new(10);
-        assert!(budget.take(6));
-        assert!(!budget.take(5));
-        assert!(!budget.take(1));
-        assert!(budget.exceeded());
+    fn writes_members_between_brackets_and_nothing_for_none() {
+        assert_eq!(BatchWriter::new().finish(), None);
+        let mut batch = BatchWriter::new();
+        batch.member().push_str("12");
+        batch.member().push_str("{}");
+        assert_eq!(batch.finish().as_deref(), Some("[12,{}]"));
     }
 }
