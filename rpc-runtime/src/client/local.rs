@@ -127,14 +127,10 @@ impl TestClientBuilder {
         let state = Arc::new(self.state);
         let cx = match self.transport {
             Transport::WebSocket => {
-                let connection = Connection::new(
-                    hub.next_connection_id(),
-                    self.peer_addr,
-                    self.headers,
-                    &Limits::default(),
-                );
+                let (connection, cx) =
+                    hub.open(self.peer_addr, self.headers, &Limits::default(), state);
                 hub.register(&connection);
-                Context::connection_of(connection, state, hub)
+                cx
             }
             transport => Context::request(
                 transport,

@@ -24,7 +24,7 @@ use crate::defaults::{
 use crate::dispatch::{Dispatcher, Policy};
 use crate::peer::{self, Limits, Peer, in_flight_bytes};
 use crate::state::StateMap;
-use crate::{Connection, ConnectionId, Context, Hub, Router};
+use crate::{Connection, Hub, Router};
 
 /// Calls a server over one WebSocket connection, and answers the server's calls if given a
 /// [`Router`]. Clones share the connection; it closes when the last clone is dropped.
@@ -170,12 +170,13 @@ impl WsClientBuilder {
             call_timeout: self.timeout,
             ..Limits::default()
         };
-        let connection =
-            Connection::new(ConnectionId::next(), None, http::HeaderMap::new(), &limits);
+        // A hub of its own: pushes and groups are the server's business, not a client's.
+        let (connection, cx) =
+            Hub::default().open(None, http::HeaderMap::new(), &limits, Arc::new(self.state));
         connection.listen(self.notification_buffer, self.subscription_buffer);
         let stop = CancellationToken::new();
         let peer = Peer {
-            cx: Context::connection_of(connection.clone(), Arc::new(self.state), Hub::default()),
+            cx,
             dispatcher: Arc::new(Dispatcher::new(self.router, Policy::default())),
             stop: stop.clone(),
             stop_frame: (CloseCode::Normal, "client closing"),

@@ -1,12 +1,34 @@
 //! What the server and the clients call on the hub as connections come and go: ids, joining
 //! the hub, the hooks, keepalive ticks.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::HeaderMap;
+
 use super::hub::Hub;
 use super::refusal::Refusal;
 use super::registry::Member;
-use crate::{Connection, ConnectionId};
+use crate::peer::Limits;
+use crate::state::StateMap;
+use crate::{Connection, ConnectionId, Context};
 
 impl Hub {
+    /// A new WebSocket connection of this hub, and the context every call on it shares: how
+    /// the server, `WsClient` and `TestClient` all open one. It joins the hub only when
+    /// [`register`](Self::register)ed, which a server does once `on_connect` has accepted it.
+    pub(crate) fn open(
+        &self,
+        peer_addr: Option<SocketAddr>,
+        headers: HeaderMap,
+        limits: &Limits,
+        state: Arc<StateMap>,
+    ) -> (Connection, Context) {
+        let connection = Connection::new(self.next_connection_id(), peer_addr, headers, limits);
+        let cx = Context::connection_of(connection.clone(), state, self.clone());
+        (connection, cx)
+    }
+
     /// Tells every connection that a keepalive interval has ended; see
     /// `Outbox::keepalive_tick`.
     pub(crate) fn keepalive_tick(&self) {

@@ -20,7 +20,6 @@ use tracing::Instrument;
 use super::response::{Body, status};
 use super::shared::{Shared, Slot};
 use crate::peer::{self, Peer};
-use crate::{Connection, Context};
 
 pub(super) fn is_upgrade<B>(request: &Request<B>) -> bool {
     request.method() == Method::GET
@@ -68,11 +67,11 @@ pub(super) async fn upgrade<B>(
         return status(StatusCode::BAD_REQUEST, "missing Sec-WebSocket-Key");
     };
     let accept = derive_accept_key(key.as_bytes());
-    let connection = Connection::new(
-        shared.hub.next_connection_id(),
+    let (connection, cx) = shared.hub.open(
         peer,
         detached(request.headers()),
         &shared.config.limits,
+        shared.state.clone(),
     );
     if let Err(refusal) = shared.hub.accept(&connection).await {
         tracing::debug!(?peer, %refusal, "the on_connect hook refused a WebSocket connection");
@@ -99,11 +98,6 @@ pub(super) async fn upgrade<B>(
                 .await;
                 hub.register(&connection);
                 task_shared.start_keepalive();
-                let cx = Context::connection_of(
-                    connection.clone(),
-                    task_shared.state.clone(),
-                    hub.clone(),
-                );
                 let peer = Peer {
                     cx,
                     dispatcher: task_shared.dispatcher.clone(),
