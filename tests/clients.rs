@@ -380,3 +380,16 @@ async fn clients_send_headers_given_as_strings() {
     assert!(err.contains("invalid header name"), "{err}");
     server.stop().await;
 }
+
+/// Every client builder takes headers one way: recorded as given, and an invalid one reported
+/// when the client is made (an error for the clients that connect, a panic for `TestClient`,
+/// which has nothing to return it in), never by the `header` call itself.
+#[test]
+fn test_client_reports_an_invalid_header_when_built() {
+    let builder = rpc_runtime::client::TestClient::builder(rpc_runtime::Router::new())
+        .header("bad name", "x");
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| builder.build()))
+        .expect_err("an invalid header makes build panic");
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("invalid header name"), "{message}");
+}

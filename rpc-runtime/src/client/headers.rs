@@ -2,10 +2,7 @@
 
 /// A header a client sends, from anything that names one: strings (`("x-user", "alice")`) or
 /// `http`'s types. What is not a valid name or value says why.
-pub(crate) fn header<K, V>(
-    name: K,
-    value: V,
-) -> Result<(http::HeaderName, http::HeaderValue), String>
+fn header<K, V>(name: K, value: V) -> Result<(http::HeaderName, http::HeaderValue), String>
 where
     K: TryInto<http::HeaderName>,
     K::Error: std::fmt::Display,
@@ -22,15 +19,15 @@ where
 }
 
 /// Headers for a client's requests, and the first invalid one given, reported when the client
-/// is built rather than by a panic in a builder method.
-#[cfg(feature = "client")]
+/// is made rather than by a panic in a builder method: the one way every client builder
+/// (`HttpClient`'s, `WsClient`'s, `TestClient`'s) takes headers. A name given again replaces
+/// its value.
 #[derive(Debug, Default)]
 pub(crate) struct Headers {
     map: http::HeaderMap,
     invalid: Option<String>,
 }
 
-#[cfg(feature = "client")]
 impl Headers {
     pub(crate) fn insert<K, V>(&mut self, name: K, value: V)
     where
@@ -49,11 +46,18 @@ impl Headers {
         }
     }
 
-    /// The headers, or the first invalid one as an error.
-    pub(crate) fn into_map(self) -> Result<http::HeaderMap, super::ClientError> {
+    /// The headers, or what was wrong with the first invalid one.
+    pub(crate) fn into_result(self) -> Result<http::HeaderMap, String> {
         match self.invalid {
-            Some(err) => Err(super::ClientError::Transport(err.into())),
+            Some(err) => Err(err),
             None => Ok(self.map),
         }
+    }
+
+    /// The headers, or the first invalid one as the error a client's `build`/`connect` returns.
+    #[cfg(feature = "client")]
+    pub(crate) fn into_map(self) -> Result<http::HeaderMap, super::ClientError> {
+        self.into_result()
+            .map_err(|err| super::ClientError::Transport(err.into()))
     }
 }

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderName, HeaderValue};
 
 use super::exchange::{Exchange, exchanging_client};
 use super::{ClientError, Notification};
@@ -67,7 +67,7 @@ pub struct TestClientBuilder {
     transport: Transport,
     state: StateMap,
     hub: Option<Hub>,
-    headers: HeaderMap,
+    headers: super::Headers,
     peer_addr: Option<SocketAddr>,
 }
 
@@ -92,10 +92,8 @@ impl TestClientBuilder {
     }
 
     /// A header of the HTTP request (or WebSocket handshake) handlers see: strings
-    /// (`.header("x-user", "alice")`) or `http`'s types.
-    ///
-    /// # Panics
-    /// If `name` or `value` is not a valid header name or value: a test's mistake.
+    /// (`.header("x-user", "alice")`) or `http`'s types. An invalid name or value makes
+    /// [`build`](Self::build) panic, saying which: a test's mistake.
     pub fn header<K, V>(mut self, name: K, value: V) -> Self
     where
         K: TryInto<HeaderName>,
@@ -103,8 +101,7 @@ impl TestClientBuilder {
         V: TryInto<HeaderValue>,
         V::Error: std::fmt::Display,
     {
-        let (name, value) = super::header(name, value).unwrap_or_else(|err| panic!("{err}"));
-        self.headers.append(name, value);
+        self.headers.insert(name, value);
         self
     }
 
@@ -117,8 +114,13 @@ impl TestClientBuilder {
     /// The client, as a connection the server accepted; the hub's `on_connect` hook is not run.
     ///
     /// # Panics
-    /// If the router has a method named like one of the hub's built-in topic methods.
+    /// If a header given is invalid, or the router has a method named like one of the hub's
+    /// built-in topic methods.
     pub fn build(self) -> TestClient {
+        let headers = self
+            .headers
+            .into_result()
+            .unwrap_or_else(|err| panic!("{err}"));
         let hub = self.hub.unwrap_or_default();
         let router = self
             .router
@@ -127,15 +129,14 @@ impl TestClientBuilder {
         let state = Arc::new(self.state);
         let cx = match self.transport {
             Transport::WebSocket => {
-                let (connection, cx) =
-                    hub.open(self.peer_addr, self.headers, &Limits::default(), state);
+                let (connection, cx) = hub.open(self.peer_addr, headers, &Limits::default(), state);
                 hub.register(&connection);
                 cx
             }
             transport => Context::request(
                 transport,
                 self.peer_addr,
-                self.headers,
+                headers,
                 ConnectionId::next(),
                 state,
                 hub,
@@ -175,7 +176,7 @@ impl TestClient {
             transport: Transport::WebSocket,
             state: StateMap::default(),
             hub: None,
-            headers: HeaderMap::new(),
+            headers: super::Headers::default(),
             peer_addr: None,
         }
     }

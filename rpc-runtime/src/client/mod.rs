@@ -36,9 +36,7 @@ pub use subscription::{Subscription, SubscriptionClient};
 
 mod shared;
 
-#[cfg(feature = "client")]
 pub(crate) use headers::Headers;
-pub(crate) use headers::header;
 #[cfg(feature = "client")]
 pub use ws::{WsClient, WsClientBuilder};
 
