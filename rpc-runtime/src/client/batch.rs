@@ -7,8 +7,8 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use super::ClientError;
-use super::wire::{Incoming, decode, encode_params};
-use crate::protocol::{BatchWriter, encode_request};
+use super::wire::{Answer, decode, encode_params, error_object};
+use crate::protocol::{BatchWriter, batch_members, encode_request};
 
 /// Calls and notifications to send together.
 ///
@@ -131,18 +131,20 @@ impl Batch {
 
     /// Reads the answer to [`encode`](Self::encode)`(first_id)`.
     pub(crate) fn decode(&self, text: &str, first_id: u64) -> Result<BatchResponse, ClientError> {
-        let responses: Vec<Incoming<'_>> = match serde_json::from_str(text) {
-            Ok(responses) => responses,
+        let responses = match batch_members(text, usize::MAX) {
+            Ok(members) => members,
             // A server that rejects the whole batch answers with one error object.
-            Err(_) => match serde_json::from_str::<Incoming<'_>>(text) {
-                Ok(Incoming {
-                    error: Some(err), ..
-                }) => return Err(ClientError::Rpc(err)),
+            Err(_) => match Answer::parse(text) {
+                Ok(Answer {
+                    outcome: Err(error),
+                    ..
+                }) => return Err(error_object(error)),
                 _ => return Err(ClientError::Decode(format!("not a batch response: {text}"))),
             },
         };
         let mut outcomes: Vec<_> = self.entries.iter().map(|_| None).collect();
-        for response in responses {
+        for member in responses {
+            let response = Answer::parse(member.get())?;
             let index = response
                 .numeric_id()
                 .and_then(|id| id.checked_sub(first_id))
@@ -151,8 +153,8 @@ impl Batch {
             match index {
                 Some(index) => outcomes[index] = Some(response.outcome()),
                 None => {
-                    if let Some(err) = response.error {
-                        return Err(ClientError::Rpc(err));
+                    if let Err(error) = response.outcome {
+                        return Err(error_object(error));
                     }
                     return Err(ClientError::Decode(format!(
                         "a batch answer with an unknown id: {text}"

@@ -4,7 +4,8 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use super::ClientError;
-use super::wire::{Incoming, decode};
+use super::wire::decode;
+use crate::protocol::Message;
 
 /// A notification the server sent on its own.
 #[derive(Clone, Debug)]
@@ -20,11 +21,10 @@ impl Notification {
 
     /// Reads one notification message; `None` for anything else.
     pub(crate) fn parse(text: &str) -> Option<Self> {
-        let message: Incoming<'_> = serde_json::from_str(text).ok()?;
-        match (message.method, message.id) {
-            (Some(method), None) => Some(Notification::new(
-                method,
-                message.params.map(RawValue::to_owned),
+        match Message::parse(text).ok()? {
+            Message::Request(request) if request.id.is_none() => Some(Notification::new(
+                request.method.into_owned(),
+                request.params.map(RawValue::to_owned),
             )),
             _ => None,
         }

@@ -1,4 +1,5 @@
-//! The client's side of the wire: encoding requests, reading responses.
+//! The client's side of the wire: encoding params, reading responses (with `protocol`'s
+//! parser, as the server reads requests).
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -6,7 +7,7 @@ use serde_json::value::RawValue;
 
 use super::ClientError;
 use crate::RpcError;
-use crate::protocol::present;
+use crate::protocol::Message;
 
 /// Serializes params, which must be a JSON array (from a tuple, array or `Vec`) or object (from
 /// a struct or map); `()` means no params.
@@ -30,52 +31,57 @@ pub fn decode<R: DeserializeOwned>(raw: &RawValue) -> Result<R, ClientError> {
     serde_json::from_str(raw.get()).map_err(|err| ClientError::Decode(err.to_string()))
 }
 
-/// One message a client receives: a response, or (from servers that push) a request or
-/// notification of the server's own.
-#[derive(serde::Deserialize)]
-pub(crate) struct Incoming<'a> {
-    #[serde(borrow, default, deserialize_with = "present")]
-    pub id: Option<&'a RawValue>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    pub result: Option<&'a RawValue>,
-    #[serde(default)]
-    pub error: Option<RpcError>,
-    #[serde(default)]
-    pub method: Option<String>,
-    #[serde(borrow, default)]
-    pub params: Option<&'a RawValue>,
+/// A response as every client reads it, parsed by the one parser both sides use
+/// ([`Message::parse`]): its id, and its result or its error.
+pub(crate) struct Answer<'a> {
+    pub id: &'a RawValue,
+    pub outcome: Result<&'a RawValue, &'a RawValue>,
 }
 
-impl Incoming<'_> {
-    /// The id as a number the client assigned; other ids were not ours.
-    pub(crate) fn numeric_id(&self) -> Option<u64> {
-        self.id.and_then(|id| id.get().parse().ok())
+impl<'a> Answer<'a> {
+    /// The response in `text`, or why it is none.
+    pub(crate) fn parse(text: &'a str) -> Result<Self, ClientError> {
+        match Message::parse(text) {
+            Ok(Message::Response { id, outcome }) => Ok(Answer { id, outcome }),
+            _ => Err(ClientError::Decode(format!("not a response: {text}"))),
+        }
     }
 
-    /// The call's outcome, for a response.
+    /// The id as a number the client assigned; other ids were not ours.
+    pub(crate) fn numeric_id(&self) -> Option<u64> {
+        self.id.get().parse().ok()
+    }
+
+    /// The call's outcome.
     pub(crate) fn outcome(&self) -> Result<Box<RawValue>, ClientError> {
-        match (&self.error, self.result) {
-            (Some(err), _) => Err(ClientError::Rpc(err.clone())),
-            (None, Some(result)) => Ok(result.to_owned()),
-            (None, None) => Err(ClientError::Decode(
-                "a response with neither result nor error".into(),
-            )),
-        }
+        outcome(self.outcome)
+    }
+}
+
+/// A response's result, or its error object decoded: what a caller gets.
+pub(crate) fn outcome(outcome: Result<&RawValue, &RawValue>) -> Result<Box<RawValue>, ClientError> {
+    outcome.map(RawValue::to_owned).map_err(error_object)
+}
+
+/// A response's error object, as the caller's error.
+pub(crate) fn error_object(error: &RawValue) -> ClientError {
+    match serde_json::from_str::<RpcError>(error.get()) {
+        Ok(error) => ClientError::Rpc(error),
+        Err(err) => ClientError::Decode(format!("an unreadable error object: {err}")),
     }
 }
 
 /// Parses the answer to a single call with id `id`.
 pub(crate) fn single_outcome(text: &str, id: u64) -> Result<Box<RawValue>, ClientError> {
-    let response: Incoming<'_> =
-        serde_json::from_str(text).map_err(|err| ClientError::Decode(err.to_string()))?;
-    if response.numeric_id() != Some(id) {
+    let answer = Answer::parse(text)?;
+    if answer.numeric_id() != Some(id) {
         // A server that could not read the request answers with a null id and an error.
-        if let Some(err) = response.error {
-            return Err(ClientError::Rpc(err));
+        if let Err(error) = answer.outcome {
+            return Err(error_object(error));
         }
         return Err(ClientError::Decode(format!(
             "a response to another request: {text}"
         )));
     }
-    response.outcome()
+    answer.outcome()
 }

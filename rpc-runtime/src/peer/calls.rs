@@ -5,11 +5,11 @@ use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 
 use super::Waiter;
+use crate::Connection;
 use crate::client::{
-    Batch, BatchResponse, ClientError, RpcClient, Subscription, SubscriptionClient,
+    Batch, BatchResponse, ClientError, RpcClient, Subscription, SubscriptionClient, wire,
 };
 use crate::protocol::encode_request;
-use crate::{Connection, RpcError};
 
 impl RpcClient for Connection {
     async fn call_raw(
@@ -119,15 +119,8 @@ impl Connection {
             tracing::debug!(id = id.get(), "an answer nobody waits for");
             return;
         };
-        let outcome =
-            outcome.map_err(
-                |error| match serde_json::from_str::<RpcError>(error.get()) {
-                    Ok(error) => ClientError::Rpc(error),
-                    Err(err) => ClientError::Decode(format!("an unreadable error object: {err}")),
-                },
-            );
         match (waiter, outcome) {
-            (Waiter::Call(sender), outcome) => drop(sender.send(outcome.map(RawValue::to_owned))),
+            (Waiter::Call(sender), outcome) => drop(sender.send(wire::outcome(outcome))),
             // A peer that rejects a whole batch answers with one object.
             (Waiter::Batch(sender), _) => drop(sender.send(Ok(text.to_owned()))),
             (Waiter::Subscribe(sender), Ok(subscription)) => {
@@ -139,7 +132,9 @@ impl Connection {
                     self.listeners().unsubscribe(subscription.get());
                 }
             }
-            (Waiter::Subscribe(sender), Err(err)) => drop(sender.send(Err(err))),
+            (Waiter::Subscribe(sender), Err(error)) => {
+                drop(sender.send(Err(wire::error_object(error))));
+            }
         }
     }
 

@@ -69,7 +69,7 @@ struct Members<'a> {
 
 /// Maps a present member to `Some`, even when it is `null`: `"id": null` is a request in 2.0,
 /// while a missing id is a notification. Absent members fall back to `default`.
-pub(crate) fn present<'de, D: Deserializer<'de>>(de: D) -> Result<Option<&'de RawValue>, D::Error> {
+fn present<'de, D: Deserializer<'de>>(de: D) -> Result<Option<&'de RawValue>, D::Error> {
     <&RawValue>::deserialize(de).map(Some)
 }
 
