@@ -36,6 +36,16 @@ fn the_checker_sees_a_circle_through_a_re_export() {
     fs::remove_dir_all(dir).unwrap();
 }
 
+/// What is inside comments and literals is no import.
+#[test]
+fn comments_and_literals_name_nothing() {
+    let text = strip_comments(
+        "// crate::a\n/* crate::b */ let x = \"crate::c\"; let y = r#\"crate::d \\\"#; crate::e;",
+    );
+    let paths: Vec<String> = crate_paths(&text).iter().map(|p| p.join("::")).collect();
+    assert_eq!(paths, ["crate::e"]);
+}
+
 fn assert_no_circles(src: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(src);
     let graph = Graph::read(&root);
@@ -292,34 +302,40 @@ fn strip_comments(text: &str) -> String {
                 }
             }
             '"' => {
-                out.push('"');
-                let mut escaped = false;
+                skip_quoted(&mut chars, '"');
+                out.push_str("\"\"");
+            }
+            // A raw string, `r#"..."#`, in which a backslash escapes nothing.
+            'r' if !out.ends_with(|c: char| c.is_alphanumeric() || c == '_') && {
+                let mut ahead = chars.clone();
+                while ahead.next_if_eq(&'#').is_some() {}
+                ahead.next() == Some('"')
+            } =>
+            {
+                let mut hashes = 0;
+                while chars.next_if_eq(&'#').is_some() {
+                    hashes += 1;
+                }
+                chars.next();
+                let close: String = std::iter::once('"')
+                    .chain(std::iter::repeat_n('#', hashes))
+                    .collect();
+                let mut seen = String::new();
                 for c in chars.by_ref() {
-                    if escaped {
-                        escaped = false;
-                    } else if c == '\\' {
-                        escaped = true;
-                    } else if c == '"' {
+                    seen.push(c);
+                    if seen.ends_with(&close) {
                         break;
                     }
                 }
-                out.push('"');
+                out.push_str("\"\"");
             }
             // A char literal ('"'), not a lifetime ('a): it closes within three characters.
             '\'' => {
-                out.push('\'');
                 let ahead: String = chars.clone().take(3).collect();
                 if ahead.starts_with('\\') || ahead.chars().nth(1) == Some('\'') {
-                    let mut escaped = false;
-                    for c in chars.by_ref() {
-                        if escaped {
-                            escaped = false;
-                        } else if c == '\\' {
-                            escaped = true;
-                        } else if c == '\'' {
-                            break;
-                        }
-                    }
+                    skip_quoted(&mut chars, '\'');
+                    out.push_str("''");
+                } else {
                     out.push('\'');
                 }
             }
@@ -335,6 +351,20 @@ struct UseItem {
     name: String,
     path: Vec<String>,
     public: bool,
+}
+
+/// Skips a string or char literal's rest, through its closing `quote`.
+fn skip_quoted(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, quote: char) {
+    let mut escaped = false;
+    for c in chars.by_ref() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c == quote {
+            break;
+        }
+    }
 }
 
 /// The `use` items of a file, and the text without them.
