@@ -105,7 +105,7 @@ impl WsClientBuilder {
     /// (on their own tasks, so they hold up nothing else), calls to any other method get
     /// -32601, and notifications to them run them instead of reaching
     /// [`notifications`](WsClient::notifications). Handlers see the connection to the server
-    /// as their [`Context::connection`] and may call it back.
+    /// as their [`Context::connection`](crate::Context::connection) and may call it back.
     pub fn router(mut self, router: Router) -> Self {
         self.router = router;
         self

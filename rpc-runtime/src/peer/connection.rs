@@ -111,7 +111,7 @@ impl Connection {
     /// Sends the client a notification: `{"jsonrpc":"2.0","method":METHOD,"params":PARAMS}`.
     /// `params` is any `Serialize` value, usually a tuple or array (positional) or a struct or
     /// map (named); `()` sends none. It is queued at once, never waiting for the client; see
-    /// [`SlowReaderPolicy`] for a client that does not keep up.
+    /// [`SlowReaderPolicy`](crate::SlowReaderPolicy) for a client that does not keep up.
     pub fn notify(&self, method: &str, params: impl Serialize) -> Result<(), PushError> {
         let message = encode_notification(method, &params).map_err(PushError::serialize)?;
         match self.push(message) {
@@ -162,7 +162,7 @@ impl Connection {
     }
 
     /// How many pushes to this connection were dropped because its client was not reading
-    /// (under [`SlowReaderPolicy::Drop`]).
+    /// (under [`SlowReaderPolicy::Drop`](crate::SlowReaderPolicy::Drop)).
     pub fn dropped(&self) -> u64 {
         self.inner.outbox.dropped()
     }

@@ -21,7 +21,7 @@ where
     Ok(id.to_string())
 }
 
-/// A subscription handler's stream, or its refusal (converted by [`HandlerError`]).
+/// A subscription handler's stream, or its refusal (converted by [`HandlerError`](super::handler::HandlerError)).
 pub fn subscribe_result<T, S>(
     cx: &Context,
     notification: &'static str,

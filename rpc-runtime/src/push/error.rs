@@ -33,7 +33,7 @@ impl PushError {
 
 /// Lets a handler push with `?`: the caller gets -32603 with the reason as its message. A
 /// handler whose push fails because of the caller's own input (an unknown topic it named)
-/// should map that to [`RpcError::invalid_params`] instead.
+/// should map that to [`RpcError::invalid_params`](crate::RpcError::invalid_params) instead.
 impl From<PushError> for crate::RpcError {
     fn from(err: PushError) -> Self {
         crate::RpcError::new(crate::codes::INTERNAL_ERROR, err.to_string())

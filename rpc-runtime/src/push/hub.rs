@@ -20,7 +20,7 @@ use crate::{Connection, ConnectionId};
 
 /// Pushes to connections, groups and topics. Cheap to clone: clones share everything. A server
 /// has one ([`ServerBuilder::hub`](crate::ServerBuilder::hub), [`Server::hub`](crate::Server::hub)),
-/// and every handler reaches it through [`Context::hub`].
+/// and every handler reaches it through [`Context::hub`](crate::Context::hub).
 ///
 /// A connection that closes leaves its groups and topics by itself. A message sent to many
 /// connections is serialized once and its bytes shared.

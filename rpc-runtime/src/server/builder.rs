@@ -118,7 +118,7 @@ impl ServerBuilder {
     }
 
     /// The most connections open at once, HTTP and WebSocket together;
-    /// [`DEFAULT_MAX_CONNECTIONS`] (10,000) by default. Past it a new connection is answered
+    /// [`DEFAULT_MAX_CONNECTIONS`](crate::DEFAULT_MAX_CONNECTIONS) (10,000) by default. Past it a new connection is answered
     /// `503 Service Unavailable` and closed; those already open are unaffected.
     pub fn max_connections(mut self, connections: usize) -> Self {
         self.config.max_connections = connections;
@@ -126,7 +126,7 @@ impl ServerBuilder {
     }
 
     /// The most calls one WebSocket connection may have running at once;
-    /// [`DEFAULT_MAX_IN_FLIGHT`] (1,024) by default. Past it, or once the messages of the
+    /// [`DEFAULT_MAX_IN_FLIGHT`](crate::DEFAULT_MAX_IN_FLIGHT) (1,024) by default. Past it, or once the messages of the
     /// running calls add up to twice [`max_request_size`](Self::max_request_size) (at least
     /// 1 MiB), the server stops reading the connection until one finishes, so a flood of slow
     /// calls waits in the client's socket, not in the server's memory. A batch counts as one.

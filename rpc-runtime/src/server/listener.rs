@@ -57,7 +57,7 @@ impl Server {
     /// Serves until `signal` completes, then stops gracefully: no new connections or calls are
     /// taken, calls in flight finish and are answered, then every connection closes (WebSockets
     /// with 1001). Calls still running after the
-    /// [`shutdown_timeout`](ServerBuilder::shutdown_timeout) are cancelled and their
+    /// [`shutdown_timeout`](crate::ServerBuilder::shutdown_timeout) are cancelled and their
     /// connections closed. Returns when all connections are closed.
     pub async fn serve_with_shutdown(self, signal: impl Future<Output = ()>) {
         let Server {

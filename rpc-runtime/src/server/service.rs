@@ -36,8 +36,8 @@ use crate::{Hub, Router, RouterError};
 /// The host serves the connections, so the builder's connection limit and read and write
 /// timeouts are the host's to set (tower-http and hyper have them); the rest (request,
 /// response and batch sizes, calls in flight, pings, guards, middleware) apply as on
-/// [`Server`](crate::Server). The caller's address reaches [`Context::peer_addr`]
-/// (crate::Context::peer_addr) when the request carries a [`SocketAddr`] extension. A
+/// [`Server`](crate::Server). The caller's address reaches
+/// [`Context::peer_addr`](crate::Context::peer_addr) when the request carries a [`SocketAddr`] extension. A
 /// WebSocket upgrade needs a host that supports upgrades (hyper's `with_upgrades`, as
 /// `axum::serve` does).
 #[derive(Clone, Debug)]
