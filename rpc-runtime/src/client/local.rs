@@ -9,7 +9,7 @@ use http::{HeaderName, HeaderValue};
 
 use super::exchange::{Exchange, exchanging_client};
 use super::{ClientError, Notification};
-use crate::dispatch::{Dispatcher, Policy};
+use crate::dispatch::{Dispatcher, Policy, Unclaimed};
 use crate::peer::ConnectionId;
 use crate::peer::Limits;
 use crate::state::StateMap;
@@ -183,23 +183,21 @@ impl TestClient {
 
     /// Sends one raw JSON-RPC message and returns the raw answer, `None` when there is none.
     pub async fn request(&self, message: &str) -> Option<String> {
-        let reply = self
-            .inner
-            .dispatcher
-            .handle(message, &self.inner.cx)
-            .await?;
-        Some(reply.into_text(self.connection()))
+        self.request_bytes(message.as_bytes()).await
     }
 
     /// Like [`request`](Self::request), for a message as bytes (a WebSocket binary frame
     /// carries them); bytes that are not UTF-8 get -32700.
     pub async fn request_bytes(&self, message: &[u8]) -> Option<String> {
-        let reply = self
-            .inner
-            .dispatcher
-            .handle_bytes(message, &self.inner.cx)
-            .await?;
-        Some(reply.into_text(self.connection()))
+        let connection = self.connection();
+        let unclaimed = connection.map(|connection| connection as &dyn Unclaimed);
+        let reply = (self.inner.dispatcher)
+            .answer_bytes(message, &self.inner.cx, unclaimed)
+            .await;
+        match connection {
+            Some(connection) => connection.hand_over(reply),
+            None => reply.text,
+        }
     }
 
     /// The client's connection, over WebSocket.

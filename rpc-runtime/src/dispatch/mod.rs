@@ -1,9 +1,10 @@
-//! Turning one incoming message into its response, whatever transport carried it. On a
-//! WebSocket connection, where this side may have called the peer, answers to those calls are
-//! routed back to their callers here too.
+//! Turning one incoming message into its reply, whatever transport carried it: message in,
+//! reply out. What is not a request to this side (the peer's answers to this side's calls,
+//! notifications no method takes) is handed to the connection, which routes it.
 
 mod budget;
 mod call;
+mod reply;
 
 use std::fmt;
 use std::sync::Arc;
@@ -13,13 +14,14 @@ use futures_util::future::join_all;
 use serde_json::value::RawValue;
 
 pub use call::{Call, CallResult, Middleware, Next};
+pub(crate) use reply::{Reply, Unclaimed};
 
 use crate::defaults::{DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_RESPONSE_SIZE};
 use crate::method::MethodKind;
 use crate::protocol::{
-    BatchWriter, Invalid, Message, Unread, Version, batch_members, encode_error, encode_success,
+    BatchWriter, Incoming, Invalid, Message, Request, Unread, Version, encode_error, encode_success,
 };
-use crate::{Connection, Context, Router, RpcError};
+use crate::{Context, MethodDescriptor, Router, RpcError};
 use budget::Budget;
 
 /// How a call that a method's guard refuses is answered.
@@ -84,86 +86,61 @@ pub(crate) struct Dispatcher {
     policy: Policy,
 }
 
-/// What a message is answered with: the text to send back and the subscriptions it accepted,
-/// which start only once the text is queued, so that no item overtakes the id it belongs to.
-pub(crate) struct Reply {
-    pub(crate) text: String,
-    accepted: Vec<u64>,
-}
-
-impl Reply {
-    fn new(text: String) -> Self {
-        Reply {
-            text,
-            accepted: Vec::new(),
-        }
-    }
-
-    /// Queues the answer on `connection`, then starts what it accepted.
-    pub(crate) fn queue(self, connection: &Connection) {
-        let _ = connection.outbox().reply(self.text.into());
-        connection.subscriptions().start(&self.accepted);
-    }
-
-    /// The answer's text, for a caller that hands it over before anything reads the
-    /// connection's queue; starts what it accepted.
-    pub(crate) fn into_text(self, connection: Option<&Connection>) -> String {
-        if let Some(connection) = connection {
-            connection.subscriptions().start(&self.accepted);
-        }
-        self.text
-    }
-
-    /// Drops the answer unsent: what it accepted is freed, since nobody learns its ids.
-    fn discard(self, cx: &Context) {
-        if let Some(connection) = cx.connection() {
-            for &subscription in &self.accepted {
-                connection.subscriptions().finished(subscription);
-            }
-        }
-    }
-}
-
 impl Dispatcher {
     pub(crate) fn new(router: Router, policy: Policy) -> Self {
         Dispatcher { router, policy }
     }
 
     /// Answers one JSON-RPC message (a request, a notification or a batch) as the server would
-    /// on `cx`'s transport. `None` means nothing is to be sent back: the message held only
-    /// notifications, or answers to this side's own calls.
-    pub(crate) async fn handle(&self, message: &str, cx: &Context) -> Option<Reply> {
-        match message.trim_start().as_bytes().first() {
-            Some(b'[') => self.handle_batch(message, cx).await,
-            _ => self.handle_single(message, cx).await,
+    /// on `cx`'s transport, handing what is not a request to `unclaimed`, where there is one.
+    pub(crate) async fn answer(
+        &self,
+        text: &str,
+        cx: &Context,
+        unclaimed: Option<&dyn Unclaimed>,
+    ) -> Reply {
+        match Incoming::read(text, self.policy.max_batch_size) {
+            Incoming::Single(message) => self.single(text, message, cx, unclaimed).await,
+            Incoming::Batch(members) => self.batch(text, members, cx, unclaimed).await,
         }
     }
 
-    /// Like [`handle`](Self::handle), for a message that may not be UTF-8 (a WebSocket binary
-    /// frame); bytes that are not get -32700.
-    pub(crate) async fn handle_bytes(&self, message: &[u8], cx: &Context) -> Option<Reply> {
+    /// Like [`answer`](Self::answer), for a message that may not be UTF-8 (an HTTP body, a
+    /// WebSocket binary frame); bytes that are not get -32700.
+    pub(crate) async fn answer_bytes(
+        &self,
+        message: &[u8],
+        cx: &Context,
+        unclaimed: Option<&dyn Unclaimed>,
+    ) -> Reply {
         match std::str::from_utf8(message) {
-            Ok(text) => self.handle(text, cx).await,
-            Err(_) => Some(error(Version::V2, None, &RpcError::parse_error())),
+            Ok(text) => self.answer(text, cx, unclaimed).await,
+            Err(_) => error(Version::V2, None, &RpcError::parse_error()),
         }
     }
 
-    async fn handle_batch(&self, message: &str, cx: &Context) -> Option<Reply> {
-        let entries = match batch_members(message, self.policy.max_batch_size) {
-            Ok(entries) => entries,
-            Err(Unread::Parse) => return Some(error(Version::V2, None, &RpcError::parse_error())),
+    async fn batch(
+        &self,
+        text: &str,
+        members: Result<Vec<&RawValue>, Unread>,
+        cx: &Context,
+        unclaimed: Option<&dyn Unclaimed>,
+    ) -> Reply {
+        let members = match members {
+            Ok(members) => members,
+            Err(Unread::Parse) => return error(Version::V2, None, &RpcError::parse_error()),
             Err(Unread::TooLarge) => {
                 let err = RpcError::batch_too_large(self.policy.max_batch_size);
-                return Some(error(Version::V2, None, &err));
+                return error(Version::V2, None, &err);
             }
         };
-        let Some(first) = entries.first() else {
-            return Some(error(Version::V2, None, &RpcError::invalid_request()));
+        let Some(first) = members.first() else {
+            return error(Version::V2, None, &RpcError::invalid_request());
         };
-        if let Some(connection) = cx.connection() {
+        if let Some(unclaimed) = unclaimed {
             if let Ok(Message::Response { .. }) = Message::parse(first.get()) {
-                connection.answer_batch(message, entries.iter().filter_map(|entry| id_of(entry)));
-                return None;
+                unclaimed.answer_batch(text, &members);
+                return Reply::default();
             }
         }
         // The brackets and commas count too.
@@ -171,78 +148,110 @@ impl Dispatcher {
         // Members run concurrently, so one slow call does not hold up the rest of the batch.
         // `join_all` switches to a heavier, allocating scheduler past 30 futures; joining
         // chunks of at most 30 keeps both levels on its light path.
-        let chunks = entries
-            .chunks(30)
-            .map(|chunk| join_all(chunk.iter().map(|entry| self.member(entry, cx, &budget))));
-        let responses = join_all(chunks).await.into_iter().flatten().flatten();
-        if budget.exceeded() {
-            responses.for_each(|reply| reply.discard(cx));
-            let err = RpcError::batch_response_too_large(self.policy.max_response_size);
-            return Some(error(Version::V2, None, &err));
-        }
+        let chunks = members.chunks(30).map(|chunk| {
+            join_all(
+                chunk
+                    .iter()
+                    .map(|member| self.member(member, cx, unclaimed, &budget)),
+            )
+        });
+        let replies = join_all(chunks).await.into_iter().flatten();
         let mut batch = BatchWriter::new();
-        let mut accepted = Vec::new();
-        for response in responses {
-            batch.member().push_str(&response.text);
-            accepted.extend(response.accepted);
+        let mut reply = Reply::default();
+        for member in replies {
+            if let Some(text) = &member.text {
+                batch.member().push_str(text);
+            }
+            reply.accepted.extend(member.accepted);
+            reply.abandoned.extend(member.abandoned);
         }
-        Some(Reply {
-            text: batch.finish()?,
-            accepted,
-        })
-    }
-
-    /// One member of a batch: its answer, if it has one and it fits in what is left.
-    async fn member(&self, entry: &RawValue, cx: &Context, budget: &Budget) -> Option<Reply> {
-        let reply = self.handle_single(entry.get(), cx).await?;
-        if budget.take(reply.text.len() + 1) {
-            Some(reply)
+        if budget.exceeded() {
+            let err = RpcError::batch_response_too_large(self.policy.max_response_size);
+            reply.discard();
+            reply.text = Some(encode_error(Version::V2, None, &err));
         } else {
-            reply.discard(cx);
-            None
+            reply.text = batch.finish();
+        }
+        reply
+    }
+
+    /// One member of a batch: its reply, without text if it has none or it does not fit in
+    /// what is left.
+    async fn member(
+        &self,
+        member: &RawValue,
+        cx: &Context,
+        unclaimed: Option<&dyn Unclaimed>,
+        budget: &Budget,
+    ) -> Reply {
+        let text = member.get();
+        let mut reply = self.single(text, Message::parse(text), cx, unclaimed).await;
+        if let Some(answer) = &reply.text {
+            if !budget.take(answer.len() + 1) {
+                reply.discard();
+            }
+        }
+        reply
+    }
+
+    async fn single(
+        &self,
+        text: &str,
+        message: Result<Message<'_>, Invalid<'_>>,
+        cx: &Context,
+        unclaimed: Option<&dyn Unclaimed>,
+    ) -> Reply {
+        match message {
+            Ok(Message::Request(request)) => self.request(request, cx, unclaimed).await,
+            Ok(Message::Response { id, outcome }) => match unclaimed {
+                Some(unclaimed) => {
+                    unclaimed.answer(text, id, outcome);
+                    Reply::default()
+                }
+                // Over HTTP nobody has called the client: not a request.
+                None => error(Version::V2, Some(id), &RpcError::invalid_request()),
+            },
+            Err(Invalid::Parse) => error(Version::V2, None, &RpcError::parse_error()),
+            Err(Invalid::Request { version, id }) => {
+                error(version, id, &RpcError::invalid_request())
+            }
         }
     }
 
-    async fn handle_single(&self, message: &str, cx: &Context) -> Option<Reply> {
-        let request = match Message::parse(message) {
-            Ok(Message::Request(request)) => request,
-            Ok(Message::Response { id, outcome }) => {
-                return match cx.connection() {
-                    Some(connection) => {
-                        connection.answer(message, id, outcome);
-                        None
-                    }
-                    // Over HTTP nobody has called the client: not a request.
-                    None => Some(error(Version::V2, Some(id), &RpcError::invalid_request())),
-                };
-            }
-            Err(Invalid::Parse) => {
-                return Some(error(Version::V2, None, &RpcError::parse_error()));
-            }
-            Err(Invalid::Request { version, id }) => {
-                return Some(error(version, id, &RpcError::invalid_request()));
-            }
-        };
+    async fn request(
+        &self,
+        request: Request<'_>,
+        cx: &Context,
+        unclaimed: Option<&dyn Unclaimed>,
+    ) -> Reply {
         let method = self
             .router
             .get(&request.method)
             .filter(|method| method.serves(cx.transport()));
-        if method.is_none() && request.id.is_none() {
-            // A notification no method takes, whatever its params (a topic's may be bare): a
-            // subscription's item, or one to hand to whoever listens on the connection.
-            if let Some(listeners) = cx.connection().and_then(Connection::listeners_if_any) {
-                listeners.deliver(&request.method, request.params);
-                return None;
-            }
+        // A notification no method takes, whatever its params (a topic's may be bare): a
+        // subscription's item, or one for whoever listens on the connection.
+        if method.is_none()
+            && request.id.is_none()
+            && unclaimed
+                .is_some_and(|unclaimed| unclaimed.notification(&request.method, request.params))
+        {
+            return Reply::default();
         }
         if !request.has_structured_params() && !method.is_some_and(|m| m.scalar_params) {
-            return Some(error(
-                request.version,
-                request.id,
-                &RpcError::invalid_request(),
-            ));
+            return error(request.version, request.id, &RpcError::invalid_request());
         }
+        let result = self.call(method, &request, cx).await;
+        self.reply(method, &request, result)
+    }
 
+    /// Runs the call through the middleware to the method, recording it in a span when
+    /// something listens.
+    async fn call(
+        &self,
+        method: Option<&MethodDescriptor>,
+        request: &Request<'_>,
+        cx: &Context,
+    ) -> CallResult {
         let call = Call {
             method: &request.method,
             id: request.id,
@@ -261,51 +270,52 @@ impl Dispatcher {
         );
         // Spans cost nothing unless a subscriber listens; then each call gets its duration
         // and outcome recorded.
-        let result = if span.is_disabled() {
+        if span.is_disabled() {
             next.run(call).await
         } else {
             call::traced(span, next.run(call)).await
-        };
-        let accepted = match (method, &result) {
+        }
+    }
+
+    /// Encodes a call's result within the response size limit, reporting the subscription it
+    /// made, if it made one.
+    fn reply(
+        &self,
+        method: Option<&MethodDescriptor>,
+        request: &Request<'_>,
+        result: CallResult,
+    ) -> Reply {
+        let subscription = match (method, &result) {
             (Some(method), Ok(subscription)) if method.kind == MethodKind::Subscription => {
                 subscription.parse::<u64>().ok()
             }
             _ => None,
         };
         let Some(id) = request.id else {
-            match result {
-                Err(err) => tracing::debug!(method = %request.method, %err, "notification failed"),
-                // Subscribed by a notification: nobody learns the id, so it never starts.
-                Ok(_) => {
-                    if let (Some(subscription), Some(connection)) = (accepted, cx.connection()) {
-                        connection.subscriptions().finished(subscription);
-                    }
-                }
+            if let Err(err) = &result {
+                tracing::debug!(method = %request.method, %err, "notification failed");
             }
-            return None;
+            // Subscribed by a notification: nobody learns the id, so it never starts.
+            return Reply {
+                abandoned: subscription.into_iter().collect(),
+                ..Reply::default()
+            };
         };
-        let mut reply = Reply::new(match result {
+        let text = match result {
             Ok(value) => encode_success(request.version, id, value),
             Err(err) => encode_error(request.version, Some(id), &err),
-        });
-        reply.accepted.extend(accepted);
-        if reply.text.len() > self.policy.max_response_size {
-            reply.discard(cx);
+        };
+        let mut reply = Reply::text(text);
+        reply.accepted.extend(subscription);
+        if reply.text.as_ref().map_or(0, String::len) > self.policy.max_response_size {
             let err = RpcError::response_too_large(self.policy.max_response_size);
-            return Some(error(request.version, Some(id), &err));
+            reply.discard();
+            reply.text = Some(encode_error(request.version, Some(id), &err));
         }
-        Some(reply)
+        reply
     }
 }
 
 fn error(version: Version, id: Option<&RawValue>, err: &RpcError) -> Reply {
-    Reply::new(encode_error(version, id, err))
-}
-
-/// The id of a batch entry that is a response.
-fn id_of(entry: &RawValue) -> Option<&RawValue> {
-    match Message::parse(entry.get()) {
-        Ok(Message::Response { id, .. }) => Some(id),
-        _ => None,
-    }
+    Reply::text(encode_error(version, id, err))
 }

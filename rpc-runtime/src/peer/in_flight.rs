@@ -10,7 +10,7 @@ use tokio::task::{JoinError, JoinSet};
 use crate::dispatch::Reply;
 
 pub(super) struct InFlight {
-    calls: JoinSet<Option<Reply>>,
+    calls: JoinSet<Reply>,
     /// The bytes of the messages the running calls hold; each call's share is given back when
     /// its task ends, however it ends. Made by the first call that needs a task: a connection
     /// whose calls all finish at once (or an idle one) never allocates it.
@@ -61,7 +61,7 @@ impl InFlight {
     /// Runs `call`, which holds a message of `size` bytes until it ends.
     pub(super) fn spawn<F>(&mut self, size: usize, call: F)
     where
-        F: Future<Output = Option<Reply>> + Send + 'static,
+        F: Future<Output = Reply> + Send + 'static,
     {
         let bytes = self.bytes.get_or_insert_with(Arc::default);
         bytes.fetch_add(size, Ordering::Relaxed);
@@ -75,11 +75,11 @@ impl InFlight {
         });
     }
 
-    pub(super) async fn join_next(&mut self) -> Option<Result<Option<Reply>, JoinError>> {
+    pub(super) async fn join_next(&mut self) -> Option<Result<Reply, JoinError>> {
         self.calls.join_next().await
     }
 
-    pub(super) fn try_join_next(&mut self) -> Option<Result<Option<Reply>, JoinError>> {
+    pub(super) fn try_join_next(&mut self) -> Option<Result<Reply, JoinError>> {
         self.calls.try_join_next()
     }
 
@@ -100,7 +100,7 @@ mod tests {
             let mut released = released.clone();
             async move {
                 let _ = released.wait_for(|done| *done).await;
-                None
+                Reply::default()
             }
         };
         in_flight.spawn(10, wait());

@@ -13,6 +13,7 @@ mod listeners;
 mod outbox;
 mod pending;
 mod read_gate;
+mod route;
 mod run;
 mod subscriptions;
 

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use super::in_flight::InFlight;
 use super::keepalive::{Keepalive, Step};
 use super::{Batch, Outbox, ReadGate};
-use crate::dispatch::Dispatcher;
+use crate::dispatch::{Dispatcher, Unclaimed};
 use crate::{Connection, Context};
 
 /// How long a closing connection waits for the peer to answer its close frame, and how long a
@@ -148,8 +148,7 @@ where
                 let mut done = Some(done);
                 while let Some(result) = done {
                     match result {
-                        Ok(Some(reply)) => reply.queue(connection),
-                        Ok(None) => {}
+                        Ok(reply) => connection.queue(reply),
                         // Dispatch catches handler panics, so this is a bug in the runtime itself.
                         Err(err) => tracing::error!(%err, "a WebSocket call task failed"),
                     }
@@ -259,14 +258,16 @@ async fn start(calls: &mut InFlight, peer: &Peer, connection: &Connection, paylo
         Payload::Binary(bytes) => bytes.len(),
     };
     let mut answer = Box::pin(async move {
+        let unclaimed = cx
+            .connection()
+            .map(|connection| connection as &dyn Unclaimed);
         match payload {
-            Payload::Text(text) => dispatcher.handle(&text, &cx).await,
-            Payload::Binary(bytes) => dispatcher.handle_bytes(&bytes, &cx).await,
+            Payload::Text(text) => dispatcher.answer(&text, &cx, unclaimed).await,
+            Payload::Binary(bytes) => dispatcher.answer_bytes(&bytes, &cx, unclaimed).await,
         }
     });
     match std::future::poll_fn(|task| Poll::Ready(answer.as_mut().poll(task))).await {
-        Poll::Ready(Some(reply)) => reply.queue(connection),
-        Poll::Ready(None) => {}
+        Poll::Ready(reply) => connection.queue(reply),
         Poll::Pending => calls.spawn(size, answer),
     }
 }

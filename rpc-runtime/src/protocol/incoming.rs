@@ -1,10 +1,29 @@
-//! Parsing one incoming message object, borrowing everything from the message text: a request
-//! (a call or a notification), or, on a connection where this side calls too, a response.
+//! Parsing one incoming message, borrowing everything from the message text: a request (a call
+//! or a notification), or, on a connection where this side calls too, a response; alone or in a
+//! batch.
 
 use std::borrow::Cow;
 
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
+
+use super::batch::{self, Unread};
+
+/// A message as read, before anything answers it: one object, or the members of a batch.
+pub(crate) enum Incoming<'a> {
+    Single(Result<Message<'a>, Invalid<'a>>),
+    Batch(Result<Vec<&'a RawValue>, Unread>),
+}
+
+impl<'a> Incoming<'a> {
+    /// Reads `text`, taking a batch of at most `max_batch_size` members.
+    pub(crate) fn read(text: &'a str, max_batch_size: usize) -> Self {
+        match text.trim_start().as_bytes().first() {
+            Some(b'[') => Incoming::Batch(batch::members(text, max_batch_size)),
+            _ => Incoming::Single(Message::parse(text)),
+        }
+    }
+}
 
 /// Which protocol a request speaks, which decides the shape of its response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

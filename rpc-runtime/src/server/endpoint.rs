@@ -93,9 +93,9 @@ where
         shared.state.clone(),
         shared.hub.clone(),
     );
-    match shared.dispatcher.handle_bytes(&body, &cx).await {
-        Some(answer) => {
-            let mut response = Response::new(Full::new(Bytes::from(answer.text)));
+    match shared.dispatcher.answer_bytes(&body, &cx, None).await.text {
+        Some(text) => {
+            let mut response = Response::new(Full::new(Bytes::from(text)));
             response
                 .headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
