@@ -16,7 +16,7 @@
 // dispatch/  Message in, reply out: batches and their limits, middleware, guards, timeouts,
 //            panics caught.
 // peer/      One WebSocket connection, whichever side drives it: `Connection`, its outbound
-//            queue, calls it made, subscriptions both ways, the task that reads and writes it.
+//            queue, calls it made and their answers, subscriptions both ways, its task.
 // push/      The `Hub`: connections, groups, topics, change feeds, hooks, the built-in topic
 //            methods; `broker/` reaches other processes (Redis behind a feature).
 // server/    The listener and its builder: HTTP and WebSocket on one path, limits, TLS, the
