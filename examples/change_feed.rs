@@ -52,9 +52,9 @@ fn no_such(id: u64) -> RpcError {
 
 /// Watches one todo's changes, or with no id every todo's.
 #[rpc_method("todos.watch")]
-fn watch(cx: Context, conn: Connection, id: Option<u64>) -> Result<bool, RpcError> {
+async fn watch(cx: Context, conn: Connection, id: Option<u64>) -> Result<bool, RpcError> {
     let group = id.map_or_else(|| Todo::COLLECTION.to_owned(), Todo::group);
-    Ok(cx.hub().join(&group, conn.id())?)
+    Ok(cx.hub().join(&group, conn.id()).await?)
 }
 
 #[rpc_method("todos.list")]

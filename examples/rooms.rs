@@ -62,10 +62,10 @@ fn login(conn: Connection, name: String) -> Result<(), RpcError> {
 
 /// Joins `room`, tells everyone in it, and answers who is there.
 #[rpc_method]
-fn join(cx: Context, conn: Connection, room: String) -> Result<Vec<String>, RpcError> {
+async fn join(cx: Context, conn: Connection, room: String) -> Result<Vec<String>, RpcError> {
     let user = user_of(&conn)?;
     let hub = cx.hub();
-    if hub.join(&room, conn.id())? {
+    if hub.join(&room, conn.id()).await? {
         let mut rooms = conn.get::<Rooms>().unwrap_or_default();
         rooms.0.insert(room.clone());
         conn.insert(rooms);

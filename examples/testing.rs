@@ -19,8 +19,8 @@ fn whoami(cx: Context) -> Result<String, RpcError> {
 
 /// Joins the caller to a room and tells the room.
 #[rpc_method]
-fn join(cx: Context, conn: Connection, room: String) -> Result<(), RpcError> {
-    cx.hub().join(&room, conn.id())?;
+async fn join(cx: Context, conn: Connection, room: String) -> Result<(), RpcError> {
+    cx.hub().join(&room, conn.id()).await?;
     cx.hub().notify_group(&room, "joined", [&room])?;
     Ok(())
 }

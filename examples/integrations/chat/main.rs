@@ -41,7 +41,7 @@ fn checked(what: &str, value: String, max: usize) -> Result<String, RpcError> {
 
 /// Joins `room` as `name`, leaving the room the connection was in; the room is told.
 #[rpc_method("chat.join")]
-fn join(cx: Context, conn: Connection, name: String, room: String) -> Result<(), RpcError> {
+async fn join(cx: Context, conn: Connection, name: String, room: String) -> Result<(), RpcError> {
     let member = Member {
         name: checked("a name", name, 40)?,
         room: checked("a room", room, 40)?,
@@ -51,7 +51,7 @@ fn join(cx: Context, conn: Connection, name: String, room: String) -> Result<(),
         cx.hub()
             .notify_group(&previous.room, "chat.left", &previous)?;
     }
-    cx.hub().join(&member.room, conn.id())?;
+    cx.hub().join(&member.room, conn.id()).await?;
     cx.hub()
         .notify_group(&member.room, "chat.joined", &member)?;
     conn.insert(member);

@@ -148,8 +148,8 @@ pub fn notify_me(conn: Connection, method: String, params: Option<Value>) -> Res
 
 /// Joins `group`; `false` if the connection was a member already.
 #[rpc_method]
-pub fn join(cx: Context, conn: Connection, group: String) -> Result<bool, RpcError> {
-    cx.hub().join(&group, conn.id()).map_err(push_failed)
+pub async fn join(cx: Context, conn: Connection, group: String) -> Result<bool, RpcError> {
+    cx.hub().join(&group, conn.id()).await.map_err(push_failed)
 }
 
 /// Leaves `group`; `false` if the connection was not a member.

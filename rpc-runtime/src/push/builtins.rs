@@ -51,8 +51,19 @@ fn subscribe(cx: Context, params: Params<'_>) -> Result<Outcome, RpcError> {
             "name a topic, or a list of topics",
         ));
     }
-    let subscriptions = cx.hub().subscribe_caller(&cx, connection(&cx)?, &names)?;
-    answer(&subscriptions)
+    let hub = cx.hub();
+    let subscriptions = hub.subscribe_caller(&cx, connection(&cx)?, &names)?;
+    if hub.inner.remote.is_none() {
+        return answer(&subscriptions);
+    }
+    // Answered once every later publish reaches the caller, from whichever process.
+    let hub = hub.clone();
+    Ok(Outcome::Pending(Box::pin(async move {
+        for name in &names {
+            hub.routed(Kind::Topic, name).await;
+        }
+        crate::method::encode(&subscriptions)
+    })))
 }
 
 fn unsubscribe(cx: Context, params: Params<'_>) -> Result<Outcome, RpcError> {

@@ -31,8 +31,8 @@ use crate::{Connection, ConnectionId};
 /// use rpc_runtime::{Connection, Context, Hub, RpcError, methods, rpc_method};
 ///
 /// #[rpc_method]
-/// fn join(cx: Context, conn: Connection, room: String) -> Result<bool, RpcError> {
-///     Ok(cx.hub().join(&room, conn.id())?)
+/// async fn join(cx: Context, conn: Connection, room: String) -> Result<bool, RpcError> {
+///     Ok(cx.hub().join(&room, conn.id()).await?)
 /// }
 ///
 /// #[rpc_method]
@@ -132,9 +132,15 @@ impl Hub {
         }
     }
 
-    /// Adds a connection to `group`; `Ok(false)` if it was a member already.
-    pub fn join(&self, group: &str, id: ConnectionId) -> Result<bool, PushError> {
-        self.write().add(Kind::Group, group, id)
+    /// Adds a connection to `group`; `Ok(false)` if it was a member already. Once it returns,
+    /// every push to the group sent afterwards reaches the member, from whichever process
+    /// (with a broker, while it reaches Redis): waiting is for the broker, which subscribes
+    /// this process to the group when it gains its first member here; without one it is
+    /// ready at once.
+    pub async fn join(&self, group: &str, id: ConnectionId) -> Result<bool, PushError> {
+        let joined = self.write().add(Kind::Group, group, id)?;
+        self.routed(Kind::Group, group).await;
+        Ok(joined)
     }
 
     /// Takes a connection out of `group`; `false` if it was not a member.
@@ -156,6 +162,13 @@ impl Hub {
         let reached = deliver(self.read().groups.get(group), &message);
         self.forward(Route::Group(group), &message);
         Ok(reached)
+    }
+
+    /// Waits until pushes to the group or topic reach this process from every process.
+    pub(super) async fn routed(&self, kind: Kind, name: &str) {
+        if let Some(remote) = &self.inner.remote {
+            remote.routed(kind, name).wait().await;
+        }
     }
 
     fn forward(&self, route: Route<'_>, message: &Utf8Bytes) {
@@ -227,10 +240,13 @@ impl Hub {
     }
 
     /// Subscribes a connection to a topic, as the server decides (no guard is asked); a
-    /// retained value is sent to it at once. `Ok(false)` if it was subscribed already.
-    pub fn subscribe(&self, topic: &str, id: ConnectionId) -> Result<bool, PushError> {
+    /// retained value is sent to it at once. `Ok(false)` if it was subscribed already. Like
+    /// [`join`](Self::join), it returns once every later publish reaches the subscriber.
+    pub async fn subscribe(&self, topic: &str, id: ConnectionId) -> Result<bool, PushError> {
         self.declared(topic)?;
-        self.write().subscribe(topic, id)
+        let subscribed = self.write().subscribe(topic, id)?;
+        self.routed(Kind::Topic, topic).await;
+        Ok(subscribed)
     }
 
     /// Unsubscribes a connection from a topic; `false` if it was not subscribed.

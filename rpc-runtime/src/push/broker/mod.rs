@@ -14,6 +14,7 @@ pub(crate) mod redis;
 
 use std::sync::{Arc, Weak};
 
+use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::ConnectionId;
@@ -44,6 +45,10 @@ pub(crate) trait Remote: Send + Sync + 'static {
     /// one left. Called under the hub's lock: it must not block.
     fn interest(&self, kind: Kind, name: &Arc<str>, present: bool);
 
+    /// What a connection that joined the group or topic waits for before its join returns:
+    /// this process subscribed to the name in Redis. Called outside the hub's lock.
+    fn routed(&self, kind: Kind, name: &str) -> Routed;
+
     /// Sends an encoded notification, already delivered here, to the other processes the route
     /// reaches. Must not block: a push the broker cannot take is counted as lost.
     fn forward(&self, route: Route<'_>, message: &Utf8Bytes);
@@ -55,6 +60,22 @@ pub(crate) trait Remote: Send + Sync + 'static {
 
     /// The hub is gone: say goodbye and stop.
     fn close(&self);
+}
+
+/// The broker's word that pushes to a name reach this process, to wait for.
+pub(crate) struct Routed(Option<watch::Receiver<bool>>);
+
+impl Routed {
+    /// Nothing to wait for.
+    pub(crate) fn now() -> Self {
+        Routed(None)
+    }
+
+    pub(crate) async fn wait(self) {
+        if let Some(mut settled) = self.0 {
+            let _ = settled.wait_for(|settled| *settled).await;
+        }
+    }
 }
 
 /// How a hub's broker is doing: [`Hub::broker_status`](crate::Hub::broker_status).

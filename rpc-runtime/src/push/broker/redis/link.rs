@@ -10,7 +10,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
-use super::super::{BrokerStatus, Kind, Remote, Route};
+use super::super::{BrokerStatus, Kind, Remote, Route, Routed};
 use super::view::View;
 use super::wire::{Names, encode_frame};
 use crate::log::Throttle;
@@ -185,6 +185,10 @@ impl Remote for Link {
         }
         drop(pending);
         self.wake.notify_one();
+    }
+
+    fn routed(&self, _kind: Kind, _name: &str) -> Routed {
+        Routed::now()
     }
 
     fn forward(&self, route: Route<'_>, message: &Utf8Bytes) {
