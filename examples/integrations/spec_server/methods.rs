@@ -40,6 +40,7 @@ pub fn router() -> Router {
         connection_id,
         notify_connection,
         groups,
+        members,
         broker_status,
     ]
 }
@@ -286,10 +287,19 @@ pub fn notify_connection(
     cx.hub().notify(id, &method, params).map_err(push_failed)
 }
 
-/// Every group with members, on this process or (with a broker) another live one.
+/// Every group with members on this process.
 #[rpc_method]
 pub fn groups(cx: Context) -> Vec<String> {
     cx.hub().groups()
+}
+
+/// A group's members on every live process (with a broker) or on this one.
+#[rpc_method]
+pub async fn members(cx: Context, group: String) -> Result<Vec<ConnectionId>, RpcError> {
+    cx.hub()
+        .members_everywhere(&group)
+        .await
+        .map_err(push_failed)
 }
 
 /// The broker's status; `null` without one.

@@ -22,6 +22,9 @@ pub enum PushError {
     /// The topic was never declared with [`HubBuilder::topic`](crate::HubBuilder::topic).
     #[error("no topic `{0}` is declared")]
     UnknownTopic(String),
+    /// The hub's broker could not answer: Redis is unreachable, or did not answer in time.
+    #[error("the broker cannot reach Redis: {0}")]
+    Broker(String),
 }
 
 impl PushError {

@@ -118,8 +118,9 @@ impl Hub {
     ) -> Result<(), PushError> {
         match &self.inner.remote {
             // Node 0 is no broker's: an id on it (an HTTP call's, a client's) is looked up here.
+            // One the broker cannot take is counted as lost.
             Some(remote) if id.node() != 0 && id.node() != remote.node() => {
-                remote.forward(
+                remote.publish(
                     Route::Connection(id),
                     &encode_notification(method, &params).map_err(PushError::serialize)?,
                 );
@@ -151,7 +152,12 @@ impl Hub {
     /// Sends every member of `group` a notification, serialized once; returns how many
     /// connections of this process it was queued for (members that are closing or, under
     /// [`SlowReaderPolicy::Drop`](crate::SlowReaderPolicy::Drop), too slow are not counted).
-    /// With a broker, members on other processes are sent it too, without waiting for them.
+    ///
+    /// With a broker it is published to the group's Redis channel and returns at once, with
+    /// the number of the group's members on this process: every member, on every process,
+    /// gets it as it comes back from Redis, so all of them see the group's pushes in one
+    /// order. [`members_everywhere`](Self::members_everywhere) counts the members of every
+    /// process. While Redis is unreachable, this process's members are sent it directly.
     pub fn notify_group(
         &self,
         group: &str,
@@ -159,21 +165,24 @@ impl Hub {
         params: impl Serialize,
     ) -> Result<usize, PushError> {
         let message = encode_notification(method, &params).map_err(PushError::serialize)?;
-        let reached = deliver(self.read().groups.get(group), &message);
-        self.forward(Route::Group(group), &message);
-        Ok(reached)
+        Ok(self.send(Route::Group(group), Kind::Group, group, message))
+    }
+
+    /// Publishes through the broker, or delivers here when there is none or it cannot take
+    /// the push; the count `notify_group` and `publish` answer.
+    fn send(&self, route: Route<'_>, kind: Kind, name: &str, message: Utf8Bytes) -> usize {
+        let registry = self.read();
+        let members = registry.sets(kind).get(name);
+        match &self.inner.remote {
+            Some(remote) if remote.publish(route, &message) => members.map_or(0, |m| m.len()),
+            _ => deliver(members, &message),
+        }
     }
 
     /// Waits until pushes to the group or topic reach this process from every process.
     pub(super) async fn routed(&self, kind: Kind, name: &str) {
         if let Some(remote) = &self.inner.remote {
             remote.routed(kind, name).wait().await;
-        }
-    }
-
-    fn forward(&self, route: Route<'_>, message: &Utf8Bytes) {
-        if let Some(remote) = &self.inner.remote {
-            remote.forward(route, message);
         }
     }
 
@@ -188,16 +197,20 @@ impl Hub {
         )
     }
 
-    /// Every group with at least one member, in order: a group exists while it has members.
-    /// With a broker, groups with members on other live processes are listed too.
-    pub fn groups(&self) -> Vec<String> {
-        let mut groups: Vec<Arc<str>> = self.read().groups.keys().cloned().collect();
-        if let Some(remote) = &self.inner.remote {
-            groups.extend(remote.remote_names(Kind::Group));
+    /// The members of `group` on every live process, in order: with a broker, as Redis holds
+    /// them (a join is there once it has returned; a process that dies is taken out within
+    /// six heartbeats, 6 s by default); without one, [`members`](Self::members).
+    pub async fn members_everywhere(&self, group: &str) -> Result<Vec<ConnectionId>, PushError> {
+        match &self.inner.remote {
+            Some(remote) => remote.members(group).await,
+            None => Ok(self.members(group)),
         }
-        groups.sort_unstable();
-        groups.dedup();
-        groups.iter().map(|name| name.to_string()).collect()
+    }
+
+    /// Every group with at least one member on this process, in order: a group exists while
+    /// it has members.
+    pub fn groups(&self) -> Vec<String> {
+        sorted(self.read().groups.keys().map(|name| name.to_string()))
     }
 
     /// The groups a connection is in, in order.
@@ -212,7 +225,8 @@ impl Hub {
 
     /// Sends `data` to the topic's subscribers as `{"jsonrpc":"2.0","method":TOPIC,"params":DATA}`,
     /// serialized once; returns how many connections of this process it was queued for (with a
-    /// broker, other processes' subscribers are sent it too). A topic declared with
+    /// broker, as [`notify_group`](Self::notify_group) does: published to the topic's Redis
+    /// channel, in one order for every subscriber). A topic declared with
     /// [`Topic::retain_last`] keeps it for later subscribers.
     pub fn publish(&self, topic: &str, data: impl Serialize) -> Result<usize, PushError> {
         let declared = self.declared(topic)?;
@@ -220,9 +234,7 @@ impl Hub {
         if declared.retain_last {
             return Ok(self.retain(declared, message));
         }
-        let reached = deliver(self.read().subscribers.get(topic), &message);
-        self.forward(Route::Topic(topic), &message);
-        Ok(reached)
+        Ok(self.send(Route::Topic(topic), Kind::Topic, topic, message))
     }
 
     /// Like [`publish`](Self::publish), and keeps `data` as the topic's retained value: every
@@ -234,9 +246,18 @@ impl Hub {
     }
 
     fn retain(&self, topic: &Topic, message: Utf8Bytes) -> usize {
-        let reached = self.write().retain(&topic.name, message.clone());
-        self.forward(Route::Retained(&topic.name), &message);
-        reached
+        let route = Route::Retained {
+            topic: &topic.name,
+            seq: 0,
+        };
+        let mut registry = self.write();
+        match &self.inner.remote {
+            Some(remote) if remote.publish(route, &message) => registry
+                .subscribers
+                .get(&*topic.name)
+                .map_or(0, |m| m.len()),
+            _ => registry.retain(&topic.name, None, message),
+        }
     }
 
     /// Subscribes a connection to a topic, as the server decides (no guard is asked); a

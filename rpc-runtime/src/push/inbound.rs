@@ -1,4 +1,5 @@
-//! The hub's side of the broker seam: what other processes send, delivered here.
+//! The hub's side of the broker seam: what comes back from Redis, delivered here, and what the
+//! broker reads of this process's members.
 
 use std::sync::Arc;
 
@@ -7,10 +8,19 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::broker::{Kind, Local, Route};
 use super::hub::Inner;
 use super::registry::deliver;
+use crate::ConnectionId;
 
 impl Local for Inner {
     fn local_names(&self, kind: Kind) -> Vec<Arc<str>> {
         self.read().sets(kind).keys().cloned().collect()
+    }
+
+    fn local_members(&self) -> Vec<(Arc<str>, Vec<ConnectionId>)> {
+        let registry = self.read();
+        let groups = registry.sets(Kind::Group).iter();
+        groups
+            .map(|(name, members)| (name.clone(), members.keys().copied().collect()))
+            .collect()
     }
 
     fn deliver(&self, route: Route<'_>, message: Utf8Bytes) {
@@ -21,14 +31,12 @@ impl Local for Inner {
             Route::Topic(topic) => {
                 deliver(self.read().subscribers.get(topic), &message);
             }
-            Route::Retained(topic) => {
-                // A topic this process does not declare has no subscribers here to keep it for;
-                // a value it has already (read again after a reconnect) is not sent twice.
-                if let Some(topic) = self.topics.get(topic) {
-                    let mut registry = self.write();
-                    if registry.retained.get(&topic.name) != Some(&message) {
-                        registry.retain(&topic.name, message);
-                    }
+            Route::Retained { topic, seq } => {
+                // Kept only while this process has subscribers, who are why Redis sends it.
+                let mut registry = self.write();
+                if let Some((name, _)) = registry.subscribers.get_key_value(topic) {
+                    let name = name.clone();
+                    registry.retain(&name, (seq > 0).then_some(seq), message);
                 }
             }
             Route::Connection(id) => {

@@ -18,10 +18,17 @@ pub(super) struct Registry {
     pub(super) connections: HashMap<ConnectionId, Member>,
     pub(super) groups: HashMap<Arc<str>, Members>,
     pub(super) subscribers: HashMap<Arc<str>, Members>,
-    pub(super) retained: HashMap<Arc<str>, Utf8Bytes>,
-    /// Told when a set gains its first member here or loses its last, so other processes learn
-    /// where to send; `None` without a broker.
+    pub(super) retained: HashMap<Arc<str>, Retained>,
+    /// Told when a set gains its first member here or loses its last, so that Redis routes its
+    /// pushes here, and of every group membership; `None` without a broker.
     remote: Option<Arc<dyn Remote>>,
+}
+
+/// A topic's retained value, numbered so that an older one never replaces a newer one.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Retained {
+    pub(super) seq: u64,
+    pub(super) message: Utf8Bytes,
 }
 
 pub(super) type Members = HashMap<ConnectionId, Connection>;
@@ -65,7 +72,6 @@ impl Registry {
         }
     }
 
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(super) fn sets(&self, kind: Kind) -> &HashMap<Arc<str>, Members> {
         match kind {
             Kind::Group => &self.groups,
@@ -105,16 +111,18 @@ impl Registry {
             return Ok(false);
         }
         // One allocation of the name, shared by the set and its members' lists.
-        let name = match sets.get_key_value(name) {
-            Some((name, _)) => name.clone(),
-            None => {
-                let name: Arc<str> = Arc::from(name);
-                if let Some(remote) = remote {
-                    remote.interest(kind, &name, true);
-                }
-                name
-            }
+        let (name, first) = match sets.get_key_value(name) {
+            Some((name, _)) => (name.clone(), false),
+            None => (Arc::from(name), true),
         };
+        if let Some(remote) = remote {
+            if first {
+                remote.interest(kind, &name, true);
+            }
+            if kind == Kind::Group {
+                remote.membership(&name, id, true, first);
+            }
+        }
         names.insert(name.clone());
         sets.entry(name)
             .or_default()
@@ -126,10 +134,10 @@ impl Registry {
         let Some(member) = self.connections.get_mut(&id) else {
             return false;
         };
-        if !member.names_mut(kind).remove(name) {
+        let Some(name) = member.names_mut(kind).take(name) else {
             return false;
-        }
-        self.drop_member(kind, name, id);
+        };
+        self.drop_member(kind, &name, id);
         true
     }
 
@@ -147,17 +155,25 @@ impl Registry {
     }
 
     /// Removes `id` from one set, and the set once it is empty, so names do not pile up.
-    fn drop_member(&mut self, kind: Kind, name: &str, id: ConnectionId) {
+    fn drop_member(&mut self, kind: Kind, name: &Arc<str>, id: ConnectionId) {
+        let remote = self.remote.clone();
         let sets = self.sets_mut(kind);
-        let Some(members) = sets.get_mut(name) else {
+        let Some(members) = sets.get_mut(&**name) else {
             return;
         };
         members.remove(&id);
-        if !members.is_empty() {
+        let emptied = members.is_empty().then(|| sets.remove(&**name)).is_some();
+        let Some(remote) = remote else {
             return;
+        };
+        if kind == Kind::Group {
+            remote.membership(name, id, false, emptied);
         }
-        if let (Some((name, _)), Some(remote)) = (sets.remove_entry(name), &self.remote) {
-            remote.interest(kind, &name, false);
+        if emptied {
+            remote.interest(kind, name, false);
+            // Redis no longer tells this process of the topic's publishes: a value kept here
+            // would go stale.
+            self.retained.remove(&**name);
         }
     }
 
@@ -171,20 +187,35 @@ impl Registry {
     /// Adds a subscriber and sends it the topic's retained value, if any, at once.
     pub(super) fn subscribe(&mut self, topic: &str, id: ConnectionId) -> Result<bool, PushError> {
         let added = self.add(Kind::Topic, topic, id)?;
-        if let (true, Some(message), Some(member)) =
+        if let (true, Some(retained), Some(member)) =
             (added, self.retained.get(topic), self.connections.get(&id))
         {
-            member.connection.push(message.clone());
+            member.connection.push(retained.message.clone());
         }
         Ok(added)
     }
 
     /// Delivers to the set's members here and keeps `message` as the topic's retained value,
     /// in one step, so a subscriber gets the retained value or this publish, never both and
-    /// never neither.
-    pub(super) fn retain(&mut self, topic: &Arc<str>, message: Utf8Bytes) -> usize {
+    /// never neither. `seq` is Redis's number for it; `None` (without a broker, or with Redis
+    /// away) keeps the number kept, so that Redis's next one still wins. A value older than
+    /// the one kept, or the same one again, is neither kept nor delivered.
+    pub(super) fn retain(
+        &mut self,
+        topic: &Arc<str>,
+        seq: Option<u64>,
+        message: Utf8Bytes,
+    ) -> usize {
+        let kept = self.retained.get(&**topic).map(|retained| retained.seq);
+        let seq = match (seq, kept) {
+            (Some(seq), Some(kept)) if seq <= kept => return 0,
+            (Some(seq), _) => seq,
+            // Redis's next number wins over one taken here while it was away.
+            (None, kept) => kept.unwrap_or(0),
+        };
         let reached = deliver(self.subscribers.get(&**topic), &message);
-        self.retained.insert(topic.clone(), message);
+        self.retained
+            .insert(topic.clone(), Retained { seq, message });
         reached
     }
 }

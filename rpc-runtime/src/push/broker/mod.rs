@@ -1,10 +1,13 @@
 //! The broker seam: how a hub reaches connections on other processes.
 //!
 //! Without a broker (the default) a hub is its process's alone and nothing here runs. With one,
-//! the hub tells it which groups and topics have members on this process ([`Remote::interest`])
-//! and hands it every push after delivering it here ([`Remote::forward`]); the broker sends the
-//! push to the processes that need it and hands what they send back to the hub
-//! ([`Inbound`]). The hub never waits for the broker.
+//! Redis routes: the hub tells the broker which groups and topics have members on this process
+//! ([`Remote::interest`]), and the broker subscribes this process to each one's channel before a
+//! join returns ([`Remote::routed`]). A push is published to its channel ([`Remote::publish`])
+//! and delivered, on every process this one included, as it comes back from Redis, so that
+//! every member sees one group's pushes in the order Redis saw them; what comes back is handed
+//! to the hub through [`Inbound`]. Group membership is kept in Redis too, for
+//! [`Remote::members`] across processes. The hub never waits for the broker under its lock.
 
 // Without a broker built in, the hub's side of the seam is all there is.
 #![cfg_attr(not(feature = "redis"), allow(dead_code))]
@@ -14,9 +17,11 @@ pub(crate) mod redis;
 
 use std::sync::{Arc, Weak};
 
+use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use super::PushError;
 use crate::ConnectionId;
 
 /// The two kinds of named sets of connections.
@@ -27,12 +32,17 @@ pub(crate) enum Kind {
 }
 
 /// Where a push goes.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Route<'a> {
     Group(&'a str),
     Topic(&'a str),
-    /// A publish every process keeps as the topic's retained value.
-    Retained(&'a str),
+    /// A publish that the topic's subscribers keep as its retained value; `seq` orders them
+    /// (Redis numbers them from 1), so that an older value never replaces a newer one. `0`
+    /// is no number: one delivered here while Redis was away.
+    Retained {
+        topic: &'a str,
+        seq: u64,
+    },
     Connection(ConnectionId),
 }
 
@@ -45,16 +55,22 @@ pub(crate) trait Remote: Send + Sync + 'static {
     /// one left. Called under the hub's lock: it must not block.
     fn interest(&self, kind: Kind, name: &Arc<str>, present: bool);
 
-    /// What a connection that joined the group or topic waits for before its join returns:
-    /// this process subscribed to the name in Redis. Called outside the hub's lock.
+    /// A connection of this process joined a group (`present`) or left it; `edge` when it is
+    /// the group's first member here or was its last. Called under the hub's lock, so that
+    /// Redis hears of joins and leaves in the order they happened; must not block.
+    fn membership(&self, group: &Arc<str>, id: ConnectionId, present: bool, edge: bool);
+
+    /// What a join waits for before it returns: this process subscribed to the name's channel
+    /// and the memberships told so far written. Called outside the hub's lock.
     fn routed(&self, kind: Kind, name: &str) -> Routed;
 
-    /// Sends an encoded notification, already delivered here, to the other processes the route
-    /// reaches. Must not block: a push the broker cannot take is counted as lost.
-    fn forward(&self, route: Route<'_>, message: &Utf8Bytes);
+    /// Hands an encoded notification to Redis, which brings it back to every process with
+    /// members, this one included. `false` when the broker cannot take it (Redis unreachable,
+    /// its queue full): the hub then delivers it to this process's members itself.
+    fn publish(&self, route: Route<'_>, message: &Utf8Bytes) -> bool;
 
-    /// The groups or topics that have members on other live processes.
-    fn remote_names(&self, kind: Kind) -> Vec<Arc<str>>;
+    /// The members of a group on every live process, in order.
+    fn members(&self, group: &str) -> BoxFuture<'static, Result<Vec<ConnectionId>, PushError>>;
 
     fn status(&self) -> BrokerStatus;
 
@@ -62,18 +78,38 @@ pub(crate) trait Remote: Send + Sync + 'static {
     fn close(&self);
 }
 
-/// The broker's word that pushes to a name reach this process, to wait for.
-pub(crate) struct Routed(Option<watch::Receiver<bool>>);
+/// The broker's word that pushes to a name reach this process, to wait for: each part is done
+/// when its watched value reaches the target, or when its sender goes (the broker lost Redis,
+/// or stopped).
+#[derive(Default)]
+pub(crate) struct Routed {
+    subscribed: Option<watch::Receiver<bool>>,
+    written: Option<(watch::Receiver<u64>, u64)>,
+}
 
 impl Routed {
     /// Nothing to wait for.
     pub(crate) fn now() -> Self {
-        Routed(None)
+        Routed::default()
+    }
+
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn new(
+        subscribed: Option<watch::Receiver<bool>>,
+        written: Option<(watch::Receiver<u64>, u64)>,
+    ) -> Self {
+        Routed {
+            subscribed,
+            written,
+        }
     }
 
     pub(crate) async fn wait(self) {
-        if let Some(mut settled) = self.0 {
-            let _ = settled.wait_for(|settled| *settled).await;
+        if let Some(mut subscribed) = self.subscribed {
+            let _ = subscribed.wait_for(|subscribed| *subscribed).await;
+        }
+        if let Some((mut written, target)) = self.written {
+            let _ = written.wait_for(|written| *written >= target).await;
         }
     }
 }
@@ -87,7 +123,7 @@ pub struct BrokerStatus {
     /// Whether the broker reaches its server now. While it does not, pushes still reach this
     /// process's connections, and those meant for other processes are counted in `lost`.
     pub connected: bool,
-    /// The other live processes this one knows.
+    /// The other live processes, as of this process's last heartbeat.
     pub other_nodes: usize,
     /// Pushes that did not reach a process that was meant to get them: sent while the broker
     /// was disconnected, beyond its queue, or to a process that had gone; or, from other
@@ -98,10 +134,14 @@ pub struct BrokerStatus {
 /// What a broker needs of its hub, which implements it (`push/inbound.rs`): brokers never
 /// name the hub.
 pub(crate) trait Local: Send + Sync + 'static {
-    /// The groups or topics with members on this process, for the broker to announce.
+    /// The groups or topics with members on this process, for the broker to subscribe to.
     fn local_names(&self, kind: Kind) -> Vec<Arc<str>>;
 
-    /// Delivers a push another process sent, to this process's connections alone.
+    /// Every group with members on this process, with them: what the broker writes anew
+    /// after it has been away.
+    fn local_members(&self) -> Vec<(Arc<str>, Vec<ConnectionId>)>;
+
+    /// Delivers a push that came back from Redis, to this process's connections alone.
     fn deliver(&self, route: Route<'_>, message: Utf8Bytes);
 }
 

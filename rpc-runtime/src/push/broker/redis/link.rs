@@ -1,19 +1,23 @@
-//! The broker as the hub sees it: takes pushes and interest changes without ever waiting, and
-//! leaves the talking to Redis to the session task.
+//! The broker as the hub sees it: takes pushes, interest and membership changes without ever
+//! waiting, and leaves the talking to Redis to the session task.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::{Notify, mpsc};
+use futures_util::future::BoxFuture;
+use redis::aio::MultiplexedConnection;
+use tokio::sync::{Notify, mpsc, watch};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
 use super::super::{BrokerStatus, Kind, Remote, Route, Routed};
-use super::view::View;
-use super::wire::{Names, encode_frame};
+use super::keys::Keys;
+use super::wire::{encode_frame, frame_parts};
+use crate::ConnectionId;
 use crate::log::Throttle;
+use crate::push::PushError;
 
 /// Interest changes kept while they wait for the session, beyond which they are replaced by
 /// one full state: the memory stays bounded however fast connections join and leave.
@@ -25,67 +29,60 @@ pub(super) struct Link {
     pub(super) heartbeat: Duration,
     /// The most messages from Redis waiting for the session: see `inbox`.
     pub(super) max_received: usize,
-    /// Pushes are queued only while a session is open; otherwise they are counted as lost at
-    /// once.
+    /// Pushes are queued only while a session is open and has subscribed this process to
+    /// everything it has members in; otherwise the hub delivers them here itself.
     pub(super) connected: AtomicBool,
     queue: mpsc::Sender<Outgoing>,
-    pub(super) view: RwLock<View>,
+    /// The groups and topics with members here, each with whether Redis routes it here yet.
+    channels: Mutex<[HashMap<Arc<str>, watch::Sender<bool>>; 2]>,
     pending: Mutex<Pending>,
     /// Wakes the session when `pending` has something.
     pub(super) wake: Notify,
+    /// How many membership changes were queued; `written` is how many of them Redis has.
+    told: AtomicU64,
+    pub(super) written: watch::Sender<u64>,
+    /// The session's command connection, for reads that need not wait for the session.
+    pub(super) reader: Mutex<Option<MultiplexedConnection>>,
     /// Cancelled when the hub is dropped.
     pub(super) closed: CancellationToken,
     lost: AtomicU64,
+    pub(super) other_nodes: AtomicUsize,
 }
 
-/// One push on its way to one channel.
-pub(super) struct Outgoing {
-    pub(super) channel: Arc<str>,
-    pub(super) frame: Arc<[u8]>,
-    /// For a retained publish: the topic to keep the frame under in Redis.
-    pub(super) retain: Option<Arc<str>>,
+/// One step for Redis, in the order the hub took it.
+pub(super) enum Outgoing {
+    Publish {
+        channel: Arc<str>,
+        frame: Arc<[u8]>,
+    },
+    /// A retained publish, which Redis numbers as it keeps it (`scripts::RETAIN`).
+    Retain {
+        channel: Arc<str>,
+        key: String,
+        head: String,
+        tail: String,
+    },
+    Membership {
+        group: Arc<str>,
+        id: ConnectionId,
+        present: bool,
+        /// The group's first member here, or its last.
+        edge: bool,
+        /// Its place among the membership changes: `written` reaches it once Redis has it.
+        seq: u64,
+    },
 }
 
-/// The Redis names of one cluster, all under its prefix.
-pub(super) struct Keys {
-    prefix: String,
-    /// Interest and liveness.
-    pub(super) control: Arc<str>,
-    /// Retained publishes, which every process keeps.
-    pub(super) all: Arc<str>,
-    /// Pushes for this process.
-    pub(super) own: Arc<str>,
-    /// The hash of retained values, topic to frame.
-    pub(super) retained: String,
-}
-
-impl Keys {
-    pub(super) fn new(prefix: &str, node: u64) -> Self {
-        Keys {
-            prefix: prefix.to_owned(),
-            control: format!("{prefix}:control").into(),
-            all: format!("{prefix}:all").into(),
-            own: format!("{prefix}:node:{node:x}").into(),
-            retained: format!("{prefix}:retained"),
-        }
-    }
-
-    /// Where pushes for `node` go.
-    pub(super) fn node(&self, node: u64) -> Arc<str> {
-        format!("{}:node:{node:x}", self.prefix).into()
-    }
-}
-
-/// Interest changes not yet sent: the last word on each name, or "send everything".
+/// Interest changes not yet made: the last word on each name, or "redo everything".
 #[derive(Default)]
 struct Pending {
     changes: HashMap<(Kind, Arc<str>), bool>,
     resync: bool,
 }
 
-/// What the session sends for the pending changes.
+/// What the session subscribes to or unsubscribes from.
 pub(super) enum Flush {
-    Changes { added: Names, removed: Names },
+    Changes(Vec<(Kind, Arc<str>, bool)>),
     State,
 }
 
@@ -105,31 +102,35 @@ impl Link {
             max_received,
             connected: AtomicBool::new(false),
             queue,
-            view: RwLock::default(),
+            channels: Mutex::default(),
             pending: Mutex::default(),
             wake: Notify::new(),
+            told: AtomicU64::new(0),
+            written: watch::Sender::new(0),
+            reader: Mutex::default(),
             closed: CancellationToken::new(),
             lost: AtomicU64::new(0),
+            other_nodes: AtomicUsize::new(0),
         };
         (link, outgoing)
     }
 
-    /// How long a process may stay silent before the others forget it.
+    /// How long a process may stay silent before the others take it out.
     pub(super) fn node_timeout(&self) -> Duration {
         self.heartbeat * 5
     }
 
-    pub(super) fn view(&self) -> RwLockReadGuard<'_, View> {
-        self.view.read().unwrap_or_else(PoisonError::into_inner)
+    fn channels(&self) -> MutexGuard<'_, [HashMap<Arc<str>, watch::Sender<bool>>; 2]> {
+        self.channels.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(super) fn view_mut(&self) -> RwLockWriteGuard<'_, View> {
-        self.view.write().unwrap_or_else(PoisonError::into_inner)
+    fn pending(&self) -> MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The pending changes, taken; forgotten when a full state is about to be sent anyway.
+    /// The pending changes, taken; forgotten when everything is about to be redone anyway.
     pub(super) fn take_pending(&self) -> Option<Flush> {
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut pending = self.pending();
         if std::mem::take(&mut pending.resync) {
             pending.changes.clear();
             return Some(Flush::State);
@@ -137,12 +138,35 @@ impl Link {
         if pending.changes.is_empty() {
             return None;
         }
-        let (mut added, mut removed) = (Names::default(), Names::default());
-        for ((kind, name), present) in pending.changes.drain() {
-            let names = if present { &mut added } else { &mut removed };
-            names.of(kind).push(name);
+        let changes = pending.changes.drain();
+        Some(Flush::Changes(
+            changes
+                .map(|((kind, name), present)| (kind, name, present))
+                .collect(),
+        ))
+    }
+
+    /// Asks the session to redo every subscription and membership.
+    pub(super) fn resync(&self) {
+        self.pending().resync = true;
+        self.wake.notify_one();
+    }
+
+    /// Redis routes the name here: its joiners may return.
+    pub(super) fn subscribed(&self, kind: Kind, name: &str) {
+        if let Some(subscribed) = self.channels()[kind as usize].get(name) {
+            subscribed.send_replace(true);
         }
-        Some(Flush::Changes { added, removed })
+    }
+
+    /// Everything is about to be redone, or the session is gone: nobody waits.
+    pub(super) fn release(&self) {
+        for names in self.channels().iter() {
+            for subscribed in names.values() {
+                subscribed.send_replace(true);
+            }
+        }
+        self.written.send_replace(self.told.load(Ordering::Acquire));
     }
 
     pub(super) fn lose(&self, pushes: usize) {
@@ -161,9 +185,8 @@ impl Link {
         }
     }
 
-    /// Counts the messages from Redis this process dropped, having fallen behind: pushes from
-    /// other processes, mostly (the few heartbeats among them are not told apart unread). The
-    /// session logs it as it starts over.
+    /// Counts the messages from Redis this process dropped, having fallen behind; the session
+    /// logs it as it starts over.
     pub(super) fn miss(&self, pushes: usize) {
         self.lost.fetch_add(pushes as u64, Ordering::Relaxed);
     }
@@ -175,7 +198,17 @@ impl Remote for Link {
     }
 
     fn interest(&self, kind: Kind, name: &Arc<str>, present: bool) {
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        {
+            let mut channels = self.channels();
+            let names = &mut channels[kind as usize];
+            if present {
+                names.insert(name.clone(), watch::Sender::new(false));
+            } else {
+                // Whoever still waits on it returns: the name was left.
+                names.remove(name);
+            }
+        }
+        let mut pending = self.pending();
         if !pending.resync {
             pending.changes.insert((kind, name.clone()), present);
             if pending.changes.len() > MAX_PENDING {
@@ -187,48 +220,92 @@ impl Remote for Link {
         self.wake.notify_one();
     }
 
-    fn routed(&self, _kind: Kind, _name: &str) -> Routed {
-        Routed::now()
+    fn membership(&self, group: &Arc<str>, id: ConnectionId, present: bool, edge: bool) {
+        if !self.connected.load(Ordering::Acquire) {
+            // Written anew with everything else once Redis is back.
+            return;
+        }
+        let seq = self.told.fetch_add(1, Ordering::AcqRel) + 1;
+        let change = Outgoing::Membership {
+            group: group.clone(),
+            id,
+            present,
+            edge,
+            seq,
+        };
+        if self.queue.try_send(change).is_err() {
+            self.resync();
+        }
     }
 
-    fn forward(&self, route: Route<'_>, message: &Utf8Bytes) {
+    fn routed(&self, kind: Kind, name: &str) -> Routed {
+        if !self.connected.load(Ordering::Acquire) {
+            return Routed::now();
+        }
+        let subscribed = self.channels()[kind as usize]
+            .get(name)
+            .map(watch::Sender::subscribe);
+        let written = (self.written.subscribe(), self.told.load(Ordering::Acquire));
+        Routed::new(subscribed, Some(written))
+    }
+
+    fn publish(&self, route: Route<'_>, message: &Utf8Bytes) -> bool {
         if !self.connected.load(Ordering::Acquire) {
             // Only other processes' members miss it; counted, not queued for an unknown time.
             self.lose(1);
-            return;
+            return false;
         }
-        let (channels, retain) = match route {
-            Route::Group(name) => (self.view().channels(Kind::Group, name).to_vec(), None),
-            Route::Topic(name) => (self.view().channels(Kind::Topic, name).to_vec(), None),
-            Route::Retained(topic) => (vec![self.keys.all.clone()], Some(Arc::from(topic))),
-            Route::Connection(id) => (vec![self.keys.node(id.node())], None),
-        };
-        // Members here alone: no Redis at all.
-        if channels.is_empty() {
-            return;
-        }
-        let frame = encode_frame(self.node, route, message);
-        for channel in channels {
-            let outgoing = Outgoing {
-                channel,
-                frame: frame.clone(),
-                retain: retain.clone(),
-            };
-            if self.queue.try_send(outgoing).is_err() {
-                self.lose(1);
+        let outgoing = match route {
+            Route::Group(name) => Outgoing::Publish {
+                channel: self.keys.channel(Kind::Group, name),
+                frame: encode_frame(self.node, route, message),
+            },
+            Route::Topic(name) => Outgoing::Publish {
+                channel: self.keys.channel(Kind::Topic, name),
+                frame: encode_frame(self.node, route, message),
+            },
+            Route::Retained { topic, .. } => {
+                let (head, tail) = frame_parts(self.node, route, message);
+                Outgoing::Retain {
+                    channel: self.keys.channel(Kind::Topic, topic),
+                    key: self.keys.retained(topic),
+                    head,
+                    tail,
+                }
             }
+            Route::Connection(id) => Outgoing::Publish {
+                channel: self.keys.node_channel(id.node()),
+                frame: encode_frame(self.node, route, message),
+            },
+        };
+        if self.queue.try_send(outgoing).is_err() {
+            self.lose(1);
+            return false;
         }
+        true
     }
 
-    fn remote_names(&self, kind: Kind) -> Vec<Arc<str>> {
-        self.view().names(kind)
+    fn members(&self, group: &str) -> BoxFuture<'static, Result<Vec<ConnectionId>, PushError>> {
+        let reader = self
+            .reader
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let (key, nodes, own) = (self.keys.members(group), self.keys.nodes.clone(), self.node);
+        Box::pin(async move {
+            let mut conn =
+                reader.ok_or_else(|| PushError::Broker("Redis is unreachable".into()))?;
+            super::session::members(&mut conn, &key, &nodes, own)
+                .await
+                .map_err(|err| PushError::Broker(err.to_string()))
+        })
     }
 
     fn status(&self) -> BrokerStatus {
         BrokerStatus {
             node: self.node,
             connected: self.connected.load(Ordering::Acquire),
-            other_nodes: self.view().nodes(),
+            other_nodes: self.other_nodes.load(Ordering::Relaxed),
             lost: self.lost.load(Ordering::Relaxed),
         }
     }
@@ -240,8 +317,6 @@ impl Remote for Link {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
-
     use super::*;
 
     fn link() -> (Link, mpsc::Receiver<Outgoing>) {
@@ -251,34 +326,44 @@ mod tests {
     }
 
     #[test]
-    fn a_push_whose_members_are_all_local_queues_nothing_for_redis() {
+    fn a_push_goes_to_its_channel_once() {
         let (link, mut outgoing) = link();
-        link.forward(Route::Group("room"), &"{}".into());
-        link.forward(Route::Topic("news"), &"{}".into());
-        assert!(outgoing.try_recv().is_err());
-
-        let names = Names {
-            groups: vec!["room".into()],
-            topics: Vec::new(),
-        };
-        let channel = link.keys.node(2);
-        link.view_mut()
-            .replace(2, channel.clone(), names, Instant::now());
-        link.forward(Route::Group("room"), &"{}".into());
-        assert_eq!(outgoing.try_recv().unwrap().channel, channel);
-        assert!(outgoing.try_recv().is_err(), "one process, one push");
+        assert!(link.publish(Route::Group("room"), &"{}".into()));
+        match outgoing.try_recv().unwrap() {
+            Outgoing::Publish { channel, .. } => assert_eq!(&*channel, "{t:g:room}"),
+            _ => panic!("not a publish"),
+        }
+        assert!(outgoing.try_recv().is_err(), "one push, one publish");
         assert_eq!(link.status().lost, 0);
     }
 
     #[test]
-    fn pushes_while_disconnected_are_counted_as_lost() {
+    fn pushes_while_disconnected_are_delivered_here_and_counted_as_lost() {
         let (link, mut outgoing) = link();
         link.connected.store(false, Ordering::Release);
-        link.forward(
-            Route::Connection(crate::ConnectionId::from_parts(2, 1)),
-            &"{}".into(),
-        );
+        assert!(!link.publish(Route::Group("room"), &"{}".into()));
         assert!(outgoing.try_recv().is_err());
         assert_eq!(link.status().lost, 1);
+    }
+
+    #[tokio::test]
+    async fn a_join_waits_for_its_channel_and_its_membership() {
+        let (link, mut outgoing) = link();
+        let room: Arc<str> = "room".into();
+        link.interest(Kind::Group, &room, true);
+        link.membership(&room, ConnectionId::from_parts(1, 1), true, true);
+        let routed = tokio::spawn(link.routed(Kind::Group, "room").wait());
+        tokio::task::yield_now().await;
+        assert!(!routed.is_finished());
+        let Ok(Outgoing::Membership { seq, edge, .. }) = outgoing.try_recv() else {
+            panic!("no membership queued");
+        };
+        assert!(edge);
+        link.subscribed(Kind::Group, "room");
+        link.written.send_replace(seq);
+        tokio::time::timeout(Duration::from_secs(5), routed)
+            .await
+            .unwrap()
+            .unwrap();
     }
 }

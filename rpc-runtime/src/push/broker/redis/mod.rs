@@ -1,17 +1,19 @@
 //! The Redis broker.
 //!
-//! Every process subscribes to three channels under the cluster's prefix: `control` (who has
-//! members where, heartbeats), `all` (retained publishes, which every process keeps) and its
-//! own `node:ID` (pushes for its connections). A process knows which others have members in
-//! each group and topic, and sends a push only to those: a group whose members are all local
-//! costs no Redis traffic. Retained values are also kept in the `retained` hash, for processes
-//! that start later. Nothing about members is stored in Redis, so a process that dies leaves
-//! nothing behind there; the others forget its members once its heartbeats stop.
+//! Redis routes. A process subscribes to the channel of every group and topic it has members
+//! in (`{PREFIX:g:NAME}`, `{PREFIX:t:NAME}`) before their joins return, and to its own
+//! (`{PREFIX:node:ID}`, for pushes to its connections); a push is published once to its
+//! channel and delivered on every process, the sender's included, as it comes back, so that
+//! each group's pushes reach every member in the one order Redis gave them. No process holds
+//! another's memberships: a group's members are a hash in Redis, and the live processes a
+//! sorted set scored by their heartbeats, from which a process silent for five heartbeats is
+//! taken out, and its members with it, by whichever process finds it first.
 
 mod inbox;
+mod keys;
 mod link;
+mod scripts;
 mod session;
-mod view;
 mod wire;
 
 use std::fmt;
@@ -20,7 +22,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
-use link::{Keys, Link, Outgoing};
+use keys::Keys;
+use link::{Link, Outgoing};
 use redis::{IntoConnectionInfo, ProtocolVersion};
 use session::Session;
 use tokio::sync::mpsc;
@@ -40,21 +43,34 @@ use super::{Inbound, Remote};
 /// # Ok(()) }
 /// ```
 ///
-/// - **Delivery** to other processes is at most once, in order per sending process, without
-///   waiting: the sending call returns once its own process's connections have it.
+/// - **A join is visible everywhere before it returns**: [`Hub::join`](crate::Hub::join) and
+///   [`Hub::subscribe`](crate::Hub::subscribe) (and the built-in `rpc.subscribe`) wait until
+///   this process is subscribed to the name's Redis channel (one round trip, for the first
+///   member of a name on a process) and the membership is written (one round trip, shared
+///   with whatever else is being sent); every push sent afterwards, from any process, reaches
+///   the member while Redis is up.
+/// - **One order**: a group or topic push is published to its channel and delivered on every
+///   process, the sender's included, as Redis hands it back, so every member sees a group's
+///   pushes in the same order, whichever processes sent them. It costs this process's own
+///   members a round trip through Redis. A push to a group with no members anywhere costs one
+///   `PUBLISH`; at most once, never queued without bound.
+/// - **Members across processes**: [`Hub::members_everywhere`](crate::Hub::members_everywhere)
+///   reads a group's members from Redis.
 /// - **Redis unreachable at start**: `connect` fails, saying where it tried.
-/// - **Redis lost while serving**: local delivery goes on; pushes meant for other processes
-///   are counted as lost ([`BrokerStatus::lost`](crate::BrokerStatus::lost)) and logged,
-///   not queued; the broker reconnects with backoff (0.1 s doubling to 5 s), resubscribes, and
-///   exchanges memberships again. Nothing panics.
-/// - **A process that dies** is forgotten by the others after five silent heartbeats (5 s by
-///   default): its groups stop being listed and pushes stop being sent to it.
+/// - **Redis lost while serving**: local delivery goes on (this process's members get pushes
+///   directly, as without a broker); pushes meant for other processes are counted as lost
+///   ([`BrokerStatus::lost`](crate::BrokerStatus::lost)) and logged, not queued; the broker
+///   reconnects with backoff (0.1 s doubling to 5 s), subscribes again and writes this
+///   process's memberships anew. Nothing panics.
+/// - **A process that dies** is taken out after five silent heartbeats (5 s by default, on
+///   Redis's clock), with its members, by the next heartbeat of another process: within six
+///   heartbeats. Pushes to its connections are counted as lost.
 /// - **A process that falls behind** (more than
 ///   [`max_received`](RedisBrokerBuilder::max_received) messages from Redis waiting for it)
 ///   drops its subscription, counts what it missed as lost and subscribes again; its memory
 ///   stays bounded whatever the other processes publish.
 ///
-/// Needs Redis 6 or later (or another server that speaks RESP3, such as Valkey): the broker
+/// Needs Redis 6.2 or later (or another server that speaks RESP3, such as Valkey): the broker
 /// reads its subscription over RESP3, which lets it bound what it holds.
 pub struct RedisBroker {
     link: Arc<Link>,
@@ -131,18 +147,18 @@ impl RedisBrokerBuilder {
         self
     }
 
-    /// How many pushes to other processes may wait for Redis; those beyond are counted as
-    /// lost. 4,096 by default.
+    /// How many pushes and membership changes may wait for Redis; pushes beyond are delivered
+    /// to this process's members directly and counted as lost for the others. 4,096 by
+    /// default.
     pub fn max_queued(mut self, pushes: usize) -> Self {
         self.max_queued = pushes.max(1);
         self
     }
 
-    /// How many messages from Redis (pushes from other processes, their heartbeats and
-    /// membership changes) may wait for this process to take them in. A process that falls
-    /// further behind drops its subscription, counts the pushes it missed as lost, and
-    /// subscribes again, exchanging memberships anew: what Redis itself does to a subscriber
-    /// past its output buffer limit, only sooner. 4,096 by default.
+    /// How many pushes from Redis may wait for this process to take them in. A process that
+    /// falls further behind drops its subscriptions, counts the pushes it missed as lost, and
+    /// subscribes again: what Redis itself does to a subscriber past its output buffer limit,
+    /// only sooner. 4,096 by default.
     pub fn max_received(mut self, messages: usize) -> Self {
         self.max_received = messages.max(1);
         self
@@ -170,7 +186,7 @@ impl RedisBrokerBuilder {
                 target: client.get_connection_info().addr().to_string(),
                 source,
             })?;
-        // Pushes are queued from now on; the session sends them once it has said hello.
+        // Pushes and joins are queued from now on; the session takes them once it has started.
         link.connected.store(true, Ordering::Release);
         Ok(RedisBroker {
             link: Arc::new(link),

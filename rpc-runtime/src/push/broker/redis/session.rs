@@ -1,34 +1,40 @@
-//! The task that talks to Redis for one hub: subscribes, sends the queued pushes, keeps the
-//! view of the other processes, and reconnects with backoff when Redis goes away.
+//! The task that talks to Redis for one hub: subscribes this process to the channels of the
+//! groups and topics it has members in, publishes the queued pushes and writes memberships in
+//! order, delivers what comes back, keeps this process alive in the nodes' set and clears the
+//! dead ones', and reconnects with backoff when Redis goes away.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, Msg, RedisError, RedisResult};
 use tokio::sync::mpsc;
 use tokio::time::{MissedTickBehavior, interval, sleep};
 
-use super::super::{Inbound, Kind, Local};
+use super::super::{Inbound, Kind, Local, Route};
 use super::inbox::{Inbox, inbox};
 use super::link::{Flush, Link, Outgoing};
-use super::wire::{Control, Frame, Names};
+use super::scripts;
+use super::wire::Frame;
+use crate::ConnectionId;
 
 /// How long connecting, and each answer from Redis, may take.
 const TIMEOUT: Duration = Duration::from_secs(2);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
-/// The most pushes sent in one round trip.
+/// The most steps sent in one round trip.
 const MAX_PIPELINE: usize = 256;
 
 /// Two connections to Redis: one for commands, one for the subscriptions.
 pub(super) struct Session {
     conn: MultiplexedConnection,
-    /// Held for its subscriptions, whose messages it hands to `inbox`; they end with it.
-    _subscriber: MultiplexedConnection,
+    /// Its subscriptions' messages go to `inbox`; they end with it.
+    subscriber: MultiplexedConnection,
     inbox: Inbox,
+    /// The channels `subscriber` is subscribed to, besides this process's own.
+    subscribed: HashSet<Arc<str>>,
 }
 
 impl Session {
@@ -39,18 +45,17 @@ impl Session {
         let conn = client
             .get_multiplexed_async_connection_with_config(&config)
             .await?;
+        *link.reader.lock().unwrap_or_else(PoisonError::into_inner) = Some(conn.clone());
         let (sender, inbox) = inbox(link.max_received);
         let mut subscriber = client
             .get_multiplexed_async_connection_with_config(&config.set_push_sender(sender))
             .await?;
-        let keys = &link.keys;
-        subscriber
-            .subscribe(&[&*keys.control, &*keys.all, &*keys.own])
-            .await?;
+        subscriber.subscribe(&*link.keys.own).await?;
         Ok(Session {
             conn,
-            _subscriber: subscriber,
+            subscriber,
             inbox,
+            subscribed: HashSet::new(),
         })
     }
 }
@@ -77,7 +82,6 @@ pub(super) async fn run(
                 match Session::open(&client, &link).await {
                     Ok(session) => {
                         tracing::info!("Redis broker: reconnected");
-                        link.connected.store(true, Ordering::Release);
                         session
                     }
                     Err(err) => {
@@ -92,11 +96,14 @@ pub(super) async fn run(
             Err(err) => err,
         };
         link.connected.store(false, Ordering::Release);
-        let mut dropped = 0;
-        while outgoing.try_recv().is_ok() {
-            dropped += 1;
+        *link.reader.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        link.release();
+        // What the hub handed over and Redis never took: this process's members get it here.
+        let mut dropped = Vec::new();
+        while let Ok(step) = outgoing.try_recv() {
+            dropped.push(step);
         }
-        link.lose(dropped);
+        fail(&link, &inbound, &dropped);
         tracing::warn!(
             %err,
             "Redis broker: lost Redis; local delivery goes on, pushes to other processes are \
@@ -113,83 +120,163 @@ async fn serve(
     outgoing: &mut mpsc::Receiver<Outgoing>,
     mut session: Session,
 ) -> RedisResult<()> {
-    let conn = &mut session.conn;
-    let Some(hub) = inbound.hub() else {
-        return Ok(());
-    };
-    load_retained(link, &*hub, conn).await?;
-    // Changes made before the state below is read are in it; those made after are sent after.
-    link.take_pending();
-    let hello = Control::Hello {
-        node: link.node,
-        names: local_names(&*hub),
-    };
-    drop(hub);
-    say(conn, link, &hello).await?;
+    heartbeat(link, &mut session, true).await?;
+    resync(link, inbound, &mut session).await?;
+    link.connected.store(true, Ordering::Release);
 
     let mut beat = interval(link.heartbeat);
     beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut own_beat = Instant::now();
+    beat.reset();
     loop {
         tokio::select! {
             () = link.closed.cancelled() => {
-                // Goodbye, so that the others forget this process now rather than at expiry.
-                let _ = say(conn, link, &Control::Bye { node: link.node }).await;
+                // Goodbye, so that the others need not wait for this process to go silent.
+                let _ = bye(link, &mut session.conn).await;
                 return Ok(());
             }
             message = session.inbox.next() => {
                 let message = message.map_err(|missed| subscription_ended(link, missed))?;
-                receive(link, inbound, conn, &message, &mut own_beat).await?;
+                receive(link, inbound, &message);
             }
-            () = link.wake.notified() => announce(link, inbound, conn).await?,
-            Some(first) = outgoing.recv() => {
-                // Interest first: a process learns of a member before the pushes sent after it
-                // joined.
-                announce(link, inbound, conn).await?;
-                send(link, conn, first, outgoing).await?;
-            }
-            _ = beat.tick() => {
-                // A heartbeat of our own that does not come back means the subscription is dead
-                // though its socket may look open.
-                if own_beat.elapsed() >= link.node_timeout() {
-                    return Err(lost("this process's heartbeats stopped coming back"));
+            () = link.wake.notified() => {
+                if let Some(flush) = link.take_pending() {
+                    match flush {
+                        Flush::Changes(changes) => {
+                            subscribe(link, inbound, &mut session, changes).await?;
+                        }
+                        Flush::State => resync(link, inbound, &mut session).await?,
+                    }
                 }
-                link.view_mut().expire(Instant::now(), link.node_timeout());
-                say(conn, link, &Control::Beat { node: link.node }).await?;
             }
+            Some(first) = outgoing.recv() => send(link, inbound, &mut session.conn, first, outgoing).await?,
+            _ = beat.tick() => heartbeat(link, &mut session, false).await?,
         }
     }
 }
 
-/// Tells the others what changed in this process's interest since it last did.
-async fn announce(
+/// Subscribes to what gained its first member here and unsubscribes from what lost its last,
+/// then lets the joiners waiting for those names return.
+async fn subscribe(
     link: &Link,
     inbound: &Inbound,
-    conn: &mut MultiplexedConnection,
+    session: &mut Session,
+    changes: Vec<(Kind, Arc<str>, bool)>,
 ) -> RedisResult<()> {
-    let control = match link.take_pending() {
-        None => return Ok(()),
-        Some(Flush::Changes { added, removed }) => Control::Changes {
-            node: link.node,
-            added,
-            removed,
-        },
-        Some(Flush::State) => state(link, inbound),
-    };
-    say(conn, link, &control).await
+    let mut on = Vec::new();
+    let mut off = Vec::new();
+    for (kind, name, present) in &changes {
+        let channel = link.keys.channel(*kind, name);
+        match (*present, session.subscribed.contains(&channel)) {
+            (true, false) => on.push((*kind, name.clone(), channel)),
+            (false, true) => off.push(channel),
+            _ => {}
+        }
+    }
+    for chunk in on.chunks(MAX_PIPELINE) {
+        // One channel per command: the redis crate pairs each confirmation with a command.
+        let mut pipe = redis::pipe();
+        for (_, _, channel) in chunk {
+            pipe.cmd("SUBSCRIBE").arg(&**channel).ignore();
+        }
+        pipe.exec_async(&mut session.subscriber).await?;
+        session
+            .subscribed
+            .extend(chunk.iter().map(|(_, _, channel)| channel.clone()));
+    }
+    unsubscribe(session, &off).await?;
+    // Any topic may hold a retained value (`Hub::publish_retained`): its first subscriber
+    // here is sent it.
+    if let Some(hub) = inbound.hub() {
+        let topics = on.iter().filter(|(kind, _, _)| *kind == Kind::Topic);
+        let topics: Vec<&Arc<str>> = topics.map(|(_, name, _)| name).collect();
+        load_retained(link, &*hub, &mut session.conn, &topics).await?;
+    }
+    for (kind, name, present) in &changes {
+        if *present {
+            link.subscribed(*kind, name);
+        }
+    }
+    Ok(())
 }
 
-/// Reads the retained values the other processes kept while this one was away.
+async fn unsubscribe(session: &mut Session, channels: &[Arc<str>]) -> RedisResult<()> {
+    for chunk in channels.chunks(MAX_PIPELINE) {
+        let mut pipe = redis::pipe();
+        for channel in chunk {
+            pipe.cmd("UNSUBSCRIBE").arg(&**channel).ignore();
+            session.subscribed.remove(channel);
+        }
+        pipe.exec_async(&mut session.subscriber).await?;
+    }
+    Ok(())
+}
+
+/// Redoes everything from this process's members: the subscriptions, and its memberships in
+/// Redis (cleared, then written anew), after a reconnect or when changes piled up.
+async fn resync(link: &Link, inbound: &Inbound, session: &mut Session) -> RedisResult<()> {
+    let Some(hub) = inbound.hub() else {
+        return Ok(());
+    };
+    // Changes made before the state below is read are in it; those made after follow it.
+    link.take_pending();
+    let mut changes: Vec<(Kind, Arc<str>, bool)> = Vec::new();
+    let mut wanted = HashSet::new();
+    for kind in [Kind::Group, Kind::Topic] {
+        for name in hub.local_names(kind) {
+            wanted.insert(link.keys.channel(kind, &name));
+            changes.push((kind, name, true));
+        }
+    }
+    let members = hub.local_members();
+    drop(hub);
+    let stale: Vec<Arc<str>> = session
+        .subscribed
+        .iter()
+        .filter(|channel| !wanted.contains(*channel))
+        .cloned()
+        .collect();
+    subscribe(link, inbound, session, changes).await?;
+    unsubscribe(session, &stale).await?;
+
+    let node = link.keys.node.clone();
+    clear(link, &mut session.conn, &node).await?;
+    for chunk in members.chunks(MAX_PIPELINE) {
+        let mut pipe = redis::pipe();
+        for (group, ids) in chunk {
+            let key = link.keys.members(group);
+            for id in ids {
+                pipe.hset(&key, id.to_string(), &node).ignore();
+            }
+            pipe.sadd(link.keys.groups_of(&node), &**group).ignore();
+        }
+        pipe.exec_async(&mut session.conn).await?;
+    }
+    link.release();
+    Ok(())
+}
+
+/// Reads the retained values of topics this process has just subscribed to: their first
+/// subscribers here get them. The numbers sort them out against the publishes that come
+/// through the channel meanwhile.
 async fn load_retained(
     link: &Link,
     hub: &dyn Local,
     conn: &mut MultiplexedConnection,
+    topics: &[&Arc<str>],
 ) -> RedisResult<()> {
-    let retained: HashMap<String, Vec<u8>> = redis::cmd("HGETALL")
-        .arg(&link.keys.retained)
-        .query_async(conn)
-        .await?;
-    for frame in retained.values().filter_map(|bytes| Frame::decode(bytes)) {
+    if topics.is_empty() {
+        return Ok(());
+    }
+    let mut pipe = redis::pipe();
+    for topic in topics {
+        pipe.hget(link.keys.retained(topic), "frame");
+    }
+    let frames: Vec<Option<Vec<u8>>> = pipe.query_async(conn).await?;
+    for frame in frames
+        .iter()
+        .flatten()
+        .filter_map(|bytes| Frame::decode(bytes))
+    {
         if let Some(route) = frame.route(link.node) {
             hub.deliver(route, frame.message.clone());
         }
@@ -197,9 +284,10 @@ async fn load_retained(
     Ok(())
 }
 
-/// Sends the first queued push and whatever else is queued, up to a pipeline's worth.
+/// Sends the first queued step and whatever else is queued, up to a pipeline's worth.
 async fn send(
     link: &Link,
+    inbound: &Inbound,
     conn: &mut MultiplexedConnection,
     first: Outgoing,
     outgoing: &mut mpsc::Receiver<Outgoing>,
@@ -212,129 +300,211 @@ async fn send(
         }
     }
     let mut pipe = redis::pipe();
-    for push in &batch {
-        if let Some(topic) = &push.retain {
-            pipe.cmd("HSET")
-                .arg(&link.keys.retained)
-                .arg(&**topic)
-                .arg(&*push.frame)
-                .ignore();
+    let mut written = None;
+    for step in &batch {
+        match step {
+            Outgoing::Publish { channel, frame } => {
+                pipe.publish(&**channel, &**frame);
+            }
+            Outgoing::Retain {
+                channel,
+                key,
+                head,
+                tail,
+            } => {
+                pipe.cmd("EVAL")
+                    .arg(scripts::RETAIN)
+                    .arg(1)
+                    .arg(key)
+                    .arg(head)
+                    .arg(tail)
+                    .arg(&**channel)
+                    .arg("PUBLISH");
+            }
+            Outgoing::Membership {
+                group,
+                id,
+                present,
+                edge,
+                seq,
+            } => {
+                let key = link.keys.members(group);
+                let groups = link.keys.groups_of(&link.keys.node);
+                if *present {
+                    pipe.hset(&key, id.to_string(), &link.keys.node).ignore();
+                    if *edge {
+                        pipe.sadd(groups, &**group).ignore();
+                    }
+                } else {
+                    pipe.hdel(&key, id.to_string()).ignore();
+                    if *edge {
+                        pipe.srem(groups, &**group).ignore();
+                    }
+                }
+                written = Some(*seq);
+            }
         }
-        pipe.cmd("PUBLISH").arg(&*push.channel).arg(&*push.frame);
     }
     match pipe.query_async::<Vec<i64>>(conn).await {
         Ok(receivers) => {
             // Nobody subscribed to a process's channel: that process has gone.
-            let unreached = batch.iter().zip(receivers);
-            link.lose(
-                unreached
-                    .filter(|(push, n)| push.retain.is_none() && *n == 0)
-                    .count(),
-            );
+            let pushes = batch
+                .iter()
+                .filter(|step| !matches!(step, Outgoing::Membership { .. }));
+            let unreached = pushes.zip(receivers).filter(|(step, heard)| {
+                *heard == 0
+                    && matches!(step, Outgoing::Publish { channel, .. } if channel.contains(":node:"))
+            });
+            link.lose(unreached.count());
+            if let Some(seq) = written {
+                link.written.send_if_modified(|written| {
+                    let newer = seq > *written;
+                    *written = (*written).max(seq);
+                    newer
+                });
+            }
             Ok(())
         }
         Err(err) => {
-            link.lose(batch.len());
+            fail(link, inbound, &batch);
+            link.resync();
             Err(err)
         }
     }
 }
 
-async fn receive(
-    link: &Link,
-    inbound: &Inbound,
-    conn: &mut MultiplexedConnection,
-    message: &Msg,
-    own_beat: &mut Instant,
-) -> RedisResult<()> {
-    let payload = message.get_payload_bytes();
-    if message.get_channel_name() != &*link.keys.control {
-        let Some(frame) = Frame::decode(payload) else {
-            tracing::debug!("Redis broker: ignored a message that is not a push");
-            return Ok(());
+/// Steps Redis never took: their pushes are delivered to this process's members here, and
+/// counted as lost for the others.
+fn fail(link: &Link, inbound: &Inbound, steps: &[Outgoing]) {
+    let hub = inbound.hub();
+    let mut pushes = 0;
+    for step in steps {
+        let frame = match step {
+            Outgoing::Publish { frame, .. } => Frame::decode(frame),
+            // Number 0: unnumbered, so that Redis's next number still wins.
+            Outgoing::Retain { head, tail, .. } => {
+                Frame::decode(format!("{head}.0{tail}").as_bytes())
+            }
+            Outgoing::Membership { .. } => continue,
         };
-        // Our own retained publishes come back on the channel every process hears.
-        if frame.origin != link.node
-            && let (Some(route), Some(hub)) = (frame.route(link.node), inbound.hub())
+        pushes += 1;
+        let (Some(frame), Some(hub)) = (frame, &hub) else {
+            continue;
+        };
+        if let Some(route @ (Route::Group(_) | Route::Topic(_) | Route::Retained { .. })) =
+            frame.route(link.node)
         {
             hub.deliver(route, frame.message.clone());
         }
-        return Ok(());
     }
-    let Ok(control) = serde_json::from_slice::<Control>(payload) else {
-        tracing::debug!("Redis broker: ignored a control message it cannot read");
-        return Ok(());
+    link.lose(pushes);
+}
+
+fn receive(link: &Link, inbound: &Inbound, message: &Msg) {
+    let Some(frame) = Frame::decode(message.get_payload_bytes()) else {
+        tracing::debug!("Redis broker: ignored a message that is not a push");
+        return;
     };
-    if control.node() == link.node {
-        if let Control::Beat { .. } = control {
-            *own_beat = Instant::now();
-        }
-        return Ok(());
-    }
-    let now = Instant::now();
-    let reply = match control {
-        Control::Hello { node, names } => {
-            link.view_mut()
-                .replace(node, link.keys.node(node), names, now);
-            Some(state(link, inbound))
-        }
-        Control::State { node, names } => {
-            link.view_mut()
-                .replace(node, link.keys.node(node), names, now);
-            None
-        }
-        Control::Changes {
-            node,
-            added,
-            removed,
-        } => {
-            let mut view = link.view_mut();
-            if view.seen(node, now) {
-                view.change(node, removed, added);
-            }
-            None
-        }
-        Control::Beat { node } => (!link.view_mut().seen(node, now)).then_some(Control::Ask {
-            node: link.node,
-            of: node,
-        }),
-        Control::Ask { of, .. } => (of == link.node).then(|| state(link, inbound)),
-        Control::Bye { node } => {
-            link.view_mut().remove(node);
-            None
-        }
-    };
-    match reply {
-        Some(reply) => say(conn, link, &reply).await,
-        None => Ok(()),
+    if let (Some(route), Some(hub)) = (frame.route(link.node), inbound.hub()) {
+        hub.deliver(route, frame.message.clone());
     }
 }
 
-/// All this process has members in.
-fn state(link: &Link, inbound: &Inbound) -> Control {
-    Control::State {
-        node: link.node,
-        names: inbound
-            .hub()
-            .map(|hub| local_names(&*hub))
-            .unwrap_or_default(),
+/// Marks this process alive, clears the processes found dead, and checks that the
+/// subscription connection still answers (its socket may look open when it is not). A
+/// process the others took out (it was silent too long) writes its memberships anew.
+async fn heartbeat(link: &Link, session: &mut Session, first: bool) -> RedisResult<()> {
+    let timeout = u64::try_from(link.node_timeout().as_millis()).unwrap_or(u64::MAX);
+    let (added, live, dead): (i64, usize, Vec<String>) = redis::cmd("EVAL")
+        .arg(scripts::HEARTBEAT)
+        .arg(1)
+        .arg(&link.keys.nodes)
+        .arg(&link.keys.node)
+        .arg(timeout)
+        .query_async(&mut session.conn)
+        .await?;
+    link.other_nodes
+        .store(live.saturating_sub(1), Ordering::Relaxed);
+    if added == 1 && !first {
+        tracing::warn!("Redis broker: the other processes took this one for dead; rejoining");
+        link.resync();
     }
+    for node in dead {
+        clear(link, &mut session.conn, &node).await?;
+    }
+    redis::cmd("PING").exec_async(&mut session.subscriber).await
 }
 
-fn local_names(hub: &dyn Local) -> Names {
-    Names {
-        groups: hub.local_names(Kind::Group),
-        topics: hub.local_names(Kind::Topic),
+/// Takes `node`'s connections out of every group they were in.
+async fn clear(link: &Link, conn: &mut MultiplexedConnection, node: &str) -> RedisResult<()> {
+    let groups_key = link.keys.groups_of(node);
+    let groups: Vec<String> = redis::cmd("SMEMBERS")
+        .arg(&groups_key)
+        .query_async(conn)
+        .await?;
+    for group in &groups {
+        let key = link.keys.members(group);
+        let members: HashMap<String, String> =
+            redis::cmd("HGETALL").arg(&key).query_async(conn).await?;
+        let theirs: Vec<&String> = members
+            .iter()
+            .filter(|(_, of)| *of == node)
+            .map(|(id, _)| id)
+            .collect();
+        if !theirs.is_empty() {
+            redis::cmd("HDEL")
+                .arg(&key)
+                .arg(theirs)
+                .exec_async(conn)
+                .await?;
+        }
     }
+    redis::cmd("DEL").arg(&groups_key).exec_async(conn).await
 }
 
-async fn say(conn: &mut MultiplexedConnection, link: &Link, control: &Control) -> RedisResult<()> {
-    let payload = serde_json::to_vec(control).expect("control messages serialize");
-    redis::cmd("PUBLISH")
-        .arg(&*link.keys.control)
-        .arg(payload)
+async fn bye(link: &Link, conn: &mut MultiplexedConnection) -> RedisResult<()> {
+    redis::cmd("ZREM")
+        .arg(&link.keys.nodes)
+        .arg(&link.keys.node)
         .exec_async(conn)
-        .await
+        .await?;
+    clear(link, conn, &link.keys.node).await
+}
+
+/// The members of a group on every live process, in order.
+pub(super) async fn members(
+    conn: &mut MultiplexedConnection,
+    key: &str,
+    nodes: &str,
+    own: u64,
+) -> RedisResult<Vec<ConnectionId>> {
+    let members: HashMap<String, String> = redis::cmd("HGETALL").arg(key).query_async(conn).await?;
+    let mut of: Vec<&String> = members.values().collect();
+    of.sort_unstable();
+    of.dedup();
+    let live: Vec<Option<f64>> = if of.is_empty() {
+        Vec::new()
+    } else {
+        redis::cmd("ZMSCORE")
+            .arg(nodes)
+            .arg(&of)
+            .query_async(conn)
+            .await?
+    };
+    let own = format!("{own:x}");
+    let live: HashSet<&String> = of
+        .iter()
+        .zip(live)
+        .filter(|(node, score)| score.is_some() || ***node == own)
+        .map(|(node, _)| *node)
+        .collect();
+    let mut ids: Vec<ConnectionId> = members
+        .iter()
+        .filter(|(_, node)| live.contains(node))
+        .filter_map(|(id, _)| id.parse().ok())
+        .collect();
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 /// Why a subscription ended: the connection closed, or (`missed` > 0) this process fell so far
