@@ -130,6 +130,15 @@ impl Browser {
         .await;
     }
 
+    /// Waits until the page lists exactly `names` as the room's members.
+    async fn wait_for_members(&mut self, page: &Page, names: &str) {
+        let expression = format!("document.getElementById(\"members\")?.innerText === {names:?}");
+        until(&format!("members {names:?}"), async || {
+            self.eval(page, &expression).await == true
+        })
+        .await;
+    }
+
     /// Types `text` into the page's `#id` field, as keystrokes do, then presses Enter.
     async fn type_into(&mut self, page: &Page, id: &str, text: &str) {
         self.eval(page, &format!("document.getElementById({id:?}).focus()"))
@@ -197,6 +206,9 @@ async fn two_pages_chat(ann_url: &str, bob_url: &str, screenshot: &str) {
     browser.join(&ann, "ann").await;
     browser.join(&bob, "bob").await;
     browser.wait_for_text(&ann, "log", "bob joined lobby").await;
+    // Bob's list is read on joining, from both processes; Ann's grows as Bob arrives.
+    browser.wait_for_members(&bob, "ann, bob").await;
+    browser.wait_for_members(&ann, "ann, bob").await;
 
     browser.type_into(&ann, "text", "hello from ann").await;
     browser.wait_for_text(&bob, "log", "ann:").await;
@@ -208,6 +220,7 @@ async fn two_pages_chat(ann_url: &str, bob_url: &str, screenshot: &str) {
     // Closing a page closes its WebSocket: the room sees ann leave.
     browser.close(ann).await;
     browser.wait_for_text(&bob, "log", "ann left lobby").await;
+    browser.wait_for_members(&bob, "bob").await;
     let path = browser.screenshot(&bob, screenshot).await;
     println!("screenshot: {}", path.display());
 }

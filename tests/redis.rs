@@ -82,9 +82,11 @@ impl Client {
         serde_json::from_value(self.call("groups", json!([])).await).unwrap()
     }
 
-    /// A group's members on every live process.
+    /// The ids of a group's members on every live process.
     async fn members(&mut self, group: &str) -> Vec<Value> {
-        serde_json::from_value(self.call("members", json!([group])).await).unwrap()
+        let members = self.call("members", json!([group])).await;
+        let members = members.as_array().unwrap().iter();
+        members.map(|member| member["id"].clone()).collect()
     }
 
     async fn status(&mut self) -> Value {
@@ -469,4 +471,60 @@ async fn a_retained_value_racing_a_first_subscriber_arrives_once() {
         bob.call("rpc.unsubscribe", json!(["status"])).await;
         assert!(!bob.has_notification().await, "round {v}: once");
     }
+}
+
+/// What a member joined with is read back on every process, and goes with its leave.
+#[tokio::test]
+async fn presence_reads_every_process_members_with_what_they_joined_with() {
+    use rpc_runtime::client::TestClient;
+
+    let redis = Redis::start().await;
+    let mut hubs = Vec::new();
+    for _ in 0..2 {
+        let broker = RedisBroker::connect(&redis.url()).await.unwrap();
+        hubs.push(spec::hub().broker(broker).build());
+    }
+    let ann = TestClient::builder(spec::router())
+        .hub(hubs[0].clone())
+        .build();
+    let bob = TestClient::builder(spec::router())
+        .hub(hubs[1].clone())
+        .build();
+    let (ann_id, bob_id) = (
+        ann.connection().unwrap().id(),
+        bob.connection().unwrap().id(),
+    );
+    assert!(
+        hubs[0]
+            .join_with("lobby", ann_id, json!({"name": "ann"}))
+            .await
+            .unwrap()
+    );
+    assert!(hubs[1].join("lobby", bob_id).await.unwrap());
+    for hub in &hubs {
+        let present = hub.presence("lobby").await.unwrap();
+        let seen: Vec<_> = present.iter().map(|m| (m.id, m.info.clone())).collect();
+        let mut expected = vec![(ann_id, Some(json!({"name": "ann"}))), (bob_id, None)];
+        expected.sort_by_key(|(id, _)| *id);
+        assert_eq!(seen, expected);
+    }
+    // Joining again replaces the info; leaving takes the member out everywhere.
+    assert!(
+        !hubs[0]
+            .join_with("lobby", ann_id, "ann again")
+            .await
+            .unwrap()
+    );
+    let again = hubs[1].presence("lobby").await.unwrap();
+    assert!(
+        again
+            .iter()
+            .any(|m| m.id == ann_id && m.info == Some(json!("ann again")))
+    );
+    hubs[0].leave("lobby", ann_id);
+    // A leave is written in order after the join; the next join's wait covers it.
+    hubs[1].join("other", bob_id).await.unwrap();
+    hubs[0].join("other", ann_id).await.unwrap();
+    let left = hubs[1].presence("lobby").await.unwrap();
+    assert_eq!(left.iter().map(|m| m.id).collect::<Vec<_>>(), [bob_id]);
 }

@@ -121,7 +121,9 @@ pub use method::{Guard, MethodDescriptor, MethodKind};
 pub use peer::{Connection, ConnectionId, ParseConnectionIdError, SlowReaderPolicy};
 #[cfg(feature = "redis")]
 pub use push::{BrokerError, RedisBroker, RedisBrokerBuilder};
-pub use push::{BrokerStatus, Change, Hub, HubBuilder, PushError, Record, Refusal, Topic};
+pub use push::{
+    BrokerStatus, Change, Hub, HubBuilder, Presence, PushError, Record, Refusal, Topic,
+};
 pub use router::{Router, RouterError};
 pub use server::{RpcService, Server, ServerBuilder, ServerHandle};
 /// TLS: the server's [`ServerBuilder::tls`] and the clients' `tls_config`, on rustls.

@@ -1,6 +1,6 @@
 //! A chat page with rooms: plain HTML and JavaScript, served by the same server as the JSON-RPC
 //! endpoint it talks to (`/rpc`, over WebSocket). Join a room under a name, type, and every
-//! page in that room sees it, along with who arrives and who leaves.
+//! page in that room sees it, along with who is there, who arrives and who leaves.
 //!
 //! ```text
 //! cargo run -p integrations --example chat        # then open http://127.0.0.1:8080/
@@ -12,14 +12,24 @@
 
 use axum::response::Html;
 use axum::routing::get;
-use rpc_runtime::{Connection, Context, Hub, RedisBroker, RpcError, Server, methods, rpc_method};
+use rpc_runtime::{
+    Connection, ConnectionId, Context, Hub, RedisBroker, RpcError, Server, methods, rpc_method,
+};
 use serde::Serialize;
 
-/// Who a connection is and where, kept with it once it joins.
+/// Who a connection is and where, kept with it once it joins; what the room is told.
 #[derive(Clone, Serialize)]
 struct Member {
+    id: ConnectionId,
     name: String,
     room: String,
+}
+
+/// One of the people in a room, as `chat.join` answers them.
+#[derive(Serialize)]
+struct Present {
+    id: ConnectionId,
+    name: String,
 }
 
 #[derive(Serialize)]
@@ -39,10 +49,17 @@ fn checked(what: &str, value: String, max: usize) -> Result<String, RpcError> {
     Ok(value)
 }
 
-/// Joins `room` as `name`, leaving the room the connection was in; the room is told.
+/// Joins `room` as `name`, leaving the room the connection was in; the room is told. Answers
+/// everyone in the room, on every process.
 #[rpc_method("chat.join")]
-async fn join(cx: Context, conn: Connection, name: String, room: String) -> Result<(), RpcError> {
+async fn join(
+    cx: Context,
+    conn: Connection,
+    name: String,
+    room: String,
+) -> Result<Vec<Present>, RpcError> {
     let member = Member {
+        id: conn.id(),
         name: checked("a name", name, 40)?,
         room: checked("a room", room, 40)?,
     };
@@ -51,11 +68,23 @@ async fn join(cx: Context, conn: Connection, name: String, room: String) -> Resu
         cx.hub()
             .notify_group(&previous.room, "chat.left", &previous)?;
     }
-    cx.hub().join(&member.room, conn.id()).await?;
+    cx.hub()
+        .join_with(&member.room, conn.id(), &member.name)
+        .await?;
     cx.hub()
         .notify_group(&member.room, "chat.joined", &member)?;
+    let present = cx.hub().presence(&member.room).await?;
     conn.insert(member);
-    Ok(())
+    Ok(present
+        .into_iter()
+        .filter_map(|member| {
+            let name = member.info?.as_str()?.to_owned();
+            Some(Present {
+                id: member.id,
+                name,
+            })
+        })
+        .collect())
 }
 
 /// Says `text` to the connection's room, itself included.

@@ -8,8 +8,8 @@ use std::time::Duration;
 use futures_util::stream;
 use rpc_runtime::client::{ClientError, RpcClient};
 use rpc_runtime::{
-    BrokerStatus, Connection, ConnectionId, Context, Hub, HubBuilder, PushError, Router, RpcError,
-    Stream, Topic, methods, rpc_method, rpc_notification, rpc_subscription,
+    BrokerStatus, Connection, ConnectionId, Context, Hub, HubBuilder, Presence, PushError, Router,
+    RpcError, Stream, Topic, methods, rpc_method, rpc_notification, rpc_subscription,
 };
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 use serde_json::{Value, json};
@@ -295,11 +295,8 @@ pub fn groups(cx: Context) -> Vec<String> {
 
 /// A group's members on every live process (with a broker) or on this one.
 #[rpc_method]
-pub async fn members(cx: Context, group: String) -> Result<Vec<ConnectionId>, RpcError> {
-    cx.hub()
-        .members_everywhere(&group)
-        .await
-        .map_err(push_failed)
+pub async fn members(cx: Context, group: String) -> Result<Vec<Presence>, RpcError> {
+    cx.hub().presence(&group).await.map_err(push_failed)
 }
 
 /// The broker's status; `null` without one.

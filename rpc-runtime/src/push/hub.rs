@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::broker::{BrokerStatus, Kind, Remote, Route};
 use super::refusal::Refusal;
 use super::registry::{Registry, deliver, sorted};
-use super::{PushError, Topic};
+use super::{Presence, PushError, Topic};
 use crate::protocol::encode_notification;
 use crate::{Connection, ConnectionId};
 
@@ -144,6 +144,23 @@ impl Hub {
         Ok(joined)
     }
 
+    /// Like [`join`](Self::join), keeping `info` (a name, a status) with the membership, for
+    /// [`presence`](Self::presence) to answer on every process; a member joining again
+    /// replaces its info.
+    pub async fn join_with(
+        &self,
+        group: &str,
+        id: ConnectionId,
+        info: impl Serialize,
+    ) -> Result<bool, PushError> {
+        let info: Arc<str> = serde_json::to_string(&info)
+            .map_err(PushError::serialize)?
+            .into();
+        let joined = self.write().add_with(Kind::Group, group, id, Some(info))?;
+        self.routed(Kind::Group, group).await;
+        Ok(joined)
+    }
+
     /// Takes a connection out of `group`; `false` if it was not a member.
     pub fn leave(&self, group: &str, id: ConnectionId) -> bool {
         self.write().remove(Kind::Group, group, id)
@@ -156,8 +173,7 @@ impl Hub {
     /// With a broker it is published to the group's Redis channel and returns at once, with
     /// the number of the group's members on this process: every member, on every process,
     /// gets it as it comes back from Redis, so all of them see the group's pushes in one
-    /// order. [`members_everywhere`](Self::members_everywhere) counts the members of every
-    /// process. While Redis is unreachable, this process's members are sent it directly.
+    /// order. [`presence`](Self::presence) lists the members of every process. While Redis is unreachable, this process's members are sent it directly.
     pub fn notify_group(
         &self,
         group: &str,
@@ -197,14 +213,27 @@ impl Hub {
         )
     }
 
-    /// The members of `group` on every live process, in order: with a broker, as Redis holds
-    /// them (a join is there once it has returned; a process that dies is taken out within
-    /// six heartbeats, 6 s by default); without one, [`members`](Self::members).
-    pub async fn members_everywhere(&self, group: &str) -> Result<Vec<ConnectionId>, PushError> {
-        match &self.inner.remote {
-            Some(remote) => remote.members(group).await,
-            None => Ok(self.members(group)),
+    /// Who is in `group` on every live process, in order of id, each with what it joined with:
+    /// with a broker, as Redis holds it (a join is there once it has returned; a process that
+    /// dies is taken out within six heartbeats, 6 s by default); without one, this process's.
+    pub async fn presence(&self, group: &str) -> Result<Vec<Presence>, PushError> {
+        if let Some(remote) = &self.inner.remote {
+            return remote.presence(group).await;
         }
+        let registry = self.read();
+        let mut members: Vec<Presence> = registry
+            .groups
+            .get_key_value(group)
+            .into_iter()
+            .flat_map(|(name, members)| {
+                members.keys().map(|&id| {
+                    let info = registry.infos.get(&(id, name.clone()));
+                    Presence::new(id, info.map(|info| &**info))
+                })
+            })
+            .collect();
+        members.sort_unstable_by_key(|member| member.id);
+        Ok(members)
     }
 
     /// Every group with at least one member on this process, in order: a group exists while

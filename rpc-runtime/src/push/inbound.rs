@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::broker::{Kind, Local, Route};
+use super::broker::{Kind, Local, Member, Route};
 use super::hub::Inner;
 use super::registry::deliver;
 use crate::ConnectionId;
@@ -15,11 +15,17 @@ impl Local for Inner {
         self.read().sets(kind).keys().cloned().collect()
     }
 
-    fn local_members(&self) -> Vec<(Arc<str>, Vec<ConnectionId>)> {
+    fn local_members(&self) -> Vec<(Arc<str>, Vec<Member>)> {
         let registry = self.read();
         let groups = registry.sets(Kind::Group).iter();
+        let with_info = |name: &Arc<str>, id: ConnectionId| {
+            (id, registry.infos.get(&(id, name.clone())).cloned())
+        };
         groups
-            .map(|(name, members)| (name.clone(), members.keys().copied().collect()))
+            .map(|(name, members)| {
+                let members = members.keys().map(|&id| with_info(name, id)).collect();
+                (name.clone(), members)
+            })
             .collect()
     }
 

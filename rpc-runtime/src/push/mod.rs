@@ -9,6 +9,7 @@ mod feed;
 mod hub;
 mod inbound;
 mod lifecycle;
+mod presence;
 mod refusal;
 mod registry;
 mod topic;
@@ -18,6 +19,7 @@ pub use builder::HubBuilder;
 pub use error::PushError;
 pub use feed::{Change, Record};
 pub use hub::Hub;
+pub use presence::Presence;
 pub use refusal::Refusal;
 pub use topic::Topic;
 

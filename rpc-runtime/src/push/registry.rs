@@ -19,6 +19,8 @@ pub(super) struct Registry {
     pub(super) groups: HashMap<Arc<str>, Members>,
     pub(super) subscribers: HashMap<Arc<str>, Members>,
     pub(super) retained: HashMap<Arc<str>, Retained>,
+    /// What members joined their groups with (`Hub::join_with`), as JSON text.
+    pub(super) infos: HashMap<(ConnectionId, Arc<str>), Arc<str>>,
     /// Told when a set gains its first member here or loses its last, so that Redis routes its
     /// pushes here, and of every group membership; `None` without a broker.
     remote: Option<Arc<dyn Remote>>,
@@ -92,11 +94,24 @@ impl Registry {
         name: &str,
         id: ConnectionId,
     ) -> Result<bool, PushError> {
+        self.add_with(kind, name, id, None)
+    }
+
+    /// Adds a member; a group member may bring `info`, which a member already there replaces
+    /// its own with.
+    pub(super) fn add_with(
+        &mut self,
+        kind: Kind,
+        name: &str,
+        id: ConnectionId,
+        info: Option<Arc<str>>,
+    ) -> Result<bool, PushError> {
         let Registry {
             connections,
             groups,
             subscribers,
             remote,
+            infos,
             ..
         } = self;
         let member = connections
@@ -107,7 +122,13 @@ impl Registry {
             Kind::Topic => subscribers,
         };
         let names = member.names_mut(kind);
-        if names.contains(name) {
+        if let Some(name) = names.get(name) {
+            if let Some(info) = info {
+                if let Some(remote) = remote {
+                    remote.membership(name, id, true, false, Some(&info));
+                }
+                infos.insert((id, name.clone()), info);
+            }
             return Ok(false);
         }
         // One allocation of the name, shared by the set and its members' lists.
@@ -120,8 +141,11 @@ impl Registry {
                 remote.interest(kind, &name, true);
             }
             if kind == Kind::Group {
-                remote.membership(&name, id, true, first);
+                remote.membership(&name, id, true, first, info.as_ref());
             }
+        }
+        if let Some(info) = info {
+            infos.insert((id, name.clone()), info);
         }
         names.insert(name.clone());
         sets.entry(name)
@@ -163,11 +187,14 @@ impl Registry {
         };
         members.remove(&id);
         let emptied = members.is_empty().then(|| sets.remove(&**name)).is_some();
+        if kind == Kind::Group && !self.infos.is_empty() {
+            self.infos.remove(&(id, name.clone()));
+        }
         let Some(remote) = remote else {
             return;
         };
         if kind == Kind::Group {
-            remote.membership(name, id, false, emptied);
+            remote.membership(name, id, false, emptied, None);
         }
         if emptied {
             remote.interest(kind, name, false);

@@ -7,7 +7,7 @@
 //! and delivered, on every process this one included, as it comes back from Redis, so that
 //! every member sees one group's pushes in the order Redis saw them; what comes back is handed
 //! to the hub through [`Inbound`]. Group membership is kept in Redis too, for
-//! [`Remote::members`] across processes. The hub never waits for the broker under its lock.
+//! [`Remote::presence`] across processes. The hub never waits for the broker under its lock.
 
 // Without a broker built in, the hub's side of the seam is all there is.
 #![cfg_attr(not(feature = "redis"), allow(dead_code))]
@@ -21,7 +21,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::PushError;
+use super::{Presence, PushError};
 use crate::ConnectionId;
 
 /// The two kinds of named sets of connections.
@@ -55,10 +55,18 @@ pub(crate) trait Remote: Send + Sync + 'static {
     /// one left. Called under the hub's lock: it must not block.
     fn interest(&self, kind: Kind, name: &Arc<str>, present: bool);
 
-    /// A connection of this process joined a group (`present`) or left it; `edge` when it is
-    /// the group's first member here or was its last. Called under the hub's lock, so that
-    /// Redis hears of joins and leaves in the order they happened; must not block.
-    fn membership(&self, group: &Arc<str>, id: ConnectionId, present: bool, edge: bool);
+    /// A connection of this process joined a group (`present`, with the JSON `info` it joined
+    /// with, if any) or left it; `edge` when it is the group's first member here or was its
+    /// last. Called under the hub's lock, so that Redis hears of joins and leaves in the order
+    /// they happened; must not block.
+    fn membership(
+        &self,
+        group: &Arc<str>,
+        id: ConnectionId,
+        present: bool,
+        edge: bool,
+        info: Option<&Arc<str>>,
+    );
 
     /// What a join waits for before it returns: this process subscribed to the name's channel
     /// and the memberships told so far written. Called outside the hub's lock.
@@ -70,7 +78,7 @@ pub(crate) trait Remote: Send + Sync + 'static {
     fn publish(&self, route: Route<'_>, message: &Utf8Bytes) -> bool;
 
     /// The members of a group on every live process, in order.
-    fn members(&self, group: &str) -> BoxFuture<'static, Result<Vec<ConnectionId>, PushError>>;
+    fn presence(&self, group: &str) -> BoxFuture<'static, Result<Vec<Presence>, PushError>>;
 
     fn status(&self) -> BrokerStatus;
 
@@ -137,13 +145,16 @@ pub(crate) trait Local: Send + Sync + 'static {
     /// The groups or topics with members on this process, for the broker to subscribe to.
     fn local_names(&self, kind: Kind) -> Vec<Arc<str>>;
 
-    /// Every group with members on this process, with them: what the broker writes anew
-    /// after it has been away.
-    fn local_members(&self) -> Vec<(Arc<str>, Vec<ConnectionId>)>;
+    /// Every group with members on this process, with them and what they joined with: what
+    /// the broker writes anew after it has been away.
+    fn local_members(&self) -> Vec<(Arc<str>, Vec<Member>)>;
 
     /// Delivers a push that came back from Redis, to this process's connections alone.
     fn deliver(&self, route: Route<'_>, message: Utf8Bytes);
 }
+
+/// A member of a group on this process, with what it joined with as JSON.
+pub(crate) type Member = (ConnectionId, Option<Arc<str>>);
 
 /// The hub as a broker holds it: weakly, so that dropping the last `Hub` stops the broker.
 #[derive(Clone)]

@@ -17,7 +17,7 @@ use super::keys::Keys;
 use super::wire::{encode_frame, frame_parts};
 use crate::ConnectionId;
 use crate::log::Throttle;
-use crate::push::PushError;
+use crate::push::{Presence, PushError};
 
 /// Interest changes kept while they wait for the session, beyond which they are replaced by
 /// one full state: the memory stays bounded however fast connections join and leave.
@@ -68,6 +68,8 @@ pub(super) enum Outgoing {
         present: bool,
         /// The group's first member here, or its last.
         edge: bool,
+        /// What it joined with, as JSON.
+        info: Option<Arc<str>>,
         /// Its place among the membership changes: `written` reaches it once Redis has it.
         seq: u64,
     },
@@ -159,14 +161,28 @@ impl Link {
         }
     }
 
-    /// Everything is about to be redone, or the session is gone: nobody waits.
+    /// How many membership changes have been told so far.
+    pub(super) fn told(&self) -> u64 {
+        self.told.load(Ordering::Acquire)
+    }
+
+    /// Redis has every membership change up to `seq`.
+    pub(super) fn written_up_to(&self, seq: u64) {
+        self.written.send_if_modified(|written| {
+            let newer = seq > *written;
+            *written = (*written).max(seq);
+            newer
+        });
+    }
+
+    /// The session is gone: nobody waits for it.
     pub(super) fn release(&self) {
         for names in self.channels().iter() {
             for subscribed in names.values() {
                 subscribed.send_replace(true);
             }
         }
-        self.written.send_replace(self.told.load(Ordering::Acquire));
+        self.written_up_to(self.told());
     }
 
     pub(super) fn lose(&self, pushes: usize) {
@@ -220,7 +236,14 @@ impl Remote for Link {
         self.wake.notify_one();
     }
 
-    fn membership(&self, group: &Arc<str>, id: ConnectionId, present: bool, edge: bool) {
+    fn membership(
+        &self,
+        group: &Arc<str>,
+        id: ConnectionId,
+        present: bool,
+        edge: bool,
+        info: Option<&Arc<str>>,
+    ) {
         if !self.connected.load(Ordering::Acquire) {
             // Written anew with everything else once Redis is back.
             return;
@@ -231,6 +254,7 @@ impl Remote for Link {
             id,
             present,
             edge,
+            info: info.cloned(),
             seq,
         };
         if self.queue.try_send(change).is_err() {
@@ -285,7 +309,7 @@ impl Remote for Link {
         true
     }
 
-    fn members(&self, group: &str) -> BoxFuture<'static, Result<Vec<ConnectionId>, PushError>> {
+    fn presence(&self, group: &str) -> BoxFuture<'static, Result<Vec<Presence>, PushError>> {
         let reader = self
             .reader
             .lock()
@@ -295,7 +319,7 @@ impl Remote for Link {
         Box::pin(async move {
             let mut conn =
                 reader.ok_or_else(|| PushError::Broker("Redis is unreachable".into()))?;
-            super::session::members(&mut conn, &key, &nodes, own)
+            super::members::presence(&mut conn, &key, &nodes, own)
                 .await
                 .map_err(|err| PushError::Broker(err.to_string()))
         })
@@ -351,7 +375,7 @@ mod tests {
         let (link, mut outgoing) = link();
         let room: Arc<str> = "room".into();
         link.interest(Kind::Group, &room, true);
-        link.membership(&room, ConnectionId::from_parts(1, 1), true, true);
+        link.membership(&room, ConnectionId::from_parts(1, 1), true, true, None);
         let routed = tokio::spawn(link.routed(Kind::Group, "room").wait());
         tokio::task::yield_now().await;
         assert!(!routed.is_finished());

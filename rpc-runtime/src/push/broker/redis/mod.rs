@@ -12,6 +12,7 @@
 mod inbox;
 mod keys;
 mod link;
+mod members;
 mod scripts;
 mod session;
 mod wire;
@@ -54,8 +55,8 @@ use super::{Inbound, Remote};
 ///   pushes in the same order, whichever processes sent them. It costs this process's own
 ///   members a round trip through Redis. A push to a group with no members anywhere costs one
 ///   `PUBLISH`; at most once, never queued without bound.
-/// - **Members across processes**: [`Hub::members_everywhere`](crate::Hub::members_everywhere)
-///   reads a group's members from Redis.
+/// - **Members across processes**: [`Hub::presence`](crate::Hub::presence) reads a group's
+///   members, with what they joined with, from Redis.
 /// - **Redis unreachable at start**: `connect` fails, saying where it tried.
 /// - **Redis lost while serving**: local delivery goes on (this process's members get pushes
 ///   directly, as without a broker); pushes meant for other processes are counted as lost

@@ -16,9 +16,9 @@ use tokio::time::{MissedTickBehavior, interval, sleep};
 use super::super::{Inbound, Kind, Local, Route};
 use super::inbox::{Inbox, inbox};
 use super::link::{Flush, Link, Outgoing};
+use super::members::{member_of, member_value};
 use super::scripts;
 use super::wire::Frame;
-use crate::ConnectionId;
 
 /// How long connecting, and each answer from Redis, may take.
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -227,6 +227,8 @@ async fn resync(link: &Link, inbound: &Inbound, session: &mut Session) -> RedisR
             changes.push((kind, name, true));
         }
     }
+    // Every membership change told before the state is read is in it.
+    let told = link.told();
     let members = hub.local_members();
     drop(hub);
     let stale: Vec<Arc<str>> = session
@@ -242,16 +244,17 @@ async fn resync(link: &Link, inbound: &Inbound, session: &mut Session) -> RedisR
     clear(link, &mut session.conn, &node).await?;
     for chunk in members.chunks(MAX_PIPELINE) {
         let mut pipe = redis::pipe();
-        for (group, ids) in chunk {
+        for (group, members) in chunk {
             let key = link.keys.members(group);
-            for id in ids {
-                pipe.hset(&key, id.to_string(), &node).ignore();
+            for (id, info) in members {
+                let value = member_value(&node, info.as_deref());
+                pipe.hset(&key, id.to_string(), value).ignore();
             }
             pipe.sadd(link.keys.groups_of(&node), &**group).ignore();
         }
         pipe.exec_async(&mut session.conn).await?;
     }
-    link.release();
+    link.written_up_to(told);
     Ok(())
 }
 
@@ -326,12 +329,14 @@ async fn send(
                 id,
                 present,
                 edge,
+                info,
                 seq,
             } => {
                 let key = link.keys.members(group);
                 let groups = link.keys.groups_of(&link.keys.node);
                 if *present {
-                    pipe.hset(&key, id.to_string(), &link.keys.node).ignore();
+                    let value = member_value(&link.keys.node, info.as_deref());
+                    pipe.hset(&key, id.to_string(), value).ignore();
                     if *edge {
                         pipe.sadd(groups, &**group).ignore();
                     }
@@ -357,11 +362,7 @@ async fn send(
             });
             link.lose(unreached.count());
             if let Some(seq) = written {
-                link.written.send_if_modified(|written| {
-                    let newer = seq > *written;
-                    *written = (*written).max(seq);
-                    newer
-                });
+                link.written_up_to(seq);
             }
             Ok(())
         }
@@ -448,7 +449,7 @@ async fn clear(link: &Link, conn: &mut MultiplexedConnection, node: &str) -> Red
             redis::cmd("HGETALL").arg(&key).query_async(conn).await?;
         let theirs: Vec<&String> = members
             .iter()
-            .filter(|(_, of)| *of == node)
+            .filter(|(_, value)| member_of(value).0 == node)
             .map(|(id, _)| id)
             .collect();
         if !theirs.is_empty() {
@@ -469,42 +470,6 @@ async fn bye(link: &Link, conn: &mut MultiplexedConnection) -> RedisResult<()> {
         .exec_async(conn)
         .await?;
     clear(link, conn, &link.keys.node).await
-}
-
-/// The members of a group on every live process, in order.
-pub(super) async fn members(
-    conn: &mut MultiplexedConnection,
-    key: &str,
-    nodes: &str,
-    own: u64,
-) -> RedisResult<Vec<ConnectionId>> {
-    let members: HashMap<String, String> = redis::cmd("HGETALL").arg(key).query_async(conn).await?;
-    let mut of: Vec<&String> = members.values().collect();
-    of.sort_unstable();
-    of.dedup();
-    let live: Vec<Option<f64>> = if of.is_empty() {
-        Vec::new()
-    } else {
-        redis::cmd("ZMSCORE")
-            .arg(nodes)
-            .arg(&of)
-            .query_async(conn)
-            .await?
-    };
-    let own = format!("{own:x}");
-    let live: HashSet<&String> = of
-        .iter()
-        .zip(live)
-        .filter(|(node, score)| score.is_some() || ***node == own)
-        .map(|(node, _)| *node)
-        .collect();
-    let mut ids: Vec<ConnectionId> = members
-        .iter()
-        .filter(|(_, node)| live.contains(node))
-        .filter_map(|(id, _)| id.parse().ok())
-        .collect();
-    ids.sort_unstable();
-    Ok(ids)
 }
 
 /// Why a subscription ended: the connection closed, or (`missed` > 0) this process fell so far
