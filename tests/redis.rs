@@ -42,8 +42,12 @@ struct Client {
 
 impl Client {
     async fn connect(addr: SocketAddr) -> Client {
+        Client::at(&format!("ws://{addr}/")).await
+    }
+
+    async fn at(url: &str) -> Client {
         Client {
-            ws: Ws::connect(&format!("ws://{addr}/")).await,
+            ws: Ws::connect(url).await,
             next_id: 0,
             notifications: Vec::new(),
         }
@@ -527,4 +531,45 @@ async fn presence_reads_every_process_members_with_what_they_joined_with() {
     hubs[0].join("other", ann_id).await.unwrap();
     let left = hubs[1].presence("lobby").await.unwrap();
     assert_eq!(left.iter().map(|m| m.id).collect::<Vec<_>>(), [bob_id]);
+}
+
+/// Presence events across processes (the chat example sends them): a member on a process
+/// killed without a goodbye is announced as gone by the survivors, within six heartbeats.
+#[tokio::test]
+async fn a_killed_process_s_members_are_announced_as_gone() {
+    let redis = Redis::start().await;
+    let chats = [
+        Running::start("chat", &["--redis", &redis.url()]).await,
+        Running::start("chat", &["--redis", &redis.url()]).await,
+    ];
+    let url = |chat: &Running| format!("ws://{}/rpc", chat.addr);
+    let mut ann = Client::at(&url(&chats[0])).await;
+    let mut bob = Client::at(&url(&chats[1])).await;
+    ann.call("chat.join", json!(["ann", "lobby"])).await;
+    let present = bob.call("chat.join", json!(["bob", "lobby"])).await;
+    let names: Vec<&str> = present
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|member| member["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "{present}");
+    assert!(
+        names.contains(&"ann") && names.contains(&"bob"),
+        "{present}"
+    );
+    let [ann_process, _two] = chats;
+    ann_process.kill().await;
+    drop(ann);
+    let left = timed("ann's departure", async {
+        loop {
+            let note = bob.notification().await;
+            if note["method"] == "rpc.left" {
+                return note;
+            }
+        }
+    })
+    .await;
+    assert_eq!(left["params"]["group"], "lobby");
+    assert_eq!(left["params"]["info"], "ann");
 }

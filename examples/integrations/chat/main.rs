@@ -17,10 +17,9 @@ use rpc_runtime::{
 };
 use serde::Serialize;
 
-/// Who a connection is and where, kept with it once it joins; what the room is told.
-#[derive(Clone, Serialize)]
+/// Who a connection is and where, kept with it once it joins.
+#[derive(Clone)]
 struct Member {
-    id: ConnectionId,
     name: String,
     room: String,
 }
@@ -49,8 +48,9 @@ fn checked(what: &str, value: String, max: usize) -> Result<String, RpcError> {
     Ok(value)
 }
 
-/// Joins `room` as `name`, leaving the room the connection was in; the room is told. Answers
-/// everyone in the room, on every process.
+/// Joins `room` as `name`, leaving the room the connection was in; both rooms are told
+/// (`rpc.joined`, `rpc.left`: the hub's presence events). Answers everyone in the room, on
+/// every process.
 #[rpc_method("chat.join")]
 async fn join(
     cx: Context,
@@ -59,20 +59,15 @@ async fn join(
     room: String,
 ) -> Result<Vec<Present>, RpcError> {
     let member = Member {
-        id: conn.id(),
         name: checked("a name", name, 40)?,
         room: checked("a room", room, 40)?,
     };
     if let Some(previous) = conn.get::<Member>() {
         cx.hub().leave(&previous.room, conn.id());
-        cx.hub()
-            .notify_group(&previous.room, "chat.left", &previous)?;
     }
     cx.hub()
         .join_with(&member.room, conn.id(), &member.name)
         .await?;
-    cx.hub()
-        .notify_group(&member.room, "chat.joined", &member)?;
     let present = cx.hub().presence(&member.room).await?;
     conn.insert(member);
     Ok(present
@@ -103,15 +98,6 @@ fn say(cx: Context, conn: Connection, text: String) -> Result<(), RpcError> {
     Ok(())
 }
 
-fn hub() -> rpc_runtime::HubBuilder {
-    // A closed page leaves its room: tell the others.
-    Hub::builder().on_disconnect(|conn: Connection, hub: Hub| async move {
-        if let Some(member) = conn.get::<Member>() {
-            let _ = hub.notify_group(&member.room, "chat.left", &member);
-        }
-    })
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
@@ -126,7 +112,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             _ => addr = arg,
         }
     }
-    let mut hub = hub();
+    // A page that closes, or whose server dies, leaves its room: the room is told.
+    let mut hub = Hub::builder().presence_events();
     if let Some(url) = redis {
         hub = hub.broker(RedisBroker::connect(&url).await?);
     }

@@ -22,6 +22,7 @@ pub struct HubBuilder {
     #[cfg(feature = "redis")]
     broker: Option<super::RedisBroker>,
     aiohttp_names: bool,
+    presence_events: bool,
     on_connect: Option<ConnectHook>,
     on_disconnect: Option<DisconnectHook>,
 }
@@ -38,6 +39,16 @@ impl HubBuilder {
     /// unchanged. They then take a bare string as params too, as those clients send it.
     pub fn aiohttp_names(mut self) -> Self {
         self.aiohttp_names = true;
+        self
+    }
+
+    /// Tells a group's members whenever a member joins or leaves it, on every process:
+    /// `{"jsonrpc":"2.0","method":"rpc.joined","params":{"group":G,"id":ID,"info":INFO}}`,
+    /// and `rpc.left` alike (`info` is what [`Hub::join_with`] was given, or `null`). The
+    /// member itself hears its own join. With a broker, the members of a process that dies
+    /// leave within six heartbeats, told by the process that finds it dead.
+    pub fn presence_events(mut self) -> Self {
+        self.presence_events = true;
         self
     }
 
@@ -105,6 +116,7 @@ impl HubBuilder {
                 remote,
                 topics: self.topics,
                 aiohttp_names: self.aiohttp_names,
+                presence_events: self.presence_events,
                 on_connect: self.on_connect,
                 on_disconnect: self.on_disconnect,
             }),
@@ -142,6 +154,7 @@ impl fmt::Debug for HubBuilder {
         f.debug_struct("HubBuilder")
             .field("topics", &self.topics.len())
             .field("aiohttp_names", &self.aiohttp_names)
+            .field("presence_events", &self.presence_events)
             .finish_non_exhaustive()
     }
 }

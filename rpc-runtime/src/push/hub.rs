@@ -12,6 +12,7 @@ use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::broker::{BrokerStatus, Kind, Remote, Route};
+use super::presence::{JOINED, LEFT, presence_event};
 use super::refusal::Refusal;
 use super::registry::{Registry, deliver, sorted};
 use super::{Presence, PushError, Topic};
@@ -62,6 +63,7 @@ pub(super) struct Inner {
     pub remote: Option<Arc<dyn Remote>>,
     pub topics: HashMap<Arc<str>, Topic>,
     pub aiohttp_names: bool,
+    pub presence_events: bool,
     pub on_connect: Option<ConnectHook>,
     pub on_disconnect: Option<DisconnectHook>,
 }
@@ -141,6 +143,9 @@ impl Hub {
     pub async fn join(&self, group: &str, id: ConnectionId) -> Result<bool, PushError> {
         let joined = self.write().add(Kind::Group, group, id)?;
         self.routed(Kind::Group, group).await;
+        if joined {
+            self.tell(JOINED, group, id, None);
+        }
         Ok(joined)
     }
 
@@ -156,14 +161,35 @@ impl Hub {
         let info: Arc<str> = serde_json::to_string(&info)
             .map_err(PushError::serialize)?
             .into();
-        let joined = self.write().add_with(Kind::Group, group, id, Some(info))?;
+        let joined = self
+            .write()
+            .add_with(Kind::Group, group, id, Some(info.clone()))?;
         self.routed(Kind::Group, group).await;
+        if joined {
+            self.tell(JOINED, group, id, Some(&info));
+        }
         Ok(joined)
+    }
+
+    /// A presence event to the group's members, if the hub sends them.
+    pub(super) fn tell(&self, event: &str, group: &str, id: ConnectionId, info: Option<&str>) {
+        if self.inner.presence_events {
+            let _ = self.notify_group(group, event, presence_event(group, id, info));
+        }
     }
 
     /// Takes a connection out of `group`; `false` if it was not a member.
     pub fn leave(&self, group: &str, id: ConnectionId) -> bool {
-        self.write().remove(Kind::Group, group, id)
+        let left = {
+            let mut registry = self.write();
+            let info = registry.info(group, id);
+            registry.remove(Kind::Group, group, id).then_some(info)
+        };
+        let Some(info) = left else {
+            return false;
+        };
+        self.tell(LEFT, group, id, info.as_deref());
+        true
     }
 
     /// Sends every member of `group` a notification, serialized once; returns how many

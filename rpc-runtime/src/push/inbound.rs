@@ -29,6 +29,10 @@ impl Local for Inner {
             .collect()
     }
 
+    fn presence_events(&self) -> bool {
+        self.presence_events
+    }
+
     fn deliver(&self, route: Route<'_>, message: Utf8Bytes) {
         match route {
             Route::Group(group) => {

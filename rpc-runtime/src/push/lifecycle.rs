@@ -7,6 +7,7 @@ use std::sync::Arc;
 use http::HeaderMap;
 
 use super::hub::Hub;
+use super::presence::LEFT;
 use super::refusal::Refusal;
 use super::registry::Member;
 use crate::peer::Limits;
@@ -45,7 +46,10 @@ impl Hub {
 
     /// Takes a connection out of the hub and every group and topic it was in.
     pub(crate) fn unregister(&self, id: ConnectionId) {
-        self.write().unregister(id);
+        let left = self.write().unregister(id);
+        for (group, info) in left {
+            self.tell(LEFT, &group, id, info.as_deref());
+        }
     }
 
     /// An id for a new connection: on the broker's node, so that other processes route to it.

@@ -1,7 +1,7 @@
 //! Who is in a group, as [`Hub::presence`](crate::Hub::presence) answers it.
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::ConnectionId;
 
@@ -14,6 +14,17 @@ pub struct Presence {
     /// What [`Hub::join_with`](crate::Hub::join_with) was given; `None` after a plain
     /// [`join`](crate::Hub::join).
     pub info: Option<Value>,
+}
+
+/// The presence events' methods: see
+/// [`HubBuilder::presence_events`](crate::HubBuilder::presence_events).
+pub(crate) const JOINED: &str = "rpc.joined";
+pub(crate) const LEFT: &str = "rpc.left";
+
+/// A presence event's params.
+pub(crate) fn presence_event(group: &str, id: ConnectionId, info: Option<&str>) -> Value {
+    let info = info.and_then(|info| serde_json::from_str::<Value>(info).ok());
+    json!({ "group": group, "id": id, "info": info })
 }
 
 impl Presence {

@@ -166,16 +166,28 @@ impl Registry {
     }
 
     /// Takes a connection out of the registry and every group and topic it was in.
-    pub(super) fn unregister(&mut self, id: ConnectionId) {
+    /// Answers the groups it left, each with what it had joined with.
+    pub(super) fn unregister(&mut self, id: ConnectionId) -> Vec<(Arc<str>, Option<Arc<str>>)> {
         let Some(member) = self.connections.remove(&id) else {
-            return;
+            return Vec::new();
         };
+        let mut left = Vec::with_capacity(member.groups.len());
         for group in &member.groups {
+            left.push((group.clone(), self.info(group, id)));
             self.drop_member(Kind::Group, group, id);
         }
         for topic in &member.topics {
             self.drop_member(Kind::Topic, topic, id);
         }
+        left
+    }
+
+    /// What a member joined `group` with.
+    pub(super) fn info(&self, group: &str, id: ConnectionId) -> Option<Arc<str>> {
+        if self.infos.is_empty() {
+            return None;
+        }
+        self.infos.get(&(id, Arc::from(group))).cloned()
     }
 
     /// Removes `id` from one set, and the set once it is empty, so names do not pile up.

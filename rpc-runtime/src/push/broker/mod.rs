@@ -149,6 +149,10 @@ pub(crate) trait Local: Send + Sync + 'static {
     /// the broker writes anew after it has been away.
     fn local_members(&self) -> Vec<(Arc<str>, Vec<Member>)>;
 
+    /// Whether a group's members are told of joins and leaves, those of dead processes' members
+    /// included.
+    fn presence_events(&self) -> bool;
+
     /// Delivers a push that came back from Redis, to this process's connections alone.
     fn deliver(&self, route: Route<'_>, message: Utf8Bytes);
 }

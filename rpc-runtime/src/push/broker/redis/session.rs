@@ -18,7 +18,9 @@ use super::inbox::{Inbox, inbox};
 use super::link::{Flush, Link, Outgoing};
 use super::members::{member_of, member_value};
 use super::scripts;
-use super::wire::Frame;
+use super::wire::{Frame, encode_frame};
+use crate::protocol::encode_notification;
+use crate::push::presence::{LEFT, presence_event};
 
 /// How long connecting, and each answer from Redis, may take.
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -120,7 +122,7 @@ async fn serve(
     outgoing: &mut mpsc::Receiver<Outgoing>,
     mut session: Session,
 ) -> RedisResult<()> {
-    heartbeat(link, &mut session, true).await?;
+    heartbeat(link, inbound, &mut session, true).await?;
     resync(link, inbound, &mut session).await?;
     link.connected.store(true, Ordering::Release);
 
@@ -149,7 +151,7 @@ async fn serve(
                 }
             }
             Some(first) = outgoing.recv() => send(link, inbound, &mut session.conn, first, outgoing).await?,
-            _ = beat.tick() => heartbeat(link, &mut session, false).await?,
+            _ = beat.tick() => heartbeat(link, inbound, &mut session, false).await?,
         }
     }
 }
@@ -241,7 +243,7 @@ async fn resync(link: &Link, inbound: &Inbound, session: &mut Session) -> RedisR
     unsubscribe(session, &stale).await?;
 
     let node = link.keys.node.clone();
-    clear(link, &mut session.conn, &node).await?;
+    clear(link, &mut session.conn, &node, false).await?;
     for chunk in members.chunks(MAX_PIPELINE) {
         let mut pipe = redis::pipe();
         for (group, members) in chunk {
@@ -414,7 +416,12 @@ fn receive(link: &Link, inbound: &Inbound, message: &Msg) {
 /// Marks this process alive, clears the processes found dead, and checks that the
 /// subscription connection still answers (its socket may look open when it is not). A
 /// process the others took out (it was silent too long) writes its memberships anew.
-async fn heartbeat(link: &Link, session: &mut Session, first: bool) -> RedisResult<()> {
+async fn heartbeat(
+    link: &Link,
+    inbound: &Inbound,
+    session: &mut Session,
+    first: bool,
+) -> RedisResult<()> {
     let timeout = u64::try_from(link.node_timeout().as_millis()).unwrap_or(u64::MAX);
     let (added, live, dead): (i64, usize, Vec<String>) = redis::cmd("EVAL")
         .arg(scripts::HEARTBEAT)
@@ -430,35 +437,55 @@ async fn heartbeat(link: &Link, session: &mut Session, first: bool) -> RedisResu
         tracing::warn!("Redis broker: the other processes took this one for dead; rejoining");
         link.resync();
     }
+    let events = inbound.hub().is_some_and(|hub| hub.presence_events());
     for node in dead {
-        clear(link, &mut session.conn, &node).await?;
+        clear(link, &mut session.conn, &node, events).await?;
     }
     redis::cmd("PING").exec_async(&mut session.subscriber).await
 }
 
-/// Takes `node`'s connections out of every group they were in.
-async fn clear(link: &Link, conn: &mut MultiplexedConnection, node: &str) -> RedisResult<()> {
+/// Takes `node`'s connections out of every group they were in, telling each group of each
+/// one that left if `events`.
+async fn clear(
+    link: &Link,
+    conn: &mut MultiplexedConnection,
+    node: &str,
+    events: bool,
+) -> RedisResult<()> {
     let groups_key = link.keys.groups_of(node);
     let groups: Vec<String> = redis::cmd("SMEMBERS")
         .arg(&groups_key)
         .query_async(conn)
         .await?;
-    for group in &groups {
-        let key = link.keys.members(group);
-        let members: HashMap<String, String> =
-            redis::cmd("HGETALL").arg(&key).query_async(conn).await?;
-        let theirs: Vec<&String> = members
-            .iter()
-            .filter(|(_, value)| member_of(value).0 == node)
-            .map(|(id, _)| id)
-            .collect();
-        if !theirs.is_empty() {
-            redis::cmd("HDEL")
-                .arg(&key)
-                .arg(theirs)
-                .exec_async(conn)
-                .await?;
+    for chunk in groups.chunks(MAX_PIPELINE) {
+        let mut read = redis::pipe();
+        for group in chunk {
+            read.hgetall(link.keys.members(group));
         }
+        let members: Vec<HashMap<String, String>> = read.query_async(conn).await?;
+        let mut write = redis::pipe();
+        for (group, members) in chunk.iter().zip(members) {
+            let key = link.keys.members(group);
+            for (id, value) in &members {
+                let (of, info) = member_of(value);
+                if of != node {
+                    continue;
+                }
+                write.hdel(&key, id).ignore();
+                if let (true, Ok(id)) = (events, id.parse()) {
+                    let left = presence_event(group, id, info);
+                    let Ok(message) = encode_notification(LEFT, &left) else {
+                        continue;
+                    };
+                    let route = Route::Group(group);
+                    let frame = encode_frame(link.node, route, &message);
+                    write
+                        .publish(&*link.keys.channel(Kind::Group, group), &*frame)
+                        .ignore();
+                }
+            }
+        }
+        write.exec_async(conn).await?;
     }
     redis::cmd("DEL").arg(&groups_key).exec_async(conn).await
 }
@@ -469,7 +496,7 @@ async fn bye(link: &Link, conn: &mut MultiplexedConnection) -> RedisResult<()> {
         .arg(&link.keys.node)
         .exec_async(conn)
         .await?;
-    clear(link, conn, &link.keys.node).await
+    clear(link, conn, &link.keys.node, false).await
 }
 
 /// Why a subscription ended: the connection closed, or (`missed` > 0) this process fell so far
