@@ -1,8 +1,8 @@
 //! Fan-out across processes: the load harness's topic fan-out, with the subscribers split over
 //! two or three server processes sharing a Redis broker, beside the same load on one process
-//! (without a broker, and with one whose subscribers are all local). The publisher's process is the first
-//! one. Servers and Redis are pinned to core 0, the generator to core 1, so that the server
-//! side's CPU (every server process and redis-server) is measured against one core.
+//! (without a broker, and with one whose subscribers are all local). The publisher's process
+//! is the first one. Servers and Redis are pinned to core 0, the generator to core 1, so that
+//! the server side's CPU (every server process and redis-server) is measured against one core.
 
 use std::fmt::Write as _;
 use std::time::Duration;

@@ -141,12 +141,7 @@ impl Hub {
     /// this process to the group when it gains its first member here; without one it is
     /// ready at once.
     pub async fn join(&self, group: &str, id: ConnectionId) -> Result<bool, PushError> {
-        let joined = self.write().add(Kind::Group, group, id)?;
-        self.routed(Kind::Group, group).await;
-        if joined {
-            self.tell(JOINED, group, id, None);
-        }
-        Ok(joined)
+        self.enter(group, id, None).await
     }
 
     /// Like [`join`](Self::join), keeping `info` (a name, a status) with the membership, for
@@ -158,15 +153,22 @@ impl Hub {
         id: ConnectionId,
         info: impl Serialize,
     ) -> Result<bool, PushError> {
-        let info: Arc<str> = serde_json::to_string(&info)
-            .map_err(PushError::serialize)?
-            .into();
+        let info = serde_json::to_string(&info).map_err(PushError::serialize)?;
+        self.enter(group, id, Some(info.into())).await
+    }
+
+    async fn enter(
+        &self,
+        group: &str,
+        id: ConnectionId,
+        info: Option<Arc<str>>,
+    ) -> Result<bool, PushError> {
         let joined = self
             .write()
-            .add_with(Kind::Group, group, id, Some(info.clone()))?;
+            .add_with(Kind::Group, group, id, info.clone())?;
         self.routed(Kind::Group, group).await;
         if joined {
-            self.tell(JOINED, group, id, Some(&info));
+            self.tell(JOINED, group, id, info.as_deref());
         }
         Ok(joined)
     }
@@ -199,7 +201,8 @@ impl Hub {
     /// With a broker it is published to the group's Redis channel and returns at once, with
     /// the number of the group's members on this process: every member, on every process,
     /// gets it as it comes back from Redis, so all of them see the group's pushes in one
-    /// order. [`presence`](Self::presence) lists the members of every process. While Redis is unreachable, this process's members are sent it directly.
+    /// order. [`presence`](Self::presence) lists the members of every process. While Redis
+    /// is unreachable, this process's members are sent it directly.
     pub fn notify_group(
         &self,
         group: &str,

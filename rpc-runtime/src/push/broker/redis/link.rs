@@ -54,6 +54,8 @@ pub(super) enum Outgoing {
     Publish {
         channel: Arc<str>,
         frame: Arc<[u8]>,
+        /// To one process's connections: nobody hearing it means that process has gone.
+        direct: bool,
     },
     /// A retained publish, which Redis numbers as it keeps it (`scripts::RETAIN`).
     Retain {
@@ -283,10 +285,12 @@ impl Remote for Link {
             Route::Group(name) => Outgoing::Publish {
                 channel: self.keys.channel(Kind::Group, name),
                 frame: encode_frame(self.node, route, message),
+                direct: false,
             },
             Route::Topic(name) => Outgoing::Publish {
                 channel: self.keys.channel(Kind::Topic, name),
                 frame: encode_frame(self.node, route, message),
+                direct: false,
             },
             Route::Retained { topic, .. } => {
                 let (head, tail) = frame_parts(self.node, route, message);
@@ -300,6 +304,7 @@ impl Remote for Link {
             Route::Connection(id) => Outgoing::Publish {
                 channel: self.keys.node_channel(id.node()),
                 frame: encode_frame(self.node, route, message),
+                direct: true,
             },
         };
         if self.queue.try_send(outgoing).is_err() {

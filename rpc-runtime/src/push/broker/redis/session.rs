@@ -150,7 +150,9 @@ async fn serve(
                     }
                 }
             }
-            Some(first) = outgoing.recv() => send(link, inbound, &mut session.conn, first, outgoing).await?,
+            Some(first) = outgoing.recv() => {
+                send(link, inbound, &mut session.conn, first, outgoing).await?;
+            }
             _ = beat.tick() => heartbeat(link, inbound, &mut session, false).await?,
         }
     }
@@ -308,7 +310,7 @@ async fn send(
     let mut written = None;
     for step in &batch {
         match step {
-            Outgoing::Publish { channel, frame } => {
+            Outgoing::Publish { channel, frame, .. } => {
                 pipe.publish(&**channel, &**frame);
             }
             Outgoing::Retain {
@@ -359,8 +361,7 @@ async fn send(
                 .iter()
                 .filter(|step| !matches!(step, Outgoing::Membership { .. }));
             let unreached = pushes.zip(receivers).filter(|(step, heard)| {
-                *heard == 0
-                    && matches!(step, Outgoing::Publish { channel, .. } if channel.contains(":node:"))
+                *heard == 0 && matches!(step, Outgoing::Publish { direct: true, .. })
             });
             link.lose(unreached.count());
             if let Some(seq) = written {
