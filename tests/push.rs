@@ -582,3 +582,50 @@ async fn a_topic_that_retains_its_last_value_gives_it_to_each_new_subscriber() {
         Err(rpc_runtime::PushError::UnknownTopic("nope".into()))
     );
 }
+
+/// Without a broker, presence and its events are this process's: a join with info is listed
+/// with it, and the group hears of joins, leaves and closed connections.
+#[tokio::test]
+async fn presence_and_its_events_on_one_process() {
+    let hub = rpc_runtime::Hub::builder().presence_events().build();
+    let client = || {
+        TestClient::builder(rpc_runtime::Router::new())
+            .hub(hub.clone())
+            .build()
+    };
+    let (ann, bob) = (client(), client());
+    let (ann_id, bob_id) = (
+        ann.connection().unwrap().id(),
+        bob.connection().unwrap().id(),
+    );
+    assert!(hub.join_with("lobby", ann_id, "ann").await.unwrap());
+    assert!(hub.join("lobby", bob_id).await.unwrap());
+    let present = hub.presence("lobby").await.unwrap();
+    let seen: Vec<_> = present.iter().map(|m| (m.id, m.info.clone())).collect();
+    assert_eq!(seen, [(ann_id, Some(json!("ann"))), (bob_id, None)]);
+
+    let joined = ann.try_next_notification().unwrap();
+    assert_eq!(joined.method(), "rpc.joined");
+    let params: Value = joined.params().unwrap();
+    assert_eq!(
+        params,
+        json!({"group": "lobby", "id": ann_id, "info": "ann"})
+    );
+    let bob_joined: Value = ann.try_next_notification().unwrap().params().unwrap();
+    assert_eq!(bob_joined["id"], json!(bob_id));
+
+    assert!(hub.leave("lobby", bob_id));
+    let left = ann.try_next_notification().unwrap();
+    assert_eq!(left.method(), "rpc.left");
+    assert_eq!(left.params::<Value>().unwrap()["id"], json!(bob_id));
+    bob.close().await;
+    assert!(
+        ann.try_next_notification().is_none(),
+        "bob had left already"
+    );
+    drop(ann);
+    assert!(
+        hub.presence("lobby").await.unwrap().is_empty(),
+        "a closed connection leaves"
+    );
+}

@@ -573,3 +573,30 @@ async fn a_killed_process_s_members_are_announced_as_gone() {
     assert_eq!(left["params"]["group"], "lobby");
     assert_eq!(left["params"]["info"], "ann");
 }
+
+/// A process holds a group's Redis channel while it has members in it, once however many,
+/// and lets it go when the last one leaves.
+#[tokio::test]
+async fn a_group_s_channel_is_held_while_it_has_members_here() {
+    let (redis, [_a, b], mut ann, mut bob) = two_processes().await;
+    let mut eve = b.client().await;
+    let held = async || redis.subscribers("{rpc:g:room}").await;
+    assert_eq!(held().await, 0, "nobody has joined");
+    ann.call("join", json!(["room"])).await;
+    assert_eq!(held().await, 1);
+    bob.call("join", json!(["room"])).await;
+    eve.call("join", json!(["room"])).await;
+    assert_eq!(held().await, 2, "one subscription per process");
+    bob.call("leave", json!(["room"])).await;
+    assert_eq!(held().await, 2, "eve is still a member on bob's process");
+    eve.call("leave", json!(["room"])).await;
+    until("bob's process to let the channel go", async || {
+        held().await == 1
+    })
+    .await;
+    ann.call("leave", json!(["room"])).await;
+    until("ann's process to let the channel go", async || {
+        held().await == 0
+    })
+    .await;
+}

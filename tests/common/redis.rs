@@ -66,6 +66,27 @@ impl Redis {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
+    /// How many connections are subscribed to `channel`, as Redis counts them
+    /// (`PUBSUB NUMSUB`): what a process holds open for a group or topic.
+    pub async fn subscribers(&self, channel: &str) -> u64 {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
+        let command = format!("PUBSUB NUMSUB {channel}\r\n");
+        stream.write_all(command.as_bytes()).await.unwrap();
+        let mut reply = Vec::new();
+        let mut buffer = [0; 512];
+        // `*2 $LEN CHANNEL :COUNT`, the count on the last line.
+        loop {
+            let text = String::from_utf8_lossy(&reply);
+            let count = text.lines().nth(3).and_then(|line| line.strip_prefix(':'));
+            if let Some(count) = count.filter(|_| text.ends_with("\r\n")) {
+                return count.parse().unwrap();
+            }
+            let read = stream.read(&mut buffer).await.unwrap();
+            assert!(read > 0, "Redis closed before answering PUBSUB NUMSUB");
+            reply.extend_from_slice(&buffer[..read]);
+        }
+    }
+
     pub async fn stop(mut self) -> u16 {
         self.child.kill().await.expect("stop redis-server");
         self.port

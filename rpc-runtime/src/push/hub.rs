@@ -213,15 +213,23 @@ impl Hub {
         Ok(self.send(Route::Group(group), Kind::Group, group, message))
     }
 
-    /// Publishes through the broker, or delivers here when there is none or it cannot take
-    /// the push; the count `notify_group` and `publish` answer.
+    /// Publishes through the broker (framed outside the hub's lock), or delivers here when
+    /// there is none or it cannot take the push; the count `notify_group` and `publish` answer.
     fn send(&self, route: Route<'_>, kind: Kind, name: &str, message: Utf8Bytes) -> usize {
+        let relayed = self.relayed(route, &message);
         let registry = self.read();
         let members = registry.sets(kind).get(name);
-        match &self.inner.remote {
-            Some(remote) if remote.publish(route, &message) => members.map_or(0, |m| m.len()),
-            _ => deliver(members, &message),
+        if relayed {
+            members.map_or(0, |m| m.len())
+        } else {
+            deliver(members, &message)
         }
+    }
+
+    /// Whether the broker took the push, which then comes back through Redis.
+    fn relayed(&self, route: Route<'_>, message: &Utf8Bytes) -> bool {
+        let remote = self.inner.remote.as_ref();
+        remote.is_some_and(|remote| remote.publish(route, message))
     }
 
     /// Waits until pushes to the group or topic reach this process from every process.
@@ -250,16 +258,13 @@ impl Hub {
             return remote.presence(group).await;
         }
         let registry = self.read();
-        let mut members: Vec<Presence> = registry
+        let members = registry
             .groups
-            .get_key_value(group)
+            .get(group)
             .into_iter()
-            .flat_map(|(name, members)| {
-                members.keys().map(|&id| {
-                    let info = registry.infos.get(&(id, name.clone()));
-                    Presence::new(id, info.map(|info| &**info))
-                })
-            })
+            .flat_map(|m| m.keys());
+        let mut members: Vec<Presence> = members
+            .map(|&id| Presence::new(id, registry.info(group, id).as_deref()))
             .collect();
         members.sort_unstable_by_key(|member| member.id);
         Ok(members)
@@ -308,14 +313,14 @@ impl Hub {
             topic: &topic.name,
             seq: 0,
         };
-        let mut registry = self.write();
-        match &self.inner.remote {
-            Some(remote) if remote.publish(route, &message) => registry
+        if self.relayed(route, &message) {
+            return self
+                .read()
                 .subscribers
                 .get(&*topic.name)
-                .map_or(0, |m| m.len()),
-            _ => registry.retain(&topic.name, None, message),
+                .map_or(0, |m| m.len());
         }
+        self.write().retain(&topic.name, None, message)
     }
 
     /// Subscribes a connection to a topic, as the server decides (no guard is asked); a

@@ -8,7 +8,6 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::broker::{Kind, Local, Member, Route};
 use super::hub::Inner;
 use super::registry::deliver;
-use crate::ConnectionId;
 
 impl Local for Inner {
     fn local_names(&self, kind: Kind) -> Vec<Arc<str>> {
@@ -18,13 +17,10 @@ impl Local for Inner {
     fn local_members(&self) -> Vec<(Arc<str>, Vec<Member>)> {
         let registry = self.read();
         let groups = registry.sets(Kind::Group).iter();
-        let with_info = |name: &Arc<str>, id: ConnectionId| {
-            (id, registry.infos.get(&(id, name.clone())).cloned())
-        };
         groups
             .map(|(name, members)| {
-                let members = members.keys().map(|&id| with_info(name, id)).collect();
-                (name.clone(), members)
+                let with_info = |&id| (id, registry.info(name, id));
+                (name.clone(), members.keys().map(with_info).collect())
             })
             .collect()
     }

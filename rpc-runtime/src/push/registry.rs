@@ -19,8 +19,6 @@ pub(super) struct Registry {
     pub(super) groups: HashMap<Arc<str>, Members>,
     pub(super) subscribers: HashMap<Arc<str>, Members>,
     pub(super) retained: HashMap<Arc<str>, Retained>,
-    /// What members joined their groups with (`Hub::join_with`), as JSON text.
-    pub(super) infos: HashMap<(ConnectionId, Arc<str>), Arc<str>>,
     /// Told when a set gains its first member here or loses its last, so that Redis routes its
     /// pushes here, and of every group membership; `None` without a broker.
     remote: Option<Arc<dyn Remote>>,
@@ -39,6 +37,8 @@ pub(super) struct Member {
     pub(super) connection: Connection,
     groups: HashSet<Arc<str>>,
     topics: HashSet<Arc<str>>,
+    /// What it joined groups with (`Hub::join_with`), as JSON text; empty after plain joins.
+    infos: HashMap<Arc<str>, Arc<str>>,
 }
 
 impl Member {
@@ -47,6 +47,7 @@ impl Member {
             connection,
             groups: HashSet::new(),
             topics: HashSet::new(),
+            infos: HashMap::new(),
         }
     }
 
@@ -111,7 +112,6 @@ impl Registry {
             groups,
             subscribers,
             remote,
-            infos,
             ..
         } = self;
         let member = connections
@@ -121,13 +121,22 @@ impl Registry {
             Kind::Group => groups,
             Kind::Topic => subscribers,
         };
-        let names = member.names_mut(kind);
+        let Member {
+            connection,
+            groups: joined,
+            topics: subscribed,
+            infos,
+        } = member;
+        let names = match kind {
+            Kind::Group => joined,
+            Kind::Topic => subscribed,
+        };
         if let Some(name) = names.get(name) {
             if let Some(info) = info {
                 if let Some(remote) = remote {
                     remote.membership(name, id, true, false, Some(&info));
                 }
-                infos.insert((id, name.clone()), info);
+                infos.insert(name.clone(), info);
             }
             return Ok(false);
         }
@@ -145,12 +154,10 @@ impl Registry {
             }
         }
         if let Some(info) = info {
-            infos.insert((id, name.clone()), info);
+            infos.insert(name.clone(), info);
         }
         names.insert(name.clone());
-        sets.entry(name)
-            .or_default()
-            .insert(id, member.connection.clone());
+        sets.entry(name).or_default().insert(id, connection.clone());
         Ok(true)
     }
 
@@ -161,6 +168,7 @@ impl Registry {
         let Some(name) = member.names_mut(kind).take(name) else {
             return false;
         };
+        member.infos.remove(&name);
         self.drop_member(kind, &name, id);
         true
     }
@@ -173,7 +181,7 @@ impl Registry {
         };
         let mut left = Vec::with_capacity(member.groups.len());
         for group in &member.groups {
-            left.push((group.clone(), self.info(group, id)));
+            left.push((group.clone(), member.infos.get(group).cloned()));
             self.drop_member(Kind::Group, group, id);
         }
         for topic in &member.topics {
@@ -184,10 +192,7 @@ impl Registry {
 
     /// What a member joined `group` with.
     pub(super) fn info(&self, group: &str, id: ConnectionId) -> Option<Arc<str>> {
-        if self.infos.is_empty() {
-            return None;
-        }
-        self.infos.get(&(id, Arc::from(group))).cloned()
+        self.connections.get(&id)?.infos.get(group).cloned()
     }
 
     /// Removes `id` from one set, and the set once it is empty, so names do not pile up.
@@ -199,9 +204,6 @@ impl Registry {
         };
         members.remove(&id);
         let emptied = members.is_empty().then(|| sets.remove(&**name)).is_some();
-        if kind == Kind::Group && !self.infos.is_empty() {
-            self.infos.remove(&(id, name.clone()));
-        }
         let Some(remote) = remote else {
             return;
         };

@@ -16,19 +16,18 @@ pub(super) struct Keys {
     pub(super) node: String,
     /// Pushes to this process's connections.
     pub(super) own: Arc<str>,
+    /// The groups this process has members in: `groups_of` this node.
+    pub(super) own_groups: String,
 }
 
 impl Keys {
     pub(super) fn new(prefix: &str, node: u64) -> Self {
-        let keys = Keys {
+        Keys {
             prefix: prefix.to_owned(),
             nodes: format!("{prefix}:nodes"),
             node: format!("{node:x}"),
-            own: Arc::from(""),
-        };
-        Keys {
-            own: keys.node_channel(node),
-            ..keys
+            own: format!("{{{prefix}:node:{node:x}}}").into(),
+            own_groups: format!("{{{prefix}:node:{node:x}}}:groups"),
         }
     }
 
@@ -74,5 +73,7 @@ mod tests {
         assert_eq!(keys.retained("news"), "{rpc:t:news}:retained");
         assert_eq!(&*keys.own, "{rpc:node:ab}");
         assert_eq!(keys.groups_of(&keys.node), "{rpc:node:ab}:groups");
+        assert_eq!(keys.own_groups, keys.groups_of(&keys.node));
+        assert_eq!(keys.own, keys.node_channel(0xab));
     }
 }

@@ -244,17 +244,17 @@ async fn resync(link: &Link, inbound: &Inbound, session: &mut Session) -> RedisR
     subscribe(link, inbound, session, changes).await?;
     unsubscribe(session, &stale).await?;
 
-    let node = link.keys.node.clone();
-    clear(link, &mut session.conn, &node, false).await?;
+    let node = &link.keys.node;
+    clear(link, &mut session.conn, node, false).await?;
     for chunk in members.chunks(MAX_PIPELINE) {
         let mut pipe = redis::pipe();
         for (group, members) in chunk {
             let key = link.keys.members(group);
             for (id, info) in members {
-                let value = member_value(&node, info.as_deref());
+                let value = member_value(node, info.as_deref());
                 pipe.hset(&key, id.to_string(), value).ignore();
             }
-            pipe.sadd(link.keys.groups_of(&node), &**group).ignore();
+            pipe.sadd(&link.keys.own_groups, &**group).ignore();
         }
         pipe.exec_async(&mut session.conn).await?;
     }
@@ -337,7 +337,7 @@ async fn send(
                 seq,
             } => {
                 let key = link.keys.members(group);
-                let groups = link.keys.groups_of(&link.keys.node);
+                let groups = &link.keys.own_groups;
                 if *present {
                     let value = member_value(&link.keys.node, info.as_deref());
                     pipe.hset(&key, id.to_string(), value).ignore();
