@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine;
-use common::redis::Redis;
+use common::redis::Backend;
 use common::running::Running;
 use common::{Ws, timed, until};
 use serde_json::{Value, json};
@@ -237,11 +237,19 @@ async fn two_pages_in_one_room_see_each_others_messages() {
 
 #[tokio::test]
 async fn two_pages_on_two_processes_share_a_room_through_redis() {
-    let redis = Redis::start().await;
-    let url = redis.url();
+    two_pages_on_two_processes(Backend::single().await, "chat-redis.png").await;
+}
+
+#[tokio::test]
+async fn two_pages_on_two_processes_share_a_room_through_a_redis_cluster() {
+    two_pages_on_two_processes(Backend::cluster().await, "chat-redis-cluster.png").await;
+}
+
+async fn two_pages_on_two_processes(backend: Backend, screenshot: &str) {
+    let [option, url] = backend.args();
     let (one, two) = (
-        Running::start("chat", &["--redis", &url]).await,
-        Running::start("chat", &["--redis", &url]).await,
+        Running::start("chat", &[&option, &url]).await,
+        Running::start("chat", &[&option, &url]).await,
     );
-    two_pages_chat(&page(&one), &page(&two), "chat-redis.png").await;
+    two_pages_chat(&page(&one), &page(&two), screenshot).await;
 }

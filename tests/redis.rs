@@ -1,5 +1,8 @@
-//! Push across server processes on a real `redis-server`: two `spec_server --redis URL`
-//! processes, real WebSocket clients on each. Without `redis-server` installed these fail.
+//! Push across server processes on a real `redis-server` and on a real Redis Cluster of three
+//! masters: `spec_server --redis URL` (or `--redis-cluster URLS`) processes, real WebSocket
+//! clients on each. Without `redis-server` installed these fail.
+//!
+//! Most tests run twice, in `single` and in `cluster` (see the end of this file).
 
 mod common;
 
@@ -7,21 +10,21 @@ use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::redis::Redis;
+use common::redis::{Backend, Cluster, free_port};
 use common::running::Running;
 use common::{TestServer, Ws, example, spec, timed, until};
-use rpc_runtime::{RedisBroker, Server};
+use rpc_runtime::Server;
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
-use tokio::net::TcpListener;
 use tokio::process::Command;
 
-/// A `spec_server --redis URL` process.
+/// A `spec_server` process on the backend.
 struct Node(Running);
 
 impl Node {
-    async fn start(redis: &Redis) -> Node {
-        Node(Running::start("spec_server", &["--redis", &redis.url()]).await)
+    async fn start(backend: &Backend) -> Node {
+        let [option, url] = backend.args();
+        Node(Running::start("spec_server", &[&option, &url]).await)
     }
 
     async fn client(&self) -> Client {
@@ -102,19 +105,17 @@ async fn lost(client: &mut Client) -> u64 {
     client.status().await["lost"].as_u64().unwrap()
 }
 
-/// A Redis, two spec_server processes on it, and a client on each.
-async fn two_processes() -> (Redis, [Node; 2], Client, Client) {
-    let redis = Redis::start().await;
-    let (a, b) = (Node::start(&redis).await, Node::start(&redis).await);
+/// Two spec_server processes on the backend, and a client on each.
+async fn two_processes(backend: &Backend) -> ([Node; 2], Client, Client) {
+    let (a, b) = (Node::start(backend).await, Node::start(backend).await);
     let (ann, bob) = (a.client().await, b.client().await);
-    (redis, [a, b], ann, bob)
+    ([a, b], ann, bob)
 }
 
 // The processes and the Redis are killed when the test drops them.
 
-#[tokio::test]
-async fn a_group_notification_reaches_members_on_both_processes() {
-    let (_redis, [_a, b], mut ann, mut bob) = two_processes().await;
+async fn a_group_notification_reaches_members_on_both_processes(backend: Backend) {
+    let ([_a, b], mut ann, mut bob) = two_processes(&backend).await;
     let mut eve = b.client().await;
     ann.call("join", json!(["room"])).await;
     bob.call("join", json!(["room"])).await;
@@ -135,9 +136,8 @@ async fn a_group_notification_reaches_members_on_both_processes() {
     assert!(!bob.has_notification().await, "bob left the room");
 }
 
-#[tokio::test]
-async fn a_topic_publish_and_its_retained_value_cross_processes() {
-    let (redis, _nodes, mut ann, mut bob) = two_processes().await;
+async fn a_topic_publish_and_its_retained_value_cross_processes(backend: Backend) {
+    let (_nodes, mut ann, mut bob) = two_processes(&backend).await;
 
     // Retained before anyone subscribes, on the other process.
     let reached = ann.call("publish", json!(["status", {"v": 1}, true])).await;
@@ -159,7 +159,7 @@ async fn a_topic_publish_and_its_retained_value_cross_processes() {
     );
 
     // A process started later reads the retained value from Redis.
-    let c = Node::start(&redis).await;
+    let c = Node::start(&backend).await;
     let mut cat = c.client().await;
     cat.call("rpc.subscribe", json!(["status"])).await;
     assert_eq!(
@@ -168,9 +168,8 @@ async fn a_topic_publish_and_its_retained_value_cross_processes() {
     );
 }
 
-#[tokio::test]
-async fn a_notification_to_a_connection_id_reaches_its_process() {
-    let (_redis, _nodes, mut ann, mut bob) = two_processes().await;
+async fn a_notification_to_a_connection_id_reaches_its_process(backend: Backend) {
+    let (_nodes, mut ann, mut bob) = two_processes(&backend).await;
     let id = bob.call("connection_id", json!([])).await;
     let ann_id = ann.call("connection_id", json!([])).await;
     assert_ne!(id, ann_id, "ids are unique across processes");
@@ -185,9 +184,8 @@ async fn a_notification_to_a_connection_id_reaches_its_process() {
     assert!(!ann.has_notification().await);
 }
 
-#[tokio::test]
-async fn a_killed_process_leaves_no_ghosts() {
-    let (_redis, [_a, b], mut ann, mut bob) = two_processes().await;
+async fn a_killed_process_leaves_no_ghosts(backend: Backend) {
+    let ([_a, b], mut ann, mut bob) = two_processes(&backend).await;
     ann.call("join", json!(["room"])).await;
     bob.call("join", json!(["room"])).await;
     let ann_id = ann.call("connection_id", json!([])).await;
@@ -223,13 +221,15 @@ async fn a_killed_process_leaves_no_ghosts() {
     .await;
 }
 
-#[tokio::test]
-async fn a_redis_restart_is_survived() {
-    let (redis, _nodes, mut ann, mut bob) = two_processes().await;
+/// On a cluster, the master serving the group restarts (losing what it held), which the
+/// processes see as they see a single Redis lost.
+async fn a_redis_restart_is_survived(mut backend: Backend) {
+    let (_nodes, mut ann, mut bob) = two_processes(&backend).await;
     ann.call("join", json!(["room"])).await;
     bob.call("join", json!(["room"])).await;
 
-    let port = redis.stop().await;
+    let server = backend.server_of("{rpc:g:room}").await;
+    server.stop().await;
     until("ann's process to notice", async || {
         ann.status().await["connected"] == false
     })
@@ -245,7 +245,7 @@ async fn a_redis_restart_is_survived() {
     );
     assert_eq!(lost(&mut ann).await, before + 1);
 
-    let _redis = Redis::start_on(port).await;
+    server.start_again().await;
     for client in [&mut ann, &mut bob] {
         until("reconnection", async || {
             client.status().await["connected"] == true
@@ -269,21 +269,15 @@ async fn a_redis_restart_is_survived() {
 /// In this process, not two: the slow side needs a small `max_received`, which spec_server
 /// does not take. On the current-thread runtime the redis crate's reader hands on a whole
 /// burst of messages before the broker's task runs, so a small bound is surely passed.
-#[tokio::test]
-async fn a_process_that_falls_behind_counts_what_it_missed_and_subscribes_again() {
-    let redis = Redis::start().await;
-    let broker = RedisBroker::builder(&redis.url())
-        .max_received(16)
-        .connect()
-        .await
-        .unwrap();
+async fn a_process_that_falls_behind_counts_what_it_missed_and_subscribes_again(backend: Backend) {
+    let broker = backend.broker().max_received(16).connect().await.unwrap();
     // Room for the whole flood, which the member reads only afterwards.
     let builder = Server::builder()
         .outbound_queue(16 << 20)
         .hub(spec::hub().broker(broker).build());
     let slow = TestServer::start_router(builder, spec::router()).await;
     let fast = spec::hub()
-        .broker(RedisBroker::connect(&redis.url()).await.unwrap())
+        .broker(backend.broker().connect().await.unwrap())
         .build();
     let mut member = Client::connect(slow.addr).await;
     member.call("join", json!(["flood"])).await;
@@ -319,16 +313,37 @@ async fn a_process_that_falls_behind_counts_what_it_missed_and_subscribes_again(
 
 #[tokio::test]
 async fn an_unreachable_redis_at_start_is_a_clear_error() {
-    let port = {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let port = free_port().await;
+    let url = format!("redis://127.0.0.1:{port}/");
+    let stderr = failed_start(&["--redis", &url]).await;
+    assert!(
+        stderr.contains(&format!("cannot use Redis at 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    let stderr = failed_start(&["--redis-cluster", &url]).await;
+    assert!(
+        stderr.contains(&format!("cannot use the Redis Cluster at 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+}
+
+/// A broker for a single Redis pointed at a cluster's node would miss the other masters'
+/// pushes and find its keys elsewhere: it is refused, saying what to use.
+#[tokio::test]
+async fn a_cluster_node_taken_for_a_single_redis_is_a_clear_error() {
+    let cluster = Cluster::start().await;
+    let stderr = failed_start(&["--redis", &cluster.masters[0].url()]).await;
+    assert!(
+        stderr.contains("is a node of a Redis Cluster: connect with RedisBroker::cluster"),
+        "{stderr}"
+    );
+}
+
+/// What `spec_server ARGS` prints as it fails to start.
+async fn failed_start(args: &[&str]) -> String {
     let mut child = Command::new(example("spec_server"))
-        .args([
-            "127.0.0.1:0",
-            "--redis",
-            &format!("redis://127.0.0.1:{port}/"),
-        ])
+        .arg("127.0.0.1:0")
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -344,18 +359,14 @@ async fn an_unreachable_redis_at_start_is_a_clear_error() {
         .read_to_string(&mut stderr)
         .await
         .unwrap();
-    assert!(
-        stderr.contains(&format!("cannot use Redis at 127.0.0.1:{port}")),
-        "{stderr}"
-    );
+    stderr
 }
 
 /// The race a join used to lose: a client on one process joins, and as soon as its answer
 /// arrives a client on the other process sends to the group. Each round joins and leaves, so
 /// that every join is the group's first on its process and waits for Redis.
-#[tokio::test]
-async fn a_push_sent_right_after_a_join_is_answered_always_arrives() {
-    let (_redis, _nodes, mut ann, mut bob) = two_processes().await;
+async fn a_push_sent_right_after_a_join_is_answered_always_arrives(backend: Backend) {
+    let (_nodes, mut ann, mut bob) = two_processes(&backend).await;
     for round in 0..1_000 {
         let room = format!("room-{}", round % 7);
         ann.call("join", json!([room])).await;
@@ -371,9 +382,8 @@ async fn a_push_sent_right_after_a_join_is_answered_always_arrives() {
 }
 
 /// The same race for a topic: subscribe, publish from the other process, unsubscribe.
-#[tokio::test]
-async fn a_publish_sent_right_after_a_subscribe_is_answered_always_arrives() {
-    let (_redis, _nodes, mut ann, mut bob) = two_processes().await;
+async fn a_publish_sent_right_after_a_subscribe_is_answered_always_arrives(backend: Backend) {
+    let (_nodes, mut ann, mut bob) = two_processes(&backend).await;
     for round in 0..1_000 {
         ann.call("rpc.subscribe", json!(["news"])).await;
         bob.call("publish", json!(["news", [round]])).await;
@@ -386,15 +396,13 @@ async fn a_publish_sent_right_after_a_subscribe_is_answered_always_arrives() {
 
 /// Two publishers on two processes interleave their pushes into one group whose members are
 /// on three processes: every member sees the same sequence.
-#[tokio::test]
-async fn members_on_every_process_see_one_order() {
+async fn members_on_every_process_see_one_order(backend: Backend) {
     const EACH: u64 = 5_000;
     const CHUNK: u64 = 250;
-    let redis = Redis::start().await;
     let nodes = [
-        Node::start(&redis).await,
-        Node::start(&redis).await,
-        Node::start(&redis).await,
+        Node::start(&backend).await,
+        Node::start(&backend).await,
+        Node::start(&backend).await,
     ];
     let mut readers = Vec::new();
     for node in &nodes {
@@ -454,17 +462,15 @@ async fn members_on_every_process_see_one_order() {
 /// A retained publish that meets a topic's first subscriber on another process (the
 /// subscriber's read of the kept value, and the publish through the channel, may both bring
 /// it): the subscriber gets it once.
-#[tokio::test]
-async fn a_retained_value_racing_a_first_subscriber_arrives_once() {
-    let redis = Redis::start().await;
+async fn a_retained_value_racing_a_first_subscriber_arrives_once(backend: Backend) {
     let builder = Server::builder().hub(
         spec::hub()
-            .broker(RedisBroker::connect(&redis.url()).await.unwrap())
+            .broker(backend.broker().connect().await.unwrap())
             .build(),
     );
     let server = TestServer::start_router(builder, spec::router()).await;
     let other = spec::hub()
-        .broker(RedisBroker::connect(&redis.url()).await.unwrap())
+        .broker(backend.broker().connect().await.unwrap())
         .build();
     let mut bob = Client::connect(server.addr).await;
     for v in 0..20 {
@@ -478,14 +484,12 @@ async fn a_retained_value_racing_a_first_subscriber_arrives_once() {
 }
 
 /// What a member joined with is read back on every process, and goes with its leave.
-#[tokio::test]
-async fn presence_reads_every_process_members_with_what_they_joined_with() {
+async fn presence_reads_every_process_members_with_what_they_joined_with(backend: Backend) {
     use rpc_runtime::client::TestClient;
 
-    let redis = Redis::start().await;
     let mut hubs = Vec::new();
     for _ in 0..2 {
-        let broker = RedisBroker::connect(&redis.url()).await.unwrap();
+        let broker = backend.broker().connect().await.unwrap();
         hubs.push(spec::hub().broker(broker).build());
     }
     let ann = TestClient::builder(spec::router())
@@ -535,12 +539,11 @@ async fn presence_reads_every_process_members_with_what_they_joined_with() {
 
 /// Presence events across processes (the chat example sends them): a member on a process
 /// killed without a goodbye is announced as gone by the survivors, within six heartbeats.
-#[tokio::test]
-async fn a_killed_process_s_members_are_announced_as_gone() {
-    let redis = Redis::start().await;
+async fn a_killed_process_s_members_are_announced_as_gone(backend: Backend) {
+    let [option, url] = backend.args();
     let chats = [
-        Running::start("chat", &["--redis", &redis.url()]).await,
-        Running::start("chat", &["--redis", &redis.url()]).await,
+        Running::start("chat", &[&option, &url]).await,
+        Running::start("chat", &[&option, &url]).await,
     ];
     let url = |chat: &Running| format!("ws://{}/rpc", chat.addr);
     let mut ann = Client::at(&url(&chats[0])).await;
@@ -576,11 +579,10 @@ async fn a_killed_process_s_members_are_announced_as_gone() {
 
 /// A process holds a group's Redis channel while it has members in it, once however many,
 /// and lets it go when the last one leaves.
-#[tokio::test]
-async fn a_group_s_channel_is_held_while_it_has_members_here() {
-    let (redis, [_a, b], mut ann, mut bob) = two_processes().await;
+async fn a_group_s_channel_is_held_while_it_has_members_here(backend: Backend) {
+    let ([_a, b], mut ann, mut bob) = two_processes(&backend).await;
     let mut eve = b.client().await;
-    let held = async || redis.subscribers("{rpc:g:room}").await;
+    let held = async || backend.subscribers("{rpc:g:room}").await;
     assert_eq!(held().await, 0, "nobody has joined");
     ann.call("join", json!(["room"])).await;
     assert_eq!(held().await, 1);
@@ -600,3 +602,89 @@ async fn a_group_s_channel_is_held_while_it_has_members_here() {
     })
     .await;
 }
+
+/// On a cluster, each group's channel and members live on the master serving its slot: groups
+/// on each of the three masters reach members on both processes, and each is held and kept
+/// there alone.
+#[tokio::test]
+async fn groups_on_every_master_of_a_cluster_reach_both_processes() {
+    let backend = Backend::cluster().await;
+    let Backend::Cluster(cluster) = &backend else {
+        unreachable!()
+    };
+    // A group served by each master.
+    let mut rooms = [None, None, None];
+    for n in 0.. {
+        let room = format!("room-{n}");
+        let master = cluster.master_of(&format!("{{rpc:g:{room}}}")).await;
+        rooms[master].get_or_insert(room);
+        if rooms.iter().all(Option::is_some) {
+            break;
+        }
+    }
+    let ([_a, _b], mut ann, mut bob) = two_processes(&backend).await;
+    for (master, room) in rooms.iter().flatten().enumerate() {
+        ann.call("join", json!([room])).await;
+        bob.call("join", json!([room])).await;
+        ann.call("notify_group", json!([room, "said", [room]]))
+            .await;
+        let said = json!({"jsonrpc": "2.0", "method": "said", "params": [room]});
+        assert_eq!(timed("ann's copy", ann.notification()).await, said);
+        assert_eq!(timed("bob's copy, across", bob.notification()).await, said);
+
+        let channel = format!("{{rpc:g:{room}}}");
+        let members = format!("{channel}:members");
+        for (other, redis) in cluster.masters.iter().enumerate() {
+            let held = redis.cli(&["PUBSUB", "SHARDNUMSUB", &channel]).await;
+            let expected = if other == master { "2" } else { "0" };
+            assert_eq!(
+                held.lines().last(),
+                Some(expected),
+                "{room}'s channel on master {other}"
+            );
+        }
+        let kept = cluster.masters[master].cli(&["EXISTS", &members]).await;
+        assert_eq!(kept.trim(), "1", "{room}'s members on its master");
+    }
+}
+
+/// Each test runs on a single Redis (`single::NAME`) and on a Redis Cluster of three masters
+/// (`cluster::NAME`).
+macro_rules! on_single_and_cluster {
+    ($($test:ident),* $(,)?) => {
+        mod single {
+            use super::common::redis::Backend;
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(Backend::single().await).await
+                }
+            )*
+        }
+        mod cluster {
+            use super::common::redis::Backend;
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(Backend::cluster().await).await
+                }
+            )*
+        }
+    };
+}
+
+on_single_and_cluster!(
+    a_group_notification_reaches_members_on_both_processes,
+    a_topic_publish_and_its_retained_value_cross_processes,
+    a_notification_to_a_connection_id_reaches_its_process,
+    a_killed_process_leaves_no_ghosts,
+    a_redis_restart_is_survived,
+    a_process_that_falls_behind_counts_what_it_missed_and_subscribes_again,
+    a_push_sent_right_after_a_join_is_answered_always_arrives,
+    a_publish_sent_right_after_a_subscribe_is_answered_always_arrives,
+    members_on_every_process_see_one_order,
+    a_retained_value_racing_a_first_subscriber_arrives_once,
+    presence_reads_every_process_members_with_what_they_joined_with,
+    a_killed_process_s_members_are_announced_as_gone,
+    a_group_s_channel_is_held_while_it_has_members_here,
+);

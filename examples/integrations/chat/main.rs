@@ -5,10 +5,12 @@
 //! ```text
 //! cargo run -p integrations --example chat        # then open http://127.0.0.1:8080/
 //! cargo run -p integrations --example chat -- 127.0.0.1:8081 --redis redis://127.0.0.1/
+//! cargo run -p integrations --example chat -- 127.0.0.1:8082 --redis-cluster redis://127.0.0.1:7000/
 //! ```
 //!
 //! With `--redis URL`, rooms span every process started so on the same Redis: run two on two
-//! ports and a page on one sees a page on the other.
+//! ports and a page on one sees a page on the other. `--redis-cluster URL[,URL..]` does the same
+//! on a Redis Cluster, named by any of its nodes.
 
 use axum::response::Html;
 use axum::routing::get;
@@ -104,18 +106,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_writer(std::io::stderr)
         .init();
     let mut addr = "127.0.0.1:8080".to_owned();
-    let mut redis = None;
+    let mut broker = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        let mut url = || args.next().ok_or(format!("{arg} needs a URL"));
         match arg.as_str() {
-            "--redis" => redis = Some(args.next().ok_or("--redis needs a URL")?),
+            "--redis" => broker = Some(RedisBroker::builder(&url()?)),
+            "--redis-cluster" => broker = Some(RedisBroker::cluster(url()?.split(','))),
             _ => addr = arg,
         }
     }
     // A page that closes, or whose server dies, leaves its room: the room is told.
     let mut hub = Hub::builder().presence_events();
-    if let Some(url) = redis {
-        hub = hub.broker(RedisBroker::connect(&url).await?);
+    if let Some(broker) = broker {
+        hub = hub.broker(broker.connect().await?);
     }
     let rpc = Server::builder()
         .hub(hub.build())

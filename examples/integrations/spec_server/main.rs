@@ -4,11 +4,13 @@
 //!
 //! ```text
 //! cargo run -p integrations --example spec_server -- 127.0.0.1:8080 [--redis redis://127.0.0.1/]
+//! cargo run -p integrations --example spec_server -- 127.0.0.1:8080 --redis-cluster redis://127.0.0.1:7000/,redis://127.0.0.1:7001/
 //! ```
 //!
 //! Prints `listening on ADDR` once bound (port 0 picks a free port) and serves until Ctrl-C.
 //! With `--redis URL`, its groups, topics and connections are shared with every other process
-//! started so on the same Redis.
+//! started so on the same Redis; with `--redis-cluster URL[,URL..]` (any of its nodes), on the
+//! same Redis Cluster.
 
 mod methods;
 
@@ -22,18 +24,23 @@ async fn main() -> io::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let mut addr = "127.0.0.1:8080".to_owned();
-    let mut redis = None;
+    let mut broker = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        let mut url = || {
+            args.next()
+                .ok_or_else(|| usage(&format!("{arg} needs a URL")))
+        };
         match arg.as_str() {
-            "--redis" => redis = Some(args.next().ok_or_else(|| usage("--redis needs a URL"))?),
+            "--redis" => broker = Some(RedisBroker::builder(&url()?)),
+            "--redis-cluster" => broker = Some(RedisBroker::cluster(url()?.split(','))),
             _ if arg.starts_with('-') => return Err(usage(&format!("unknown option {arg}"))),
             _ => addr = arg,
         }
     }
     let mut hub = methods::hub();
-    if let Some(url) = redis {
-        match RedisBroker::connect(&url).await {
+    if let Some(broker) = broker {
+        match broker.connect().await {
             Ok(broker) => hub = hub.broker(broker),
             Err(err) => {
                 eprintln!("spec_server: {err}");
@@ -58,6 +65,6 @@ async fn main() -> io::Result<()> {
 fn usage(problem: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidInput,
-        format!("{problem}\nusage: spec_server [ADDR] [--redis URL]"),
+        format!("{problem}\nusage: spec_server [ADDR] [--redis URL | --redis-cluster URL[,URL..]]"),
     )
 }

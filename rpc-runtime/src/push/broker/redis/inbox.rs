@@ -13,6 +13,16 @@ use redis::aio::AsyncPushSender;
 use redis::{Msg, PushInfo, PushKind};
 use tokio::sync::mpsc::{self, error::TrySendError};
 
+/// What the session reads from the subscriptions.
+#[derive(Debug)]
+pub(super) enum Incoming {
+    Message(Msg),
+    /// A sharded channel is no longer subscribed to (a cluster's `SUNSUBSCRIBE`): the
+    /// confirmation of the session's own, or Redis's word that the channel's slot has moved
+    /// to another master.
+    Unsubscribed(Vec<u8>),
+}
+
 /// The receiving end: what the session reads.
 pub(super) struct Inbox {
     messages: mpsc::Receiver<PushInfo>,
@@ -37,10 +47,11 @@ pub(super) fn inbox(capacity: usize) -> (impl AsyncPushSender, Inbox) {
 }
 
 impl Inbox {
-    /// The next published message. `Err` once the subscription is over: the connection closed
-    /// (`Err(0)`) or messages had to be dropped, `Err(n)` counting them with those still
-    /// queued, which the session, starting over, will not deliver either.
-    pub(super) async fn next(&mut self) -> Result<Msg, usize> {
+    /// The next published message, or sharded unsubscribe. `Err` once the subscriptions are
+    /// over: a connection closed (`Err(0)`) or messages had to be dropped, `Err(n)` counting
+    /// them with those still queued, which the session, starting over, will not deliver
+    /// either.
+    pub(super) async fn next(&mut self) -> Result<Incoming, usize> {
         loop {
             let info = self.messages.recv().await;
             let dropped = self.dropped.swap(0, Ordering::Relaxed);
@@ -48,12 +59,19 @@ impl Inbox {
                 return Err(dropped + usize::from(info.is_some()) + self.messages.len());
             }
             let info = info.ok_or(0usize)?;
-            if info.kind == PushKind::Disconnection {
-                return Err(0);
-            }
-            // Anything else is an answer to our own SUBSCRIBE.
-            if let Some(message) = Msg::from_push_info(info) {
-                return Ok(message);
+            match info.kind {
+                PushKind::Disconnection => return Err(0),
+                PushKind::SUnsubscribe => {
+                    if let Some(redis::Value::BulkString(channel)) = info.data.into_iter().next() {
+                        return Ok(Incoming::Unsubscribed(channel));
+                    }
+                }
+                // Anything else is an answer to the session's own (S)SUBSCRIBE or UNSUBSCRIBE.
+                _ => {
+                    if let Some(message) = Msg::from_push_info(info) {
+                        return Ok(Incoming::Message(message));
+                    }
+                }
             }
         }
     }
@@ -91,8 +109,27 @@ mod tests {
         send(&sender, message("one"));
         send(&sender, push(PushKind::Subscribe, vec![]));
         send(&sender, message("two"));
-        assert_eq!(inbox.next().await.unwrap().get_payload_bytes(), b"one");
-        assert_eq!(inbox.next().await.unwrap().get_payload_bytes(), b"two");
+        for payload in ["one", "two"] {
+            let Ok(Incoming::Message(message)) = inbox.next().await else {
+                panic!("not a message");
+            };
+            assert_eq!(message.get_payload_bytes(), payload.as_bytes());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sharded_unsubscribe_is_handed_on_with_its_channel() {
+        let (sender, mut inbox) = inbox(3);
+        let channel = Value::BulkString(b"{rpc:g:room}".to_vec());
+        send(&sender, push(PushKind::Unsubscribe, vec![channel.clone()]));
+        send(
+            &sender,
+            push(PushKind::SUnsubscribe, vec![channel, Value::Int(0)]),
+        );
+        let Ok(Incoming::Unsubscribed(channel)) = inbox.next().await else {
+            panic!("not handed on");
+        };
+        assert_eq!(channel, b"{rpc:g:room}");
     }
 
     #[tokio::test]

@@ -7,13 +7,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use redis::aio::MultiplexedConnection;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
 use super::super::{BrokerStatus, Kind, Remote, Route, Routed};
 use super::keys::Keys;
+use super::shards::Shards;
 use super::wire::{encode_frame, frame_parts};
 use crate::ConnectionId;
 use crate::log::Throttle;
@@ -41,8 +41,8 @@ pub(super) struct Link {
     /// How many membership changes were queued; `written` is how many of them Redis has.
     told: AtomicU64,
     pub(super) written: watch::Sender<u64>,
-    /// The session's command connection, for reads that need not wait for the session.
-    pub(super) reader: Mutex<Option<MultiplexedConnection>>,
+    /// The session's command connections, for reads that need not wait for the session.
+    pub(super) reader: Mutex<Option<Arc<Shards>>>,
     /// Cancelled when the hub is dropped.
     pub(super) closed: CancellationToken,
     lost: AtomicU64,
@@ -322,9 +322,8 @@ impl Remote for Link {
             .clone();
         let (key, nodes, own) = (self.keys.members(group), self.keys.nodes.clone(), self.node);
         Box::pin(async move {
-            let mut conn =
-                reader.ok_or_else(|| PushError::Broker("Redis is unreachable".into()))?;
-            super::members::presence(&mut conn, &key, &nodes, own)
+            let shards = reader.ok_or_else(|| PushError::Broker("Redis is unreachable".into()))?;
+            super::members::presence(&shards, &key, &nodes, own)
                 .await
                 .map_err(|err| PushError::Broker(err.to_string()))
         })

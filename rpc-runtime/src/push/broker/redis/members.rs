@@ -4,18 +4,21 @@
 use std::collections::{HashMap, HashSet};
 
 use redis::RedisResult;
-use redis::aio::MultiplexedConnection;
 
+use super::shards::Shards;
 use crate::push::Presence;
 
 /// The members of a group on every live process, in order of id.
 pub(super) async fn presence(
-    conn: &mut MultiplexedConnection,
+    shards: &Shards,
     key: &str,
     nodes: &str,
     own: u64,
 ) -> RedisResult<Vec<Presence>> {
-    let members: HashMap<String, String> = redis::cmd("HGETALL").arg(key).query_async(conn).await?;
+    let members: HashMap<String, String> = redis::cmd("HGETALL")
+        .arg(key)
+        .query_async(&mut shards.conn(key))
+        .await?;
     let mut of: Vec<&str> = members.values().map(|value| member_of(value).0).collect();
     of.sort_unstable();
     of.dedup();
@@ -25,7 +28,7 @@ pub(super) async fn presence(
         redis::cmd("ZMSCORE")
             .arg(nodes)
             .arg(&of)
-            .query_async(conn)
+            .query_async(&mut shards.conn(nodes))
             .await?
     };
     let own = format!("{own:x}");

@@ -7,7 +7,8 @@
 //! each group's pushes reach every member in the one order Redis gave them. No process holds
 //! another's memberships: a group's members are a hash in Redis, and the live processes a
 //! sorted set scored by their heartbeats, from which a process silent for five heartbeats is
-//! taken out, and its members with it, by whichever process finds it first.
+//! taken out, and its members with it, by whichever process finds it first. On a Redis
+//! Cluster the same runs on every master, with sharded channels (`shards`).
 
 mod inbox;
 mod keys;
@@ -15,6 +16,7 @@ mod link;
 mod members;
 mod scripts;
 mod session;
+mod shards;
 mod wire;
 
 use std::fmt;
@@ -25,22 +27,33 @@ use std::time::{Duration, SystemTime};
 
 use keys::Keys;
 use link::{Link, Outgoing};
-use redis::{IntoConnectionInfo, ProtocolVersion};
+use redis::{ConnectionInfo, IntoConnectionInfo, ProtocolVersion};
 use session::Session;
+use shards::Target;
 use tokio::sync::mpsc;
 
 use super::{Inbound, Remote};
 
 /// Shares a [`Hub`](crate::Hub)'s groups, topics and connections with every process whose hub
-/// has a broker on the same Redis (and prefix): a group notification, a topic publish or a
-/// notification to a [`ConnectionId`](crate::ConnectionId) reaches the right connections
-/// whichever process they are on. Behind the `redis` feature.
+/// has a broker on the same Redis or Redis Cluster (and prefix): a group notification, a topic
+/// publish or a notification to a [`ConnectionId`](crate::ConnectionId) reaches the right
+/// connections whichever process they are on. Behind the `redis` feature.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), rpc_runtime::BrokerError> {
 /// use rpc_runtime::{Hub, RedisBroker};
 ///
 /// let hub = Hub::builder().broker(RedisBroker::connect("redis://127.0.0.1/").await?).build();
+/// # Ok(()) }
+/// ```
+///
+/// On a Redis Cluster (7 or later), name any of its nodes; the broker finds the masters:
+///
+/// ```no_run
+/// # async fn run() -> Result<(), rpc_runtime::BrokerError> {
+/// # use rpc_runtime::{Hub, RedisBroker};
+/// let nodes = ["redis://10.0.0.1:7000/", "redis://10.0.0.2:7000/"];
+/// let hub = Hub::builder().broker(RedisBroker::cluster(nodes).connect().await?).build();
 /// # Ok(()) }
 /// ```
 ///
@@ -71,11 +84,21 @@ use super::{Inbound, Remote};
 ///   drops its subscription, counts what it missed as lost and subscribes again; its memory
 ///   stays bounded whatever the other processes publish.
 ///
-/// Needs Redis 6.2 or later (or another server that speaks RESP3, such as Valkey): the broker
-/// reads its subscription over RESP3, which lets it bound what it holds.
+/// - **On a Redis Cluster** each group and topic is a sharded channel (`SSUBSCRIBE`,
+///   `SPUBLISH`) on the master serving its slot, beside its members and retained value (the
+///   channel's name is their hash tag); each process holds two connections to every master,
+///   and a push costs one `SPUBLISH` on one master. All of the above holds. When the cluster
+///   changes under a process (a master lost or failed over, a slot moved), the process starts
+///   over as it does when a single Redis is lost: it reads where the slots are, subscribes
+///   again and counts what it could not send; pushes Redis sent meanwhile are lost, as with
+///   any Redis pub/sub.
+///
+/// Needs Redis 6.2 or later (or another server that speaks RESP3, such as Valkey), 7 or later
+/// for a cluster: the broker reads its subscriptions over RESP3, which lets it bound what it
+/// holds.
 pub struct RedisBroker {
     link: Arc<Link>,
-    client: redis::Client,
+    target: Target,
     session: Session,
     outgoing: mpsc::Receiver<Outgoing>,
     runtime: tokio::runtime::Handle,
@@ -83,7 +106,9 @@ pub struct RedisBroker {
 
 /// Configures a [`RedisBroker`].
 pub struct RedisBrokerBuilder {
-    url: String,
+    /// The URL of the one Redis, or (`cluster`) of some of the cluster's nodes.
+    urls: Vec<String>,
+    cluster: bool,
     prefix: String,
     heartbeat: Duration,
     max_queued: usize,
@@ -92,9 +117,9 @@ pub struct RedisBrokerBuilder {
 
 /// Redis could not be reached, or the URL is not one.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot use Redis at {target}: {source}")]
+#[error("cannot use {target}: {source}")]
 pub struct BrokerError {
-    /// Where, without the password.
+    /// What and where, without the password: `Redis at HOST:PORT`.
     target: String,
     source: redis::RedisError,
 }
@@ -106,9 +131,28 @@ impl RedisBroker {
     }
 
     /// A broker to configure, for the Redis at `url` (`redis://[:password@]host[:port][/db]`).
+    /// A node of a Redis Cluster is refused: see [`cluster`](Self::cluster).
     pub fn builder(url: &str) -> RedisBrokerBuilder {
+        RedisBroker::on(vec![url.to_owned()], false)
+    }
+
+    /// A broker to configure, for the Redis Cluster that `nodes` (URLs, as for
+    /// [`builder`](Self::builder), without a database) belong to. Any one of them will do: the
+    /// first that answers says where the masters are, and the masters last seen are tried too
+    /// when the broker reconnects. Needs Redis 7 or later (sharded pub/sub).
+    pub fn cluster<I>(nodes: I) -> RedisBrokerBuilder
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let urls = nodes.into_iter().map(|url| url.as_ref().to_owned());
+        RedisBroker::on(urls.collect(), true)
+    }
+
+    fn on(urls: Vec<String>, cluster: bool) -> RedisBrokerBuilder {
         RedisBrokerBuilder {
-            url: url.to_owned(),
+            urls,
+            cluster,
             prefix: "rpc".to_owned(),
             heartbeat: Duration::from_secs(1),
             max_queued: 4096,
@@ -125,7 +169,7 @@ impl RedisBroker {
     pub(crate) fn start(self, inbound: Inbound) {
         self.runtime.spawn(session::run(
             self.link,
-            self.client,
+            self.target,
             inbound,
             self.outgoing,
             self.session,
@@ -168,10 +212,17 @@ impl RedisBrokerBuilder {
     /// Connects and subscribes, so that an unreachable Redis is an error now rather than
     /// later. Must run on a tokio runtime, which then runs the broker.
     pub async fn connect(self) -> Result<RedisBroker, BrokerError> {
-        let client = resp3_client(&self.url).map_err(|source| BrokerError {
-            target: "an invalid URL".to_owned(),
-            source,
-        })?;
+        let infos = self.urls.iter().map(|url| resp3(url));
+        let infos = infos
+            .collect::<redis::RedisResult<Vec<ConnectionInfo>>>()
+            .map_err(|source| BrokerError {
+                target: "Redis at an invalid URL".to_owned(),
+                source,
+            })?;
+        let target = match (self.cluster, infos.as_slice()) {
+            (false, [info]) => Target::Single(info.clone()),
+            _ => Target::Cluster(infos),
+        };
         let node = random_node();
         let keys = Keys::new(&self.prefix, node);
         let (link, outgoing) = Link::new(
@@ -181,17 +232,17 @@ impl RedisBrokerBuilder {
             self.max_queued,
             self.max_received,
         );
-        let session = Session::open(&client, &link)
+        let session = Session::open(&target, &[], &link)
             .await
             .map_err(|source| BrokerError {
-                target: client.get_connection_info().addr().to_string(),
+                target: target.describe(),
                 source,
             })?;
         // Pushes and joins are queued from now on; the session takes them once it has started.
         link.connected.store(true, Ordering::Release);
         Ok(RedisBroker {
             link: Arc::new(link),
-            client,
+            target,
             session,
             outgoing,
             runtime: tokio::runtime::Handle::current(),
@@ -199,15 +250,15 @@ impl RedisBrokerBuilder {
     }
 }
 
-/// A client for `url` that speaks RESP3, whatever the URL asks for: over RESP3 a subscription's
+/// Where `url` says, over RESP3 whatever the URL asks for: over RESP3 a subscription's
 /// messages come through a connection's push sender, which the broker bounds (see `inbox`).
-fn resp3_client(url: &str) -> redis::RedisResult<redis::Client> {
+fn resp3(url: &str) -> redis::RedisResult<ConnectionInfo> {
     let info = url.into_connection_info()?;
     let settings = info
         .redis_settings()
         .clone()
         .set_protocol(ProtocolVersion::RESP3);
-    redis::Client::open(info.set_redis_settings(settings))
+    Ok(info.set_redis_settings(settings))
 }
 
 /// A node id no other process will pick: 64 random bits, never 0 (the broker-less node).
@@ -233,6 +284,7 @@ impl fmt::Debug for RedisBrokerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Not the URL: it may hold a password.
         f.debug_struct("RedisBrokerBuilder")
+            .field("cluster", &self.cluster)
             .field("prefix", &self.prefix)
             .field("heartbeat", &self.heartbeat)
             .field("max_queued", &self.max_queued)

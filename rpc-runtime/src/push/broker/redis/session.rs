@@ -1,23 +1,26 @@
 //! The task that talks to Redis for one hub: subscribes this process to the channels of the
 //! groups and topics it has members in, publishes the queued pushes and writes memberships in
 //! order, delivers what comes back, keeps this process alive in the nodes' set and clears the
-//! dead ones', and reconnects with backoff when Redis goes away.
+//! dead ones', and reconnects with backoff when Redis goes away. On a Redis Cluster it does
+//! the same on every master at once (`shards`), and starts over when the cluster changes.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
+use futures_util::future::try_join_all;
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client, Msg, RedisError, RedisResult};
+use redis::{AsyncConnectionConfig, ConnectionInfo, Msg, RedisError, RedisResult};
 use tokio::sync::mpsc;
 use tokio::time::{MissedTickBehavior, interval, sleep};
 
 use super::super::{Inbound, Kind, Local, Route};
-use super::inbox::{Inbox, inbox};
+use super::inbox::{Inbox, Incoming, inbox};
 use super::link::{Flush, Link, Outgoing};
 use super::members::{member_of, member_value};
 use super::scripts;
+use super::shards::{Shards, Target};
 use super::wire::{Frame, encode_frame};
 use crate::protocol::encode_notification;
 use crate::push::presence::{LEFT, presence_event};
@@ -29,47 +32,77 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// The most steps sent in one round trip.
 const MAX_PIPELINE: usize = 256;
 
-/// Two connections to Redis: one for commands, one for the subscriptions.
+/// Two connections to each master (one, on a single Redis): one for commands, one for the
+/// subscriptions.
 pub(super) struct Session {
-    conn: MultiplexedConnection,
-    /// Its subscriptions' messages go to `inbox`; they end with it.
-    subscriber: MultiplexedConnection,
+    shards: Arc<Shards>,
+    /// The subscriptions' connections, one per master in the order of `shards`; their
+    /// messages all go to `inbox`, and they end with it.
+    subscribers: Vec<MultiplexedConnection>,
     inbox: Inbox,
-    /// The channels `subscriber` is subscribed to, besides this process's own.
+    /// The channels subscribed to, besides this process's own.
     subscribed: HashSet<Arc<str>>,
+    /// On a cluster, this session's `SUNSUBSCRIBE`s not yet confirmed, so that one Redis sends
+    /// unasked (a slot moved to another master) is told apart from them.
+    unsubscribing: HashMap<Arc<str>, usize>,
 }
 
 impl Session {
-    pub(super) async fn open(client: &Client, link: &Link) -> RedisResult<Session> {
+    pub(super) async fn open(
+        target: &Target,
+        known: &[ConnectionInfo],
+        link: &Link,
+    ) -> RedisResult<Session> {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(TIMEOUT))
             .set_response_timeout(Some(TIMEOUT));
-        let conn = client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?;
-        *link.reader.lock().unwrap_or_else(PoisonError::into_inner) = Some(conn.clone());
+        let shards = Arc::new(Shards::open(target, known, &config).await?);
         let (sender, inbox) = inbox(link.max_received);
-        let mut subscriber = client
-            .get_multiplexed_async_connection_with_config(&config.set_push_sender(sender))
+        let mut subscribers = shards.connect(&config.set_push_sender(sender)).await?;
+        let own = &*link.keys.own;
+        redis::cmd(shards.subscribe())
+            .arg(own)
+            .exec_async(&mut subscribers[shards.of(own)])
             .await?;
-        subscriber.subscribe(&*link.keys.own).await?;
+        *link.reader.lock().unwrap_or_else(PoisonError::into_inner) = Some(shards.clone());
         Ok(Session {
-            conn,
-            subscriber,
+            shards,
+            subscribers,
             inbox,
             subscribed: HashSet::new(),
+            unsubscribing: HashMap::new(),
         })
+    }
+
+    /// Whether a sharded unsubscribe is the confirmation of one of this session's own.
+    fn asked(&mut self, channel: &[u8]) -> bool {
+        let Ok(channel) = std::str::from_utf8(channel) else {
+            return false;
+        };
+        match self.unsubscribing.get_mut(channel) {
+            None => false,
+            Some(&mut 1) => {
+                self.unsubscribing.remove(channel);
+                true
+            }
+            Some(pending) => {
+                *pending -= 1;
+                true
+            }
+        }
     }
 }
 
 /// Serves sessions until the hub is dropped, opening a new one whenever Redis is lost.
 pub(super) async fn run(
     link: Arc<Link>,
-    client: Client,
+    target: Target,
     inbound: Inbound,
     mut outgoing: mpsc::Receiver<Outgoing>,
     first: Session,
 ) {
+    // A cluster's masters as last seen: where to look for it if the seeds no longer answer.
+    let mut known = first.shards.masters().to_vec();
     let mut session = Some(first);
     let mut backoff = BACKOFF_MIN;
     loop {
@@ -81,9 +114,10 @@ pub(super) async fn run(
                     () = sleep(backoff) => {}
                 }
                 backoff = (backoff * 2).min(BACKOFF_MAX);
-                match Session::open(&client, &link).await {
+                match Session::open(&target, &known, &link).await {
                     Ok(session) => {
                         tracing::info!("Redis broker: reconnected");
+                        known = session.shards.masters().to_vec();
                         session
                     }
                     Err(err) => {
@@ -133,12 +167,17 @@ async fn serve(
         tokio::select! {
             () = link.closed.cancelled() => {
                 // Goodbye, so that the others need not wait for this process to go silent.
-                let _ = bye(link, &mut session.conn).await;
+                let _ = bye(link, &session.shards).await;
                 return Ok(());
             }
-            message = session.inbox.next() => {
-                let message = message.map_err(|missed| subscription_ended(link, missed))?;
-                receive(link, inbound, &message);
+            incoming = session.inbox.next() => {
+                match incoming.map_err(|missed| subscription_ended(link, missed))? {
+                    Incoming::Message(message) => receive(link, inbound, &message),
+                    Incoming::Unsubscribed(channel) if !session.asked(&channel) => {
+                        return Err(lost("a slot moved to another master of the cluster"));
+                    }
+                    Incoming::Unsubscribed(_) => {}
+                }
             }
             () = link.wake.notified() => {
                 if let Some(flush) = link.take_pending() {
@@ -151,7 +190,7 @@ async fn serve(
                 }
             }
             Some(first) = outgoing.recv() => {
-                send(link, inbound, &mut session.conn, first, outgoing).await?;
+                send(link, inbound, &session.shards, first, outgoing).await?;
             }
             _ = beat.tick() => heartbeat(link, inbound, &mut session, false).await?,
         }
@@ -176,13 +215,14 @@ async fn subscribe(
             _ => {}
         }
     }
+    let shards = session.shards.clone();
     for chunk in on.chunks(MAX_PIPELINE) {
         // One channel per command: the redis crate pairs each confirmation with a command.
-        let mut pipe = redis::pipe();
+        let mut batch = shards.batch_on(&session.subscribers);
         for (_, _, channel) in chunk {
-            pipe.cmd("SUBSCRIBE").arg(&**channel).ignore();
+            batch.on(channel).cmd(shards.subscribe()).arg(&**channel);
         }
-        pipe.exec_async(&mut session.subscriber).await?;
+        batch.exec().await?;
         session
             .subscribed
             .extend(chunk.iter().map(|(_, _, channel)| channel.clone()));
@@ -193,7 +233,7 @@ async fn subscribe(
     if let Some(hub) = inbound.hub() {
         let topics = on.iter().filter(|(kind, _, _)| *kind == Kind::Topic);
         let topics: Vec<&Arc<str>> = topics.map(|(_, name, _)| name).collect();
-        load_retained(link, &*hub, &mut session.conn, &topics).await?;
+        load_retained(link, &*hub, &shards, &topics).await?;
     }
     for (kind, name, present) in &changes {
         if *present {
@@ -204,13 +244,17 @@ async fn subscribe(
 }
 
 async fn unsubscribe(session: &mut Session, channels: &[Arc<str>]) -> RedisResult<()> {
+    let shards = &session.shards;
     for chunk in channels.chunks(MAX_PIPELINE) {
-        let mut pipe = redis::pipe();
+        let mut batch = shards.batch_on(&session.subscribers);
         for channel in chunk {
-            pipe.cmd("UNSUBSCRIBE").arg(&**channel).ignore();
+            batch.on(channel).cmd(shards.unsubscribe()).arg(&**channel);
             session.subscribed.remove(channel);
+            if shards.sharded() {
+                *session.unsubscribing.entry(channel.clone()).or_default() += 1;
+            }
         }
-        pipe.exec_async(&mut session.subscriber).await?;
+        batch.exec().await?;
     }
     Ok(())
 }
@@ -245,18 +289,20 @@ async fn resync(link: &Link, inbound: &Inbound, session: &mut Session) -> RedisR
     unsubscribe(session, &stale).await?;
 
     let node = &link.keys.node;
-    clear(link, &mut session.conn, node, false).await?;
+    let shards = &session.shards;
+    clear(link, shards, node, false).await?;
     for chunk in members.chunks(MAX_PIPELINE) {
-        let mut pipe = redis::pipe();
+        let mut batch = shards.batch();
         for (group, members) in chunk {
             let key = link.keys.members(group);
             for (id, info) in members {
                 let value = member_value(node, info.as_deref());
-                pipe.hset(&key, id.to_string(), value).ignore();
+                batch.on(&key).hset(&key, id.to_string(), value);
             }
-            pipe.sadd(&link.keys.own_groups, &**group).ignore();
+            let groups = &link.keys.own_groups;
+            batch.on(groups).sadd(groups, &**group);
         }
-        pipe.exec_async(&mut session.conn).await?;
+        batch.exec().await?;
     }
     link.written_up_to(told);
     Ok(())
@@ -268,17 +314,15 @@ async fn resync(link: &Link, inbound: &Inbound, session: &mut Session) -> RedisR
 async fn load_retained(
     link: &Link,
     hub: &dyn Local,
-    conn: &mut MultiplexedConnection,
+    shards: &Shards,
     topics: &[&Arc<str>],
 ) -> RedisResult<()> {
-    if topics.is_empty() {
-        return Ok(());
-    }
-    let mut pipe = redis::pipe();
+    let mut batch = shards.batch();
     for topic in topics {
-        pipe.hget(link.keys.retained(topic), "frame");
+        let key = link.keys.retained(topic);
+        batch.on(&key).hget(&key, "frame");
     }
-    let frames: Vec<Option<Vec<u8>>> = pipe.query_async(conn).await?;
+    let frames: Vec<Option<Vec<u8>>> = batch.query().await?;
     for frame in frames
         .iter()
         .flatten()
@@ -295,23 +339,37 @@ async fn load_retained(
 async fn send(
     link: &Link,
     inbound: &Inbound,
-    conn: &mut MultiplexedConnection,
+    shards: &Shards,
     first: Outgoing,
     outgoing: &mut mpsc::Receiver<Outgoing>,
 ) -> RedisResult<()> {
-    let mut batch = vec![first];
-    while batch.len() < MAX_PIPELINE {
+    let mut steps = vec![first];
+    while steps.len() < MAX_PIPELINE {
         match outgoing.try_recv() {
-            Ok(next) => batch.push(next),
+            Ok(next) => steps.push(next),
             Err(_) => break,
         }
     }
-    let mut pipe = redis::pipe();
+    let mut batch = shards.batch();
     let mut written = None;
-    for step in &batch {
+    // Where the answers to pushes to one process's connections will be: nobody hearing one
+    // means that process has gone.
+    let mut direct = Vec::new();
+    for step in &steps {
         match step {
-            Outgoing::Publish { channel, frame, .. } => {
-                pipe.publish(&**channel, &**frame);
+            Outgoing::Publish {
+                channel,
+                frame,
+                direct: to_process,
+            } => {
+                if *to_process {
+                    direct.push(batch.len());
+                }
+                batch
+                    .on(channel)
+                    .cmd(shards.publish())
+                    .arg(&**channel)
+                    .arg(&**frame);
             }
             Outgoing::Retain {
                 channel,
@@ -319,14 +377,16 @@ async fn send(
                 head,
                 tail,
             } => {
-                pipe.cmd("EVAL")
+                batch
+                    .on(key)
+                    .cmd("EVAL")
                     .arg(scripts::RETAIN)
                     .arg(1)
                     .arg(key)
                     .arg(head)
                     .arg(tail)
                     .arg(&**channel)
-                    .arg("PUBLISH");
+                    .arg(shards.publish());
             }
             Outgoing::Membership {
                 group,
@@ -340,37 +400,30 @@ async fn send(
                 let groups = &link.keys.own_groups;
                 if *present {
                     let value = member_value(&link.keys.node, info.as_deref());
-                    pipe.hset(&key, id.to_string(), value).ignore();
+                    batch.on(&key).hset(&key, id.to_string(), value);
                     if *edge {
-                        pipe.sadd(groups, &**group).ignore();
+                        batch.on(groups).sadd(groups, &**group);
                     }
                 } else {
-                    pipe.hdel(&key, id.to_string()).ignore();
+                    batch.on(&key).hdel(&key, id.to_string());
                     if *edge {
-                        pipe.srem(groups, &**group).ignore();
+                        batch.on(groups).srem(groups, &**group);
                     }
                 }
                 written = Some(*seq);
             }
         }
     }
-    match pipe.query_async::<Vec<i64>>(conn).await {
-        Ok(receivers) => {
-            // Nobody subscribed to a process's channel: that process has gone.
-            let pushes = batch
-                .iter()
-                .filter(|step| !matches!(step, Outgoing::Membership { .. }));
-            let unreached = pushes.zip(receivers).filter(|(step, heard)| {
-                *heard == 0 && matches!(step, Outgoing::Publish { direct: true, .. })
-            });
-            link.lose(unreached.count());
+    match batch.query::<i64>().await {
+        Ok(answers) => {
+            link.lose(direct.iter().filter(|&&at| answers[at] == 0).count());
             if let Some(seq) = written {
                 link.written_up_to(seq);
             }
             Ok(())
         }
         Err(err) => {
-            fail(link, inbound, &batch);
+            fail(link, inbound, &steps);
             link.resync();
             Err(err)
         }
@@ -424,13 +477,14 @@ async fn heartbeat(
     first: bool,
 ) -> RedisResult<()> {
     let timeout = u64::try_from(link.node_timeout().as_millis()).unwrap_or(u64::MAX);
+    let shards = &session.shards;
     let (added, live, dead): (i64, usize, Vec<String>) = redis::cmd("EVAL")
         .arg(scripts::HEARTBEAT)
         .arg(1)
         .arg(&link.keys.nodes)
         .arg(&link.keys.node)
         .arg(timeout)
-        .query_async(&mut session.conn)
+        .query_async(&mut shards.conn(&link.keys.nodes))
         .await?;
     link.other_nodes
         .store(live.saturating_sub(1), Ordering::Relaxed);
@@ -440,31 +494,32 @@ async fn heartbeat(
     }
     let events = inbound.hub().is_some_and(|hub| hub.presence_events());
     for node in dead {
-        clear(link, &mut session.conn, &node, events).await?;
+        clear(link, shards, &node, events).await?;
     }
-    redis::cmd("PING").exec_async(&mut session.subscriber).await
+    let pings = session.subscribers.iter().map(|subscriber| {
+        let mut subscriber = subscriber.clone();
+        async move { redis::cmd("PING").exec_async(&mut subscriber).await }
+    });
+    try_join_all(pings).await.map(drop)
 }
 
 /// Takes `node`'s connections out of every group they were in, telling each group of each
 /// one that left if `events`.
-async fn clear(
-    link: &Link,
-    conn: &mut MultiplexedConnection,
-    node: &str,
-    events: bool,
-) -> RedisResult<()> {
+async fn clear(link: &Link, shards: &Shards, node: &str, events: bool) -> RedisResult<()> {
     let groups_key = link.keys.groups_of(node);
+    let mut conn = shards.conn(&groups_key);
     let groups: Vec<String> = redis::cmd("SMEMBERS")
         .arg(&groups_key)
-        .query_async(conn)
+        .query_async(&mut conn)
         .await?;
     for chunk in groups.chunks(MAX_PIPELINE) {
-        let mut read = redis::pipe();
+        let mut read = shards.batch();
         for group in chunk {
-            read.hgetall(link.keys.members(group));
+            let key = link.keys.members(group);
+            read.on(&key).hgetall(&key);
         }
-        let members: Vec<HashMap<String, String>> = read.query_async(conn).await?;
-        let mut write = redis::pipe();
+        let members: Vec<HashMap<String, String>> = read.query().await?;
+        let mut write = shards.batch();
         for (group, members) in chunk.iter().zip(members) {
             let key = link.keys.members(group);
             for (id, value) in &members {
@@ -472,32 +527,37 @@ async fn clear(
                 if of != node {
                     continue;
                 }
-                write.hdel(&key, id).ignore();
+                write.on(&key).hdel(&key, id);
                 if let (true, Ok(id)) = (events, id.parse()) {
                     let left = presence_event(group, id, info);
                     let Ok(message) = encode_notification(LEFT, &left) else {
                         continue;
                     };
-                    let route = Route::Group(group);
-                    let frame = encode_frame(link.node, route, &message);
+                    let frame = encode_frame(link.node, Route::Group(group), &message);
+                    let channel = link.keys.channel(Kind::Group, group);
                     write
-                        .publish(&*link.keys.channel(Kind::Group, group), &*frame)
-                        .ignore();
+                        .on(&channel)
+                        .cmd(shards.publish())
+                        .arg(&*channel)
+                        .arg(&*frame);
                 }
             }
         }
-        write.exec_async(conn).await?;
+        write.exec().await?;
     }
-    redis::cmd("DEL").arg(&groups_key).exec_async(conn).await
+    redis::cmd("DEL")
+        .arg(&groups_key)
+        .exec_async(&mut conn)
+        .await
 }
 
-async fn bye(link: &Link, conn: &mut MultiplexedConnection) -> RedisResult<()> {
+async fn bye(link: &Link, shards: &Shards) -> RedisResult<()> {
     redis::cmd("ZREM")
         .arg(&link.keys.nodes)
         .arg(&link.keys.node)
-        .exec_async(conn)
+        .exec_async(&mut shards.conn(&link.keys.nodes))
         .await?;
-    clear(link, conn, &link.keys.node, false).await
+    clear(link, shards, &link.keys.node, false).await
 }
 
 /// Why a subscription ended: the connection closed, or (`missed` > 0) this process fell so far
