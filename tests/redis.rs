@@ -648,6 +648,59 @@ async fn groups_on_every_master_of_a_cluster_reach_both_processes() {
     }
 }
 
+/// A resharding moves a group's slot to another master while both processes have members:
+/// Redis unsubscribes them from the old master, and they subscribe again on the new one, so
+/// pushes after the move reach every member, and the members moved with the slot.
+#[tokio::test]
+async fn a_group_whose_slot_moves_to_another_master_is_followed() {
+    let backend = Backend::cluster().await;
+    let Backend::Cluster(cluster) = &backend else {
+        unreachable!()
+    };
+    let ([_a, _b], mut ann, mut bob) = two_processes(&backend).await;
+    ann.call("join", json!(["room"])).await;
+    bob.call("join", json!(["room"])).await;
+    let channel = "{rpc:g:room}";
+    let from = cluster.master_of(channel).await;
+    let to = (from + 1) % 3;
+
+    cluster.move_slot(channel, to).await;
+    let on = |master: usize| async move {
+        let counts = cluster.masters[master]
+            .cli(&["PUBSUB", "SHARDNUMSUB", channel])
+            .await;
+        counts.lines().last().map(str::to_owned)
+    };
+    until(
+        "both processes to subscribe on the new master",
+        async || on(to).await.as_deref() == Some("2"),
+    )
+    .await;
+    assert_eq!(
+        on(from).await.as_deref(),
+        Some("0"),
+        "the old master let go"
+    );
+    for client in [&mut ann, &mut bob] {
+        until("the processes to be connected again", async || {
+            client.status().await["connected"] == true
+        })
+        .await;
+    }
+    bob.call("notify_group", json!(["room", "said", ["moved"]]))
+        .await;
+    let said = json!({"jsonrpc": "2.0", "method": "said", "params": ["moved"]});
+    assert_eq!(
+        timed("ann's copy after the move", ann.notification()).await,
+        said
+    );
+    assert_eq!(
+        timed("bob's copy after the move", bob.notification()).await,
+        said
+    );
+    assert_eq!(ann.members("room").await.len(), 2, "the members moved too");
+}
+
 /// Each test runs on a single Redis (`single::NAME`) and on a Redis Cluster of three masters
 /// (`cluster::NAME`).
 macro_rules! on_single_and_cluster {

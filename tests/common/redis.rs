@@ -200,6 +200,43 @@ impl Cluster {
         panic!("no master serves slot {slot}: {nodes}");
     }
 
+    /// Moves the slot of `key` to master `to`, with its keys, as a resharding does: the
+    /// slot's importing and migrating states, `MIGRATE`, then every master told the new owner.
+    pub async fn move_slot(&self, key: &str, to: usize) {
+        let from = self.master_of(key).await;
+        let slot = last_number(&self.masters[from].cli(&["CLUSTER", "KEYSLOT", key]).await);
+        let slot = slot.to_string();
+        let id = async |master: usize| {
+            let id = self.masters[master].cli(&["CLUSTER", "MYID"]).await;
+            id.trim().to_owned()
+        };
+        let (from_id, to_id) = (id(from).await, id(to).await);
+        let (source, target) = (&self.masters[from], &self.masters[to]);
+        target
+            .cli(&["CLUSTER", "SETSLOT", &slot, "IMPORTING", &from_id])
+            .await;
+        source
+            .cli(&["CLUSTER", "SETSLOT", &slot, "MIGRATING", &to_id])
+            .await;
+        let keys = source
+            .cli(&["CLUSTER", "GETKEYSINSLOT", &slot, "1000"])
+            .await;
+        let keys: Vec<&str> = keys.lines().filter(|key| !key.is_empty()).collect();
+        if !keys.is_empty() {
+            let port = target.port.to_string();
+            let mut migrate = vec!["MIGRATE", "127.0.0.1", &port, "", "0", "5000", "KEYS"];
+            migrate.extend(&keys);
+            let answer = source.cli(&migrate).await;
+            assert_eq!(answer.trim(), "OK", "MIGRATE {keys:?}");
+        }
+        for master in [target, source].into_iter().chain(&self.masters) {
+            master
+                .cli(&["CLUSTER", "SETSLOT", &slot, "NODE", &to_id])
+                .await;
+        }
+        assert_eq!(self.master_of(key).await, to);
+    }
+
     /// How many connections are subscribed to a sharded `channel` on its master
     /// (`PUBSUB SHARDNUMSUB`).
     pub async fn subscribers(&self, channel: &str) -> u64 {
