@@ -2,9 +2,10 @@
 //! BENCHMARKS.md); `--before` runs another build's `serve ours` beside ours.
 //! `rpc-bench compile [--smoke]`: the macros' compile cost, ours beside jsonrpsee's.
 //! `rpc-bench attack [--before PATH] [--only TEXT]`: the attacks of issue 9, memory before, peak and after.
-//! `rpc-bench cluster [--smoke]`: fan-out across two server processes on Redis, beside one.
-//! `rpc-bench serve <ours|jsonrpsee|limit> ADDR [--redis URL]`: one server, as the harness
-//! starts it (`--redis`: ours on a Redis broker).
+//! `rpc-bench cluster [--smoke]`: fan-out across two and three server processes on Redis and
+//! on a Redis Cluster, beside one; and a group per connection across processes.
+//! `rpc-bench serve <ours|jsonrpsee|limit> ADDR [--redis URL | --redis-cluster URL,..]`: one
+//! server, as the harness starts it (ours on a Redis broker, or on a Redis Cluster's).
 
 use std::process::{Command, ExitCode};
 
@@ -14,7 +15,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let smoke = args.iter().any(|arg| arg == "--smoke");
     let result = match args.first().map(String::as_str) {
-        Some("serve") if args.len() >= 3 => serve(&args[1], &args[2], option(&args, "--redis")),
+        Some("serve") if args.len() >= 3 => serve(&args[1], &args[2], broker(&args)),
         Some("cluster") => match pinned_to_core_1(&args) {
             Some(code) => return code,
             None => cluster::run(smoke),
@@ -38,7 +39,7 @@ fn main() -> ExitCode {
         }),
         _ => {
             eprintln!(
-                "usage: rpc-bench load [--smoke] [--only TEXT] [--before PATH] | cluster [--smoke] | compile [--smoke] | attack [--before PATH] [--only TEXT] | serve <ours|jsonrpsee|limit> ADDR [--redis URL]"
+                "usage: rpc-bench load [--smoke] [--only TEXT] [--before PATH] | cluster [--smoke] | compile [--smoke] | attack [--before PATH] [--only TEXT] | serve <ours|jsonrpsee|limit> ADDR [--redis URL | --redis-cluster URL,..]"
             );
             return ExitCode::from(2);
         }
@@ -50,6 +51,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The broker `serve` is asked for: `--redis URL` or `--redis-cluster URL,..`.
+fn broker(args: &[String]) -> Option<rpc_runtime::RedisBrokerBuilder> {
+    let single = option(args, "--redis").map(|url| rpc_runtime::RedisBroker::builder(&url));
+    let cluster = option(args, "--redis-cluster")
+        .map(|urls| rpc_runtime::RedisBroker::cluster(urls.split(',')));
+    single.or(cluster)
 }
 
 /// The value after `name` on the command line.
@@ -81,7 +90,7 @@ fn pinned_to_core_1(args: &[String]) -> Option<ExitCode> {
 fn serve(
     kind: &str,
     addr: &str,
-    redis: Option<String>,
+    broker: Option<rpc_runtime::RedisBrokerBuilder>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // One worker: the process is pinned to one core, and every server gets the same runtime.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -90,7 +99,7 @@ fn serve(
         .build()?;
     runtime.block_on(async {
         match kind {
-            "ours" => servers::ours::serve(addr, redis.as_deref()).await,
+            "ours" => servers::ours::serve(addr, broker).await,
             "jsonrpsee" => servers::theirs::serve(addr).await,
             "limit" => servers::limit::serve(addr).await,
             other => Err(std::io::Error::other(format!("unknown server {other:?}"))),

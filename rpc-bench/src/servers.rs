@@ -52,12 +52,14 @@ pub mod ours {
             .expect("unique names")
     }
 
-    /// Serves; with `redis`, on a Redis broker at that URL.
-    pub async fn serve(addr: &str, redis: Option<&str>) -> std::io::Result<()> {
+    /// Serves; with `broker`, on that Redis broker.
+    pub async fn serve(
+        addr: &str,
+        broker: Option<rpc_runtime::RedisBrokerBuilder>,
+    ) -> std::io::Result<()> {
         let mut hub = spec::hub();
-        if let Some(url) = redis {
-            let broker = rpc_runtime::RedisBroker::connect(url).await;
-            hub = hub.broker(broker.map_err(std::io::Error::other)?);
+        if let Some(broker) = broker {
+            hub = hub.broker(broker.connect().await.map_err(std::io::Error::other)?);
         }
         let server = rpc_runtime::Server::builder()
             // As jsonrpsee's below: the idle scenario holds 10,000 connections plus its probes.

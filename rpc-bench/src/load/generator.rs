@@ -2,6 +2,7 @@
 //! next one as each answer arrives. Every answer is checked, in every mode.
 
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -262,6 +263,70 @@ pub async fn idle(addr: SocketAddr, connections: usize) -> Result<Vec<impl Sized
     Ok(sockets)
 }
 
+/// Opens a connection for each user numbered in `users`, which joins its own group
+/// (`user-N`) and the group every user is in (`all`), checking both answers; in the users'
+/// order.
+pub async fn own_groups(addr: SocketAddr, users: Range<usize>) -> Result<Vec<Socket>, Error> {
+    let url = format!("ws://{addr}/");
+    let joined: Vec<Result<Socket, Error>> = futures_util::stream::iter(users)
+        .map(|user| {
+            let url = url.clone();
+            async move {
+                // Small reads: see `subscribe`.
+                let config = WebSocketConfig::default().read_buffer_size(4 * 1024);
+                let (mut socket, _) =
+                    tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;
+                for group in [format!("user-{user}"), "all".to_owned()] {
+                    let join = format!(
+                        r#"{{"jsonrpc":"2.0","method":"join","params":["{group}"],"id":0}}"#
+                    );
+                    socket.send(Message::text(join)).await?;
+                    let answer = next_text(&mut socket).await?;
+                    if answer != r#"{"jsonrpc":"2.0","result":true,"id":0}"# {
+                        return Err(format!("join {group}: {answer}").into());
+                    }
+                }
+                Ok(socket)
+            }
+        })
+        .buffered(64)
+        .collect()
+        .await;
+    joined.into_iter().collect()
+}
+
+/// Sends `request` on `socket` and reads its answer.
+pub async fn call(socket: &mut Socket, request: String) -> Result<String, Error> {
+    socket.send(Message::text(request)).await?;
+    next_text(socket).await
+}
+
+/// Waits until every one of `sockets` has received a notification of `method`, each checked to
+/// be the first thing it reads.
+pub async fn each_notified(sockets: &mut [Socket], method: &str) -> Result<(), Error> {
+    let expected = format!(r#"{{"jsonrpc":"2.0","method":"{method}","params":[]}}"#);
+    let reads = sockets.iter_mut().map(|socket| {
+        let expected = &expected;
+        async move {
+            let text = next_text(socket).await?;
+            if text != *expected {
+                return Err(Error::from(format!("expected {expected}, read {text}")));
+            }
+            Ok(())
+        }
+    });
+    futures_util::future::try_join_all(reads).await?;
+    Ok(())
+}
+
+async fn next_text(socket: &mut Socket) -> Result<String, Error> {
+    let message = tokio::time::timeout(ANSWER_TIMEOUT, socket.next())
+        .await
+        .map_err(|_| "nothing read within 10 s")?
+        .ok_or("the server closed a connection")??;
+    Ok(message.into_text()?.as_str().to_owned())
+}
+
 /// What the publisher asks for each time: `items` ticks of `size` bytes of padding.
 #[derive(Clone, Copy, Debug)]
 pub struct Burst {
@@ -382,7 +447,7 @@ impl Subscribe {
     }
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
 
 /// A connection subscribed to `ticks`, with the ticks it will receive, byte for byte.
 pub struct Subscriber {

@@ -54,12 +54,16 @@ impl ServerProcess {
     /// A `redis-server` without persistence on a free loopback port, on core 0 when `pin` is
     /// set; ready once it accepts connections.
     pub fn redis(pin: bool) -> std::io::Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+        Self::redis_with(pin, &[])
+    }
+
+    /// Like [`redis`](Self::redis), with `extra` arguments.
+    fn redis_with(pin: bool, extra: &[&str]) -> std::io::Result<Self> {
+        let port = free_port()?;
         let child = pinned(std::path::Path::new("redis-server"), pin)
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
+            .args(extra)
             .stdout(Stdio::null())
             .spawn()
             .map_err(|err| std::io::Error::other(format!("cannot start redis-server: {err}")))?;
@@ -74,6 +78,16 @@ impl ServerProcess {
         Err(std::io::Error::other(
             "redis-server did not start listening",
         ))
+    }
+
+    /// What `redis-cli` prints for `args` sent to this process, a Redis.
+    pub fn redis_cli(&self, args: &[&str]) -> std::io::Result<String> {
+        let output = Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &self.addr.port().to_string()])
+            .args(args)
+            .stderr(Stdio::inherit())
+            .output()?;
+        String::from_utf8(output.stdout).map_err(std::io::Error::other)
     }
 
     /// User plus system CPU time so far.
@@ -116,6 +130,87 @@ impl ServerProcess {
             .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
             .ok_or_else(|| std::io::Error::other(format!("no {field} in /proc status")))
     }
+}
+
+/// A Redis Cluster of three masters and no replicas, on core 0 when `pin` is set, made with
+/// `redis-cli --cluster create`; ready once every master says the cluster is up.
+pub struct RedisCluster {
+    pub masters: Vec<ServerProcess>,
+    /// The masters' cluster configuration files.
+    dir: std::path::PathBuf,
+}
+
+impl RedisCluster {
+    pub fn start(pin: bool) -> std::io::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("rpc-bench-cluster-{}", free_port()?));
+        std::fs::create_dir_all(&dir)?;
+        let mut cluster = RedisCluster {
+            masters: Vec::new(),
+            dir,
+        };
+        for _ in 0..3 {
+            let bus = free_port()?.to_string();
+            let dir = cluster.dir.display().to_string();
+            let config = format!("nodes-{bus}.conf");
+            let args = [
+                "--cluster-enabled",
+                "yes",
+                "--cluster-port",
+                &bus,
+                "--cluster-config-file",
+                &config,
+                "--dir",
+                &dir,
+            ];
+            cluster.masters.push(ServerProcess::redis_with(pin, &args)?);
+        }
+        let created = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(cluster.masters.iter().map(|master| master.addr.to_string()))
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .status()?;
+        if !created.success() {
+            return Err(std::io::Error::other("redis-cli --cluster create failed"));
+        }
+        for master in &cluster.masters {
+            let mut tries = 0;
+            while !master
+                .redis_cli(&["CLUSTER", "INFO"])?
+                .contains("cluster_state:ok")
+            {
+                tries += 1;
+                if tries > 500 {
+                    return Err(std::io::Error::other("the Redis Cluster did not come up"));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        Ok(cluster)
+    }
+
+    /// Every master's URL, comma-separated, as `--redis-cluster` takes them.
+    pub fn urls(&self) -> String {
+        let urls: Vec<String> = self
+            .masters
+            .iter()
+            .map(|master| format!("redis://{}/", master.addr))
+            .collect();
+        urls.join(",")
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        self.masters.clear();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 impl Drop for ServerProcess {
