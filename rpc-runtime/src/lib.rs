@@ -24,6 +24,7 @@
 // client/    `WsClient`, `HttpClient`, `TestClient`, batches, typed subscriptions, for
 //            `RpcClient` and the clients `#[rpc_service]` generates.
 // log.rs     Log lines an attacker can provoke, throttled.
+// random.rs  Random names no other process picks: node ids, stream epochs.
 // private/   `__private`: what the macros' generated code names, one module per generator.
 
 //! Expose plain Rust functions over JSON-RPC 2.0 (and 1.0), on HTTP and WebSocket from one port.
@@ -91,6 +92,7 @@ mod params;
 mod peer;
 mod protocol;
 mod push;
+mod random;
 mod router;
 mod server;
 mod state;
@@ -122,7 +124,8 @@ pub use peer::{Connection, ConnectionId, ParseConnectionIdError, SlowReaderPolic
 #[cfg(feature = "redis")]
 pub use push::{BrokerError, RedisBroker, RedisBrokerBuilder};
 pub use push::{
-    BrokerStatus, Change, Hub, HubBuilder, Presence, PushError, Record, Refusal, Topic,
+    BrokerStatus, Change, History, Hub, HubBuilder, Presence, PushError, Record, Recovery, Refusal,
+    StreamPosition, Topic,
 };
 pub use router::{Router, RouterError};
 pub use server::{RpcService, Server, ServerBuilder, ServerHandle};

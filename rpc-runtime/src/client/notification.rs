@@ -5,29 +5,39 @@ use serde_json::value::RawValue;
 
 use super::ClientError;
 use super::wire::decode;
-use crate::protocol::Message;
+use crate::protocol::{Message, Request};
 
 /// A notification the server sent on its own.
 #[derive(Clone, Debug)]
 pub struct Notification {
     method: String,
     params: Option<Box<RawValue>>,
+    offset: Option<u64>,
 }
 
 impl Notification {
-    pub(crate) fn new(method: String, params: Option<Box<RawValue>>) -> Self {
-        Notification { method, params }
+    pub(crate) fn from_request(request: &Request<'_>) -> Self {
+        Notification {
+            method: request.method.to_string(),
+            params: request.params.map(RawValue::to_owned),
+            offset: request.offset,
+        }
     }
 
     /// Reads one notification message; `None` for anything else.
     pub(crate) fn parse(text: &str) -> Option<Self> {
         match Message::parse(text).ok()? {
-            Message::Request(request) if request.id.is_none() => Some(Notification::new(
-                request.method.into_owned(),
-                request.params.map(RawValue::to_owned),
-            )),
+            Message::Request(request) if request.id.is_none() => {
+                Some(Notification::from_request(&request))
+            }
             _ => None,
         }
+    }
+
+    /// A topic publication's offset in the topic's stream, sent to subscribers that keep
+    /// their position (see `rpc.subscribe`'s `positions`); `None` for other notifications.
+    pub fn offset(&self) -> Option<u64> {
+        self.offset
     }
 
     /// The notification's method name.

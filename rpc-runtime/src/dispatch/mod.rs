@@ -232,8 +232,7 @@ impl Dispatcher {
         // subscription's item, or one for whoever listens on the connection.
         if method.is_none()
             && request.id.is_none()
-            && unclaimed
-                .is_some_and(|unclaimed| unclaimed.notification(&request.method, request.params))
+            && unclaimed.is_some_and(|unclaimed| unclaimed.notification(&request))
         {
             return Reply::default();
         }

@@ -3,6 +3,8 @@
 
 use serde_json::value::RawValue;
 
+use crate::protocol::Request;
+
 /// What a message is answered with: the text to send back, if any, and the subscriptions the
 /// answer made. Dispatch only reports them; the connection that owns them starts or frees them.
 #[derive(Debug, Default)]
@@ -45,5 +47,5 @@ pub(crate) trait Unclaimed: Sync {
 
     /// A notification no method takes. `false` if nothing listens here, so that it is answered
     /// as a request for a method that does not exist would be.
-    fn notification(&self, method: &str, params: Option<&RawValue>) -> bool;
+    fn notification(&self, notification: &Request<'_>) -> bool;
 }

@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 use tokio::sync::{broadcast, mpsc};
 
 use crate::client::Notification;
-use crate::protocol::SubscriptionItem;
+use crate::protocol::{Request, SubscriptionItem};
 
 pub(crate) struct Listeners {
     /// Taken when the connection ends, which ends every listener's stream.
@@ -88,8 +88,8 @@ impl Listeners {
     }
 
     /// Delivers one notification.
-    pub(crate) fn deliver(&self, method: &str, params: Option<&RawValue>) {
-        if let Some(params) = params {
+    pub(crate) fn deliver(&self, notification: &Request<'_>) {
+        if let Some(params) = notification.params {
             if let Some(item) = SubscriptionItem::parse(params) {
                 let mut subscriptions = lock(&self.subscriptions);
                 let key = item.subscription.get();
@@ -111,10 +111,7 @@ impl Listeners {
         }
         if let Some(sender) = &*lock(&self.notifications) {
             if sender.receiver_count() > 0 {
-                let _ = sender.send(Notification::new(
-                    method.to_owned(),
-                    params.map(RawValue::to_owned),
-                ));
+                let _ = sender.send(Notification::from_request(notification));
             }
         }
     }

@@ -6,7 +6,7 @@ use serde_json::value::RawValue;
 
 use crate::Connection;
 use crate::dispatch::{Reply, Unclaimed};
-use crate::protocol::Message;
+use crate::protocol::{Message, Request};
 
 impl Unclaimed for Connection {
     fn answer(&self, text: &str, id: &RawValue, outcome: Result<&RawValue, &RawValue>) {
@@ -23,11 +23,11 @@ impl Unclaimed for Connection {
         Connection::answer_batch(self, text, ids);
     }
 
-    fn notification(&self, method: &str, params: Option<&RawValue>) -> bool {
+    fn notification(&self, notification: &Request<'_>) -> bool {
         let Some(listeners) = self.listeners_if_any() else {
             return false;
         };
-        listeners.deliver(method, params);
+        listeners.deliver(notification);
         true
     }
 }

@@ -42,6 +42,10 @@ pub(crate) struct Request<'a> {
     pub method: Cow<'a, str>,
     pub id: Option<&'a RawValue>,
     pub params: Option<&'a RawValue>,
+    /// A publication's place in its topic's stream, which a server adds to the notifications
+    /// of a subscriber that keeps its position (see `with_offset`); `None` when absent or not
+    /// an offset.
+    pub offset: Option<u64>,
 }
 
 /// One message object a peer receives.
@@ -84,6 +88,8 @@ struct Members<'a> {
     result: Option<&'a RawValue>,
     #[serde(borrow, default, deserialize_with = "present")]
     error: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    offset: Option<&'a RawValue>,
 }
 
 /// Maps a present member to `Some`, even when it is `null`: `"id": null` is a request in 2.0,
@@ -160,6 +166,7 @@ impl<'a> Message<'a> {
             method,
             id,
             params: members.params,
+            offset: members.offset.and_then(|offset| offset.get().parse().ok()),
         }))
     }
 }

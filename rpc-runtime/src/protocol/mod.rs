@@ -12,6 +12,6 @@ mod subscription;
 
 pub(crate) use batch::{BatchWriter, Unread, members as batch_members};
 pub(crate) use incoming::{Incoming, Invalid, Message, Request, Version};
-pub(crate) use request::{encode_notification, encode_request};
+pub(crate) use request::{encode_notification, encode_request, with_offset};
 pub(crate) use response::{encode_error, encode_success};
 pub(crate) use subscription::{SubscriptionItem, SubscriptionNotices, encode_unsubscribe};

@@ -39,6 +39,16 @@ pub(crate) fn encode_notification<P: Serialize + ?Sized>(
     Ok(out.into())
 }
 
+// Input: {"jsonrpc":"2.0","method":"news","params":["extra"]}
+// Output: {"jsonrpc":"2.0","method":"news","params":["extra"],"offset":17}
+/// A topic's notification as a subscriber that keeps its place in the topic's stream receives
+/// it: the publication's offset as one more member. Others receive it without.
+pub(crate) fn with_offset(notification: &str, offset: u64) -> String {
+    // Every notification this side encodes is one object.
+    let open = notification.strip_suffix('}').unwrap_or(notification);
+    format!(r#"{open},"offset":{offset}}}"#)
+}
+
 /// `text` as a JSON string literal.
 fn push_str_literal(out: &mut String, text: &str) {
     if text

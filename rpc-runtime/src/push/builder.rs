@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use futures_util::FutureExt;
 
+use super::History;
 #[cfg(feature = "redis")]
 use super::broker::{Inbound, Local};
 use super::hub::{ConnectHook, DisconnectHook, Hub, Inner};
@@ -23,6 +24,7 @@ pub struct HubBuilder {
     broker: Option<super::RedisBroker>,
     aiohttp_names: bool,
     presence_events: bool,
+    group_history: Option<History>,
     on_connect: Option<ConnectHook>,
     on_disconnect: Option<DisconnectHook>,
 }
@@ -49,6 +51,17 @@ impl HubBuilder {
     /// leave within six heartbeats, told by the process that finds it dead.
     pub fn presence_events(mut self) -> Self {
         self.presence_events = true;
+        self
+    }
+
+    /// Every group keeps its history: its notifications are numbered in the group's stream
+    /// and the last ones kept, so that a member coming back gets what it missed
+    /// ([`Hub::join_from`]). Kept in this process, or in Redis with a broker. Members that
+    /// join with a position receive each notification with its offset as one more member,
+    /// `{"jsonrpc":"2.0","method":M,"params":P,"offset":N}`; others, as before. Presence
+    /// events are notifications of the group, numbered with the rest.
+    pub fn group_history(mut self, history: History) -> Self {
+        self.group_history = Some(history);
         self
     }
 
@@ -117,6 +130,7 @@ impl HubBuilder {
                 topics: self.topics,
                 aiohttp_names: self.aiohttp_names,
                 presence_events: self.presence_events,
+                group_history: self.group_history,
                 on_connect: self.on_connect,
                 on_disconnect: self.on_disconnect,
             }),
@@ -155,6 +169,7 @@ impl fmt::Debug for HubBuilder {
             .field("topics", &self.topics.len())
             .field("aiohttp_names", &self.aiohttp_names)
             .field("presence_events", &self.presence_events)
+            .field("group_history", &self.group_history)
             .finish_non_exhaustive()
     }
 }

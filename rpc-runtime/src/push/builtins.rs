@@ -1,12 +1,15 @@
 //! The built-in topic methods: `rpc.subscribe`, `rpc.unsubscribe`, `rpc.topics` and
 //! `rpc.subscriptions`, optionally also under aiohttp-json-rpc's names.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use serde_json::Value;
 
 use super::broker::Kind;
 use super::hub::Hub;
 use super::registry::sorted;
+use super::{PushError, StreamPosition};
 use crate::method::{MethodKind, Outcome};
 use crate::params::Params;
 use crate::{Connection, Context, MethodDescriptor, Router, RpcError};
@@ -45,14 +48,40 @@ pub(crate) fn methods(hub: &Hub) -> Router {
 }
 
 fn subscribe(cx: Context, params: Params<'_>) -> Result<Outcome, RpcError> {
-    let names = topic_names(params)?;
+    let Subscribe {
+        names,
+        mut since,
+        positions,
+    } = Subscribe::read(params)?;
     if names.is_empty() {
         return Err(RpcError::invalid_params(
             "name a topic, or a list of topics",
         ));
     }
     let hub = cx.hub();
-    let subscriptions = hub.subscribe_caller(&cx, connection(&cx)?, &names)?;
+    let connection = connection(&cx)?;
+    if positions || !since.is_empty() {
+        hub.may_subscribe(&cx, &names)?;
+        let (hub, id) = (hub.clone(), connection.id());
+        return Ok(Outcome::Pending(Box::pin(async move {
+            // Each topic's position; `null` for one that keeps no history.
+            let mut answer = serde_json::Map::new();
+            for name in names {
+                let from = since.remove(&name);
+                let position = match hub.subscribe_from(&name, id, from).await {
+                    Ok(recovery) => serde_json::to_value(recovery).unwrap_or_default(),
+                    Err(PushError::NoHistory(_)) => {
+                        hub.subscribe(&name, id).await?;
+                        Value::Null
+                    }
+                    Err(err) => return Err(err.into()),
+                };
+                answer.insert(name, position);
+            }
+            crate::method::encode(&answer)
+        })));
+    }
+    let subscriptions = hub.subscribe_caller(&cx, connection, &names)?;
     if hub.inner.remote.is_none() {
         return answer(&subscriptions);
     }
@@ -90,6 +119,50 @@ fn connection(cx: &Context) -> Result<&Connection, RpcError> {
 
 fn answer(value: &impl Serialize) -> Result<Outcome, RpcError> {
     Ok(Outcome::Ready(crate::method::encode(value)))
+}
+
+/// What `rpc.subscribe` is asked.
+#[derive(Debug, Default, PartialEq)]
+struct Subscribe {
+    names: Vec<String>,
+    /// The position last seen in each topic, to be sent what came after.
+    since: HashMap<String, StreamPosition>,
+    /// Whether the caller keeps its position: its publications come with offsets, and the
+    /// answer gives each topic's position instead of the list of subscriptions.
+    positions: bool,
+}
+
+impl Subscribe {
+    // Input: {"topics": ["news"], "since": {"news": {"offset": 17, "epoch": "9f.."}}}
+    //        | {"topic": "news", "positions": true} | any form `topic_names` reads
+    /// The topic names, and by name, `since` (each topic's last position) and `positions`.
+    fn read(params: Params<'_>) -> Result<Self, RpcError> {
+        let Some(raw) = params.raw() else {
+            return Ok(Subscribe::default());
+        };
+        if !raw.get().starts_with('{') {
+            return Ok(Subscribe {
+                names: topic_names(params)?,
+                ..Subscribe::default()
+            });
+        }
+        #[derive(serde::Deserialize)]
+        struct Named {
+            #[serde(default)]
+            since: HashMap<String, StreamPosition>,
+            #[serde(default)]
+            positions: bool,
+        }
+        let named: Named = serde_json::from_str(raw.get()).map_err(|err| {
+            RpcError::invalid_params("expected `since` as {TOPIC: {\"offset\": N, \"epoch\": E}}")
+                .with_data(err.to_string())
+        })?;
+        Ok(Subscribe {
+            names: topic_names(params)?,
+            since: named.since,
+            positions: named.positions,
+        })
+    }
 }
 
 // Input: "news" | ["news"] | ["news", "status"] | [["news", "status"]] | {"topics": ...}
@@ -143,6 +216,19 @@ impl Hub {
         connection: &Connection,
         names: &[String],
     ) -> Result<Vec<String>, RpcError> {
+        self.may_subscribe(cx, names)?;
+        let id = connection.id();
+        let mut registry = self.write();
+        for name in names {
+            // Fails only for a connection that has ended, whose answer nobody reads.
+            let _ = registry.subscribe(name, id);
+        }
+        Ok(registry.names_of(Kind::Topic, id))
+    }
+
+    /// Whether the caller may subscribe to every topic in `names`: each declared, and its
+    /// guard allowing the caller.
+    fn may_subscribe(&self, cx: &Context, names: &[String]) -> Result<(), RpcError> {
         let mut unknown = Vec::new();
         let mut forbidden = Vec::new();
         for name in names {
@@ -158,13 +244,7 @@ impl Hub {
                     .with_data(serde_json::json!({ "unknown": unknown, "forbidden": forbidden })),
             );
         }
-        let id = connection.id();
-        let mut registry = self.write();
-        for name in names {
-            // Fails only for a connection that has ended, whose answer nobody reads.
-            let _ = registry.subscribe(name, id);
-        }
-        Ok(registry.names_of(Kind::Topic, id))
+        Ok(())
     }
 
     pub(crate) fn aiohttp_names(&self) -> bool {
@@ -181,6 +261,29 @@ mod tests {
     fn names(text: &str) -> Result<Vec<String>, RpcError> {
         let raw = RawValue::from_string(text.to_owned()).unwrap();
         topic_names(Params::new(Some(&raw)))
+    }
+
+    fn read(text: &str) -> Result<Subscribe, RpcError> {
+        let raw = RawValue::from_string(text.to_owned()).unwrap();
+        Subscribe::read(Params::new(Some(&raw)))
+    }
+
+    #[test]
+    fn reads_positions_and_where_to_recover_from() {
+        let asked =
+            read(r#"{"topics":["news","status"],"since":{"news":{"offset":17,"epoch":"e1"}}}"#)
+                .unwrap();
+        assert_eq!(asked.names, ["news", "status"]);
+        assert_eq!(asked.since["news"].offset, 17);
+        assert_eq!(asked.since["news"].epoch, "e1");
+        assert!(!asked.positions);
+        assert!(
+            read(r#"{"topic":"news","positions":true}"#)
+                .unwrap()
+                .positions
+        );
+        assert_eq!(read(r#"["news"]"#).unwrap().names, ["news"]);
+        assert!(read(r#"{"topic":"news","since":{"news":{"offset":-1}}}"#).is_err());
     }
 
     #[test]

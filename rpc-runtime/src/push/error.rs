@@ -22,6 +22,10 @@ pub enum PushError {
     /// The topic was never declared with [`HubBuilder::topic`](crate::HubBuilder::topic).
     #[error("no topic `{0}` is declared")]
     UnknownTopic(String),
+    /// A subscriber asked for its position in a topic that keeps no history: declare it with
+    /// [`Topic::history`](crate::Topic::history).
+    #[error("topic `{0}` keeps no history")]
+    NoHistory(String),
     /// The hub's broker could not answer: Redis is unreachable, or did not answer in time.
     #[error("the broker cannot reach Redis: {0}")]
     Broker(String),

@@ -15,7 +15,7 @@ use super::broker::{BrokerStatus, Kind, Remote, Route};
 use super::presence::{JOINED, LEFT, presence_event};
 use super::refusal::Refusal;
 use super::registry::{Registry, deliver, sorted};
-use super::{Presence, PushError, Topic};
+use super::{History, Presence, PushError, Recovery, StreamPosition, Topic};
 use crate::protocol::encode_notification;
 use crate::{Connection, ConnectionId};
 
@@ -64,6 +64,8 @@ pub(super) struct Inner {
     pub topics: HashMap<Arc<str>, Topic>,
     pub aiohttp_names: bool,
     pub presence_events: bool,
+    /// What every group keeps of its past; `None`: nothing.
+    pub group_history: Option<History>,
     pub on_connect: Option<ConnectHook>,
     pub on_disconnect: Option<DisconnectHook>,
 }
@@ -157,6 +159,30 @@ impl Hub {
         self.enter(group, id, Some(info.into())).await
     }
 
+    /// Adds a connection to `group` keeping its position in the group's stream, for a hub
+    /// whose groups keep history ([`HubBuilder::group_history`](super::HubBuilder::group_history));
+    /// see [`subscribe_from`](Self::subscribe_from), which it is for groups.
+    pub async fn join_from(
+        &self,
+        group: &str,
+        id: ConnectionId,
+        since: Option<StreamPosition>,
+    ) -> Result<Recovery, PushError> {
+        self.enter_from(group, id, None, since).await
+    }
+
+    /// [`join_from`](Self::join_from) with `info`, as [`join_with`](Self::join_with).
+    pub async fn join_with_from(
+        &self,
+        group: &str,
+        id: ConnectionId,
+        info: impl Serialize,
+        since: Option<StreamPosition>,
+    ) -> Result<Recovery, PushError> {
+        let info = serde_json::to_string(&info).map_err(PushError::serialize)?;
+        self.enter_from(group, id, Some(info.into()), since).await
+    }
+
     async fn enter(
         &self,
         group: &str,
@@ -171,6 +197,43 @@ impl Hub {
             self.tell(JOINED, group, id, info.as_deref());
         }
         Ok(joined)
+    }
+
+    async fn enter_from(
+        &self,
+        group: &str,
+        id: ConnectionId,
+        info: Option<Arc<str>>,
+        since: Option<StreamPosition>,
+    ) -> Result<Recovery, PushError> {
+        let history = self
+            .inner
+            .group_history
+            .ok_or_else(|| PushError::NoHistory(group.to_owned()))?;
+        let (joined, recovery) = self
+            .from(Kind::Group, group, id, info.clone(), since, history)
+            .await?;
+        if joined {
+            self.tell(JOINED, group, id, info.as_deref());
+        }
+        Ok(recovery)
+    }
+
+    /// Adds a member keeping its position, sending what it missed since `since`.
+    async fn from(
+        &self,
+        kind: Kind,
+        name: &str,
+        id: ConnectionId,
+        info: Option<Arc<str>>,
+        since: Option<StreamPosition>,
+        history: History,
+    ) -> Result<(bool, Recovery), PushError> {
+        let entered = self
+            .write()
+            .enter_from(kind, name, id, info, since.as_ref(), history)?;
+        self.routed(kind, name).await;
+        Ok(entered)
     }
 
     /// A presence event to the group's members, if the hub sends them.
@@ -210,6 +273,9 @@ impl Hub {
         params: impl Serialize,
     ) -> Result<usize, PushError> {
         let message = encode_notification(method, &params).map_err(PushError::serialize)?;
+        if let Some(history) = self.inner.group_history {
+            return Ok(self.append(Kind::Group, group, history, message));
+        }
         Ok(self.send(Route::Group(group), Kind::Group, group, message))
     }
 
@@ -290,10 +356,14 @@ impl Hub {
     /// serialized once; returns how many connections of this process it was queued for (with a
     /// broker, as [`notify_group`](Self::notify_group) does: published to the topic's Redis
     /// channel, in one order for every subscriber). A topic declared with
-    /// [`Topic::retain_last`] keeps it for later subscribers.
+    /// [`Topic::retain_last`] keeps it for later subscribers; one with [`Topic::history`]
+    /// numbers it and keeps it for subscribers coming back.
     pub fn publish(&self, topic: &str, data: impl Serialize) -> Result<usize, PushError> {
         let declared = self.declared(topic)?;
         let message = encode_notification(topic, &data).map_err(PushError::serialize)?;
+        if let Some(history) = declared.history {
+            return Ok(self.append(Kind::Topic, topic, history, message));
+        }
         if declared.retain_last {
             return Ok(self.retain(declared, message));
         }
@@ -305,7 +375,22 @@ impl Hub {
     pub fn publish_retained(&self, topic: &str, data: impl Serialize) -> Result<usize, PushError> {
         let declared = self.declared(topic)?;
         let message = encode_notification(topic, &data).map_err(PushError::serialize)?;
+        if let Some(history) = declared.history {
+            return Ok(self.append(Kind::Topic, topic, history, message));
+        }
         Ok(self.retain(declared, message))
+    }
+
+    /// Numbers a push to a topic or group with history, keeps it and delivers it.
+    fn append(&self, kind: Kind, name: &str, history: History, message: Utf8Bytes) -> usize {
+        if self.inner.remote.is_some() {
+            let route = match kind {
+                Kind::Group => Route::Group(name),
+                Kind::Topic => Route::Topic(name),
+            };
+            return self.send(route, kind, name, message);
+        }
+        self.write().append(kind, name, history, &message)
     }
 
     fn retain(&self, topic: &Topic, message: Utf8Bytes) -> usize {
@@ -331,6 +416,29 @@ impl Hub {
         let subscribed = self.write().subscribe(topic, id)?;
         self.routed(Kind::Topic, topic).await;
         Ok(subscribed)
+    }
+
+    /// Subscribes a connection to a topic with [`Topic::history`], keeping its position: from
+    /// now on it receives the topic's publications with their offsets. Given `since`, the
+    /// position it last saw, it is first sent every publication after it, in order, then the
+    /// live ones, none missed or doubled in between; if some are no longer kept (too old, or
+    /// `since` is of another epoch), none is sent and the answer says so
+    /// ([`Recovery::recovered`]). Like [`subscribe`](Self::subscribe), it returns once every
+    /// later publish reaches the subscriber.
+    pub async fn subscribe_from(
+        &self,
+        topic: &str,
+        id: ConnectionId,
+        since: Option<StreamPosition>,
+    ) -> Result<Recovery, PushError> {
+        let history = self
+            .declared(topic)?
+            .history
+            .ok_or_else(|| PushError::NoHistory(topic.to_owned()))?;
+        let (_, recovery) = self
+            .from(Kind::Topic, topic, id, None, since, history)
+            .await?;
+        Ok(recovery)
     }
 
     /// Unsubscribes a connection from a topic; `false` if it was not subscribed.

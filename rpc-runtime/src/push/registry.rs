@@ -1,24 +1,37 @@
 //! Who is where on this process: the connections, the groups they joined, the topics they
-//! subscribed to, and the topics' retained values.
+//! subscribed to (and where in a topic's stream those that keep their position are), the
+//! topics' retained values, and, without a broker, their history.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::PushError;
 use super::broker::{Kind, Remote};
+use super::history::Stream;
+use super::{History, PushError, Recovery, StreamPosition};
 use crate::peer::Pushed;
 use crate::{Connection, ConnectionId};
 
+/// How often, at most, the streams are swept of what they no longer keep.
+const SWEEP: Duration = Duration::from_secs(1);
+
 /// Groups and topics are both named sets of connections; each connection also lists the sets
 /// it is in, so that leaving them all on close costs what it joined.
-#[derive(Default)]
 pub(super) struct Registry {
     pub(super) connections: HashMap<ConnectionId, Member>,
     pub(super) groups: HashMap<Arc<str>, Members>,
     pub(super) subscribers: HashMap<Arc<str>, Members>,
     pub(super) retained: HashMap<Arc<str>, Retained>,
+    /// By kind, the members of a topic or group that keep their position in its stream, each
+    /// with its floor: only pushes numbered above it reach it (`u64::MAX`: none yet, while
+    /// what it missed is being read), so that none arrives twice or out of order.
+    pub(super) positioned: [HashMap<Arc<str>, HashMap<ConnectionId, u64>>; 2],
+    /// By kind, without a broker, the streams of the topics and groups with history.
+    streams: [HashMap<Arc<str>, Stream>; 2],
+    /// When the streams were last swept.
+    swept: Instant,
     /// Told when a set gains its first member here or loses its last, so that Redis routes its
     /// pushes here, and of every group membership; `None` without a broker.
     remote: Option<Arc<dyn Remote>>,
@@ -70,8 +83,14 @@ impl Member {
 impl Registry {
     pub(super) fn new(remote: Option<Arc<dyn Remote>>) -> Self {
         Registry {
+            connections: HashMap::new(),
+            groups: HashMap::new(),
+            subscribers: HashMap::new(),
+            retained: HashMap::new(),
+            positioned: Default::default(),
+            streams: Default::default(),
+            swept: Instant::now(),
             remote,
-            ..Registry::default()
         }
     }
 
@@ -197,6 +216,13 @@ impl Registry {
 
     /// Removes `id` from one set, and the set once it is empty, so names do not pile up.
     fn drop_member(&mut self, kind: Kind, name: &Arc<str>, id: ConnectionId) {
+        let positioned = &mut self.positioned[kind as usize];
+        if let Some(floors) = positioned.get_mut(&**name) {
+            floors.remove(&id);
+            if floors.is_empty() {
+                positioned.remove(&**name);
+            }
+        }
         let remote = self.remote.clone();
         let sets = self.sets_mut(kind);
         let Some(members) = sets.get_mut(&**name) else {
@@ -258,6 +284,120 @@ impl Registry {
         self.retained
             .insert(topic.clone(), Retained { seq, message });
         reached
+    }
+}
+
+impl Registry {
+    /// Numbers and keeps a push to a topic or group with history (without a broker) and
+    /// delivers it.
+    pub(super) fn append(
+        &mut self,
+        kind: Kind,
+        name: &str,
+        history: History,
+        message: &Utf8Bytes,
+    ) -> usize {
+        self.sweep();
+        let streams = &mut self.streams[kind as usize];
+        let stream = streams
+            .entry(name.into())
+            .or_insert_with(|| Stream::new(history));
+        let (offset, numbered) = stream.append(message);
+        self.deliver_numbered(kind, name, offset, message, &numbered)
+    }
+
+    /// Delivers push `offset` of a topic or group: `numbered` to the members that keep their
+    /// position, once it is past their floor, `plain` to the others. Counts those it was queued
+    /// for.
+    pub(super) fn deliver_numbered(
+        &self,
+        kind: Kind,
+        name: &str,
+        offset: u64,
+        plain: &Utf8Bytes,
+        numbered: &Utf8Bytes,
+    ) -> usize {
+        let Some(members) = self.sets(kind).get(name) else {
+            return 0;
+        };
+        let floors = self.positioned[kind as usize].get(name);
+        let queued = members.iter().filter(|(id, connection)| {
+            let message = match floors.and_then(|floors| floors.get(id)) {
+                None => plain,
+                Some(&floor) if offset > floor => numbered,
+                Some(_) => return false,
+            };
+            connection.push(message.clone()) == Pushed::Queued
+        });
+        queued.count()
+    }
+
+    /// Adds `id` to a topic or group with history (without a broker), keeping its position:
+    /// the pushes after `since` are queued first, if they are all still kept. One step under
+    /// the hub's lock, so that none is missed or doubled between them and the live ones.
+    pub(super) fn enter_from(
+        &mut self,
+        kind: Kind,
+        name: &str,
+        id: ConnectionId,
+        info: Option<Arc<str>>,
+        since: Option<&StreamPosition>,
+        history: History,
+    ) -> Result<(bool, Recovery), PushError> {
+        self.sweep();
+        let added = match kind {
+            Kind::Topic => self.subscribe(name, id)?,
+            Kind::Group => self.add_with(kind, name, id, info)?,
+        };
+        let streams = &mut self.streams[kind as usize];
+        let stream = streams
+            .entry(name.into())
+            .or_insert_with(|| Stream::new(history));
+        let missed = since.map(|since| stream.since(since));
+        let position = stream.position();
+        if let (Some(Some(missed)), Some(member)) = (&missed, self.connections.get(&id)) {
+            for message in missed {
+                member.connection.push(message.clone());
+            }
+        }
+        self.position(kind, name, id, position.offset);
+        let recovered = missed.map(|missed| missed.is_some());
+        Ok((
+            added,
+            Recovery {
+                position,
+                recovered,
+            },
+        ))
+    }
+
+    /// Marks a member of a topic or group as one that keeps its position, with its floor.
+    pub(super) fn position(&mut self, kind: Kind, name: &str, id: ConnectionId, floor: u64) {
+        // The set's own allocation of the name.
+        if let Some((name, _)) = self.sets(kind).get_key_value(name) {
+            let name = name.clone();
+            let positioned = &mut self.positioned[kind as usize];
+            positioned.entry(name).or_default().insert(id, floor);
+        }
+    }
+
+    /// At most once a second, when pushes or joins come: forgets what the streams kept past
+    /// their size or age, and the streams left empty whose set has no member here, so that
+    /// the memory of sets gone quiet comes back.
+    fn sweep(&mut self) {
+        let now = Instant::now();
+        if now.duration_since(self.swept) < SWEEP {
+            return;
+        }
+        self.swept = now;
+        for kind in [Kind::Group, Kind::Topic] {
+            let sets = match kind {
+                Kind::Group => &self.groups,
+                Kind::Topic => &self.subscribers,
+            };
+            self.streams[kind as usize]
+                .retain(|name, stream| !stream.trim(now) || sets.contains_key(name));
+        }
     }
 }
 

@@ -1,8 +1,10 @@
-//! A topic declaration: its name, who may subscribe, whether it keeps its last value.
+//! A topic declaration: its name, who may subscribe, whether it keeps its last value or its
+//! history.
 
 use std::fmt;
 use std::sync::Arc;
 
+use super::History;
 use crate::Context;
 
 pub(crate) type Guard = Arc<dyn Fn(&Context) -> bool + Send + Sync>;
@@ -30,6 +32,7 @@ pub struct Topic {
     pub(crate) name: Arc<str>,
     pub(crate) guard: Option<Guard>,
     pub(crate) retain_last: bool,
+    pub(crate) history: Option<History>,
 }
 
 impl Topic {
@@ -39,6 +42,7 @@ impl Topic {
             name: name.into(),
             guard: None,
             retain_last: false,
+            history: None,
         }
     }
 
@@ -53,6 +57,21 @@ impl Topic {
     /// this, [`Hub::publish_retained`](crate::Hub::publish_retained) keeps one publish.)
     pub fn retain_last(mut self) -> Self {
         self.retain_last = true;
+        self
+    }
+
+    /// Numbers every publish in the topic's stream and keeps the last ones, so that a
+    /// subscriber coming back gets what it missed: `rpc.subscribe` with `since` (the position
+    /// it last saw), or [`Hub::subscribe_from`](crate::Hub::subscribe_from). Kept in this
+    /// process, or in Redis with a broker. Subscribers that ask for their position receive
+    /// each publication with its offset as one more member,
+    /// `{"jsonrpc":"2.0","method":TOPIC,"params":DATA,"offset":N}`; others, as before.
+    ///
+    /// A topic with history keeps no retained value: [`retain_last`](Self::retain_last) is
+    /// ignored, and [`Hub::publish_retained`](crate::Hub::publish_retained) publishes as
+    /// [`Hub::publish`](crate::Hub::publish) does.
+    pub fn history(mut self, history: History) -> Self {
+        self.history = Some(history);
         self
     }
 
@@ -72,6 +91,7 @@ impl fmt::Debug for Topic {
             .field("name", &self.name)
             .field("guarded", &self.guard.is_some())
             .field("retain_last", &self.retain_last)
+            .field("history", &self.history)
             .finish()
     }
 }

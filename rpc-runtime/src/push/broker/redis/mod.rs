@@ -20,10 +20,9 @@ mod shards;
 mod wire;
 
 use std::fmt;
-use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use keys::Keys;
 use link::{Link, Outgoing};
@@ -263,13 +262,7 @@ fn resp3(url: &str) -> redis::RedisResult<ConnectionInfo> {
 
 /// A node id no other process will pick: 64 random bits, never 0 (the broker-less node).
 fn random_node() -> u64 {
-    // The standard library's hasher keys come from the OS's random source.
-    let seed = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |since| since.as_nanos());
-    std::collections::hash_map::RandomState::new()
-        .hash_one((seed, std::process::id()))
-        .max(1)
+    crate::random::random_u64().max(1)
 }
 
 impl fmt::Debug for RedisBroker {
