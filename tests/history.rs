@@ -7,10 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{TestServer, Ws, spec, timed};
-use rpc_runtime::{
-    Connection, Context, History, PushError, RpcError, Server, StreamPosition, Topic, methods,
-    rpc_method,
-};
+use rpc_runtime::{History, PushError, Server, StreamPosition, Topic};
 use serde_json::{Value, json};
 
 /// The conformance server with a topic `log` that keeps `history`, and groups that keep the
@@ -20,22 +17,7 @@ async fn server(history: History) -> TestServer {
         .topic(Topic::new("log").history(history))
         .group_history(history)
         .build();
-    let router = spec::router()
-        .merge(methods![join_from])
-        .expect("unique names");
-    TestServer::start_router(Server::builder().hub(hub), router).await
-}
-
-/// Joins a group keeping the position, from `since` if given.
-#[rpc_method]
-async fn join_from(
-    cx: Context,
-    conn: Connection,
-    group: String,
-    since: Option<StreamPosition>,
-) -> Result<Value, RpcError> {
-    let recovery = cx.hub().join_from(&group, conn.id(), since).await?;
-    Ok(serde_json::to_value(recovery).expect("a recovery serializes"))
+    TestServer::start_router(Server::builder().hub(hub), spec::router()).await
 }
 
 /// Sends a call and returns its answer, with the notifications that came before it.

@@ -27,6 +27,12 @@ impl Node {
         Node(Running::start("spec_server", &[&option, &url]).await)
     }
 
+    /// With a topic `log` and groups that keep history.
+    async fn with_history(backend: &Backend) -> Node {
+        let [option, url] = backend.args();
+        Node(Running::start("spec_server", &[&option, &url, "--history"]).await)
+    }
+
     async fn client(&self) -> Client {
         Client::connect(self.0.addr).await
     }
@@ -99,6 +105,32 @@ impl Client {
     async fn status(&mut self) -> Value {
         self.call("broker_status", json!([])).await
     }
+
+    /// Subscribes to `log` keeping the position, from `since` if given: the answer, and the
+    /// pushes that came before it (what was missed).
+    async fn follow(&mut self, since: Option<&Value>) -> (Value, Vec<Value>) {
+        let params = match since {
+            Some(since) => json!({"topic": "log", "since": {"log": since}}),
+            None => json!({"topic": "log", "positions": true}),
+        };
+        let answer = self.call("rpc.subscribe", params).await;
+        (
+            answer["log"].clone(),
+            std::mem::take(&mut self.notifications),
+        )
+    }
+}
+
+/// `{"offset": N, "epoch": E}` of a subscribe's answer, with another offset.
+fn at(position: &Value, offset: u64) -> Value {
+    json!({"offset": offset, "epoch": position["epoch"]})
+}
+
+fn offsets(notes: &[Value]) -> Vec<u64> {
+    notes
+        .iter()
+        .map(|note| note["offset"].as_u64().unwrap())
+        .collect()
 }
 
 async fn lost(client: &mut Client) -> u64 {
@@ -603,6 +635,151 @@ async fn a_group_s_channel_is_held_while_it_has_members_here(backend: Backend) {
     .await;
 }
 
+/// A subscriber that comes back on another process from the position it last saw gets what
+/// it missed from Redis, once and in order, then the live pushes.
+async fn a_subscriber_coming_back_on_another_process_gets_what_it_missed(backend: Backend) {
+    let (a, b) = (
+        Node::with_history(&backend).await,
+        Node::with_history(&backend).await,
+    );
+    let (mut ann, mut bob) = (a.client().await, b.client().await);
+    let (start, _) = ann.follow(None).await;
+    assert_eq!(start["offset"], 0);
+    for n in 1..=3 {
+        bob.call("publish", json!(["log", [n]])).await;
+    }
+    for n in 1..=3 {
+        let note = timed("a numbered push", ann.notification()).await;
+        assert_eq!(
+            note,
+            json!({"jsonrpc": "2.0", "method": "log", "params": [n], "offset": n})
+        );
+    }
+    drop(ann);
+    for n in 4..=5 {
+        bob.call("publish", json!(["log", [n]])).await;
+    }
+    let mut back = b.client().await;
+    let (position, missed) = back.follow(Some(&at(&start, 3))).await;
+    assert_eq!(position["recovered"], true);
+    assert_eq!(position["offset"], 5);
+    assert_eq!(offsets(&missed), [4, 5]);
+    bob.call("publish", json!(["log", [6]])).await;
+    let live = timed("the next live one", back.notification()).await;
+    assert_eq!((&live["offset"], &live["params"]), (&json!(6), &json!([6])));
+    assert!(!back.has_notification().await, "once");
+}
+
+/// A publisher goes on while a subscriber drops and comes back on the other process, again
+/// and again: every push arrives once and in order.
+async fn pushes_published_during_a_reconnect_arrive_once_and_in_order(backend: Backend) {
+    const PUSHES: u64 = 2_000;
+    let nodes = [
+        Node::with_history(&backend).await,
+        Node::with_history(&backend).await,
+    ];
+    let mut publisher = nodes[0].client().await;
+    let mut reader = nodes[1].client().await;
+    let (mut position, _) = reader.follow(None).await;
+    let publishing = tokio::spawn(async move {
+        for chunk in 0..PUSHES / 100 {
+            for n in chunk * 100 + 1..=(chunk + 1) * 100 {
+                let push = json!({"jsonrpc": "2.0", "method": "publish", "params": ["log", [n]]});
+                publisher.ws.send_text(&push.to_string()).await;
+            }
+            // Paced within the history (1,000 kept) and the broker's queue.
+            publisher.call("echo", json!(["sync"])).await;
+        }
+    });
+    let mut seen = Vec::new();
+    let mut round = 0;
+    while seen.last() != Some(&PUSHES) {
+        // Read a few live, then drop and come back on the other process.
+        for _ in 0..50 {
+            let note = timed("a push", reader.notification()).await;
+            seen.push(note["offset"].as_u64().unwrap());
+            if seen.last() == Some(&PUSHES) {
+                break;
+            }
+        }
+        let last = *seen.last().unwrap();
+        drop(reader);
+        round += 1;
+        reader = nodes[round % 2].client().await;
+        let (answer, missed) = reader.follow(Some(&at(&position, last))).await;
+        assert_eq!(answer["recovered"], true, "round {round}");
+        position = answer;
+        seen.extend(offsets(&missed));
+    }
+    publishing.await.unwrap();
+    assert_eq!(
+        seen,
+        (1..=PUSHES).collect::<Vec<_>>(),
+        "each once, in order"
+    );
+    assert!(round > 5, "came back {round} times");
+}
+
+/// The process a subscriber was on restarts: the history is in Redis, so nothing is lost.
+/// Redis losing its data starts a new epoch, which the subscriber is told of, not hidden.
+async fn history_in_redis_outlives_a_process_and_a_lost_redis_is_reported(mut backend: Backend) {
+    let a = Node::with_history(&backend).await;
+    let mut ann = a.client().await;
+    let (start, _) = ann.follow(None).await;
+    ann.call("publish", json!(["log", [1]])).await;
+    assert_eq!(timed("one", ann.notification()).await["offset"], 1);
+    a.kill().await;
+    let b = Node::with_history(&backend).await;
+    let mut bob = b.client().await;
+    bob.call("publish", json!(["log", [2]])).await;
+    let c = Node::with_history(&backend).await;
+    let mut back = c.client().await;
+    let (position, missed) = back.follow(Some(&at(&start, 1))).await;
+    assert_eq!(position["recovered"], true);
+    assert_eq!(offsets(&missed), [2]);
+
+    // The Redis holding the stream restarts empty.
+    let server = backend.server_of("{rpc:t:log}").await;
+    server.stop().await;
+    server.start_again().await;
+    for client in [&mut bob, &mut back] {
+        until("reconnection", async || {
+            client.status().await["connected"] == true
+        })
+        .await;
+    }
+    let mut late = c.client().await;
+    let (position, missed) = late.follow(Some(&at(&start, 2))).await;
+    assert_eq!(
+        position["recovered"], false,
+        "the history was lost with Redis"
+    );
+    assert_ne!(position["epoch"], start["epoch"], "a new epoch");
+    assert!(missed.is_empty());
+}
+
+/// Group notifications are numbered in Redis too, for members that join with a position.
+async fn a_member_coming_back_to_a_group_on_another_process_gets_what_it_missed(backend: Backend) {
+    let (a, b) = (
+        Node::with_history(&backend).await,
+        Node::with_history(&backend).await,
+    );
+    let (mut ann, mut bob) = (a.client().await, b.client().await);
+    let start = ann.call("join_from", json!(["room", null])).await;
+    bob.call("notify_group", json!(["room", "said", ["one"]]))
+        .await;
+    assert_eq!(timed("one", ann.notification()).await["offset"], 1);
+    drop(ann);
+    bob.call("notify_group", json!(["room", "said", ["two"]]))
+        .await;
+    let mut back = b.client().await;
+    let position = back.call("join_from", json!(["room", at(&start, 1)])).await;
+    assert_eq!(position["recovered"], true);
+    let missed = std::mem::take(&mut back.notifications);
+    assert_eq!(offsets(&missed), [2]);
+    assert_eq!(missed[0]["params"], json!(["two"]));
+}
+
 /// On a cluster, each group's channel and members live on the master serving its slot: groups
 /// on each of the three masters reach members on both processes, and each is held and kept
 /// there alone.
@@ -740,4 +917,8 @@ on_single_and_cluster!(
     presence_reads_every_process_members_with_what_they_joined_with,
     a_killed_process_s_members_are_announced_as_gone,
     a_group_s_channel_is_held_while_it_has_members_here,
+    a_subscriber_coming_back_on_another_process_gets_what_it_missed,
+    pushes_published_during_a_reconnect_arrive_once_and_in_order,
+    history_in_redis_outlives_a_process_and_a_lost_redis_is_reported,
+    a_member_coming_back_to_a_group_on_another_process_gets_what_it_missed,
 );

@@ -8,6 +8,8 @@
 //! ```
 //!
 //! Prints `listening on ADDR` once bound (port 0 picks a free port) and serves until Ctrl-C.
+//! With `--history`, a topic `log` and every group keep their last pushes, for subscribers
+//! that come back (`rpc.subscribe` with `since`, `join_from`).
 //! With `--redis URL`, its groups, topics and connections are shared with every other process
 //! started so on the same Redis; with `--redis-cluster URL[,URL..]` (any of its nodes), on the
 //! same Redis Cluster.
@@ -25,6 +27,7 @@ async fn main() -> io::Result<()> {
         .init();
     let mut addr = "127.0.0.1:8080".to_owned();
     let mut broker = None;
+    let mut history = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut url = || {
@@ -34,11 +37,15 @@ async fn main() -> io::Result<()> {
         match arg.as_str() {
             "--redis" => broker = Some(RedisBroker::builder(&url()?)),
             "--redis-cluster" => broker = Some(RedisBroker::cluster(url()?.split(','))),
+            "--history" => history = true,
             _ if arg.starts_with('-') => return Err(usage(&format!("unknown option {arg}"))),
             _ => addr = arg,
         }
     }
     let mut hub = methods::hub();
+    if history {
+        hub = methods::with_history(hub);
+    }
     if let Some(broker) = broker {
         match broker.connect().await {
             Ok(broker) => hub = hub.broker(broker),
@@ -65,6 +72,8 @@ async fn main() -> io::Result<()> {
 fn usage(problem: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidInput,
-        format!("{problem}\nusage: spec_server [ADDR] [--redis URL | --redis-cluster URL[,URL..]]"),
+        format!(
+            "{problem}\nusage: spec_server [ADDR] [--redis URL | --redis-cluster URL[,URL..]] [--history]"
+        ),
     )
 }

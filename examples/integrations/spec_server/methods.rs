@@ -8,8 +8,9 @@ use std::time::Duration;
 use futures_util::stream;
 use rpc_runtime::client::{ClientError, RpcClient};
 use rpc_runtime::{
-    BrokerStatus, Connection, ConnectionId, Context, Hub, HubBuilder, Presence, PushError, Router,
-    RpcError, Stream, Topic, methods, rpc_method, rpc_notification, rpc_subscription,
+    BrokerStatus, Connection, ConnectionId, Context, History, Hub, HubBuilder, Presence, PushError,
+    Recovery, Router, RpcError, Stream, StreamPosition, Topic, methods, rpc_method,
+    rpc_notification, rpc_subscription,
 };
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 use serde_json::{Value, json};
@@ -32,6 +33,7 @@ pub fn router() -> Router {
         publish,
         notify_me,
         join,
+        join_from,
         leave,
         notify_group,
         broadcast_ticks,
@@ -43,6 +45,13 @@ pub fn router() -> Router {
         members,
         broker_status,
     ]
+}
+
+/// `hub` with history: a topic `log` and every group keep the last 1,000 pushes for 5 minutes.
+pub fn with_history(hub: HubBuilder) -> HubBuilder {
+    let history = History::new().size(1000);
+    hub.topic(Topic::new("log").history(history))
+        .group_history(history)
 }
 
 /// The topics `news`, `status` and `ticks`, with the built-ins also under aiohttp-json-rpc's
@@ -151,6 +160,21 @@ pub fn notify_me(conn: Connection, method: String, params: Option<Value>) -> Res
 #[rpc_method]
 pub async fn join(cx: Context, conn: Connection, group: String) -> Result<bool, RpcError> {
     cx.hub().join(&group, conn.id()).await.map_err(push_failed)
+}
+
+/// Joins `group` keeping the connection's position in the group's stream, from `since` (the
+/// position it last saw) if given; for a hub whose groups keep history (`with_history`).
+#[rpc_method]
+pub async fn join_from(
+    cx: Context,
+    conn: Connection,
+    group: String,
+    since: Option<StreamPosition>,
+) -> Result<Recovery, RpcError> {
+    cx.hub()
+        .join_from(&group, conn.id(), since)
+        .await
+        .map_err(push_failed)
 }
 
 /// Leaves `group`; `false` if the connection was not a member.

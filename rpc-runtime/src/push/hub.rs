@@ -219,7 +219,9 @@ impl Hub {
         Ok(recovery)
     }
 
-    /// Adds a member keeping its position, sending what it missed since `since`.
+    /// Adds a member keeping its position, sending what it missed since `since`. With a
+    /// broker the member gets no push until the broker has read what it missed, in order
+    /// with what it delivers; if it cannot (Redis away), the member is taken out again.
     async fn from(
         &self,
         kind: Kind,
@@ -229,11 +231,30 @@ impl Hub {
         since: Option<StreamPosition>,
         history: History,
     ) -> Result<(bool, Recovery), PushError> {
-        let entered = self
-            .write()
-            .enter_from(kind, name, id, info, since.as_ref(), history)?;
+        let Some(remote) = &self.inner.remote else {
+            let mut registry = self.write();
+            return registry.enter_from(kind, name, id, info, since.as_ref(), history);
+        };
+        let entered = {
+            let mut registry = self.write();
+            let entered = registry.enter(kind, name, id, info)?;
+            registry.position(kind, name, id, u64::MAX);
+            entered
+        };
         self.routed(kind, name).await;
-        Ok(entered)
+        match remote.recover(kind, name, id, since, history).await {
+            Ok(recovery) => Ok((entered, recovery)),
+            Err(err) => {
+                let mut registry = self.write();
+                if entered {
+                    registry.remove(kind, name, id);
+                } else {
+                    // A member already, which goes on receiving every push.
+                    registry.position(kind, name, id, 0);
+                }
+                Err(err)
+            }
+        }
     }
 
     /// A presence event to the group's members, if the hub sends them.
@@ -283,12 +304,18 @@ impl Hub {
     /// there is none or it cannot take the push; the count `notify_group` and `publish` answer.
     fn send(&self, route: Route<'_>, kind: Kind, name: &str, message: Utf8Bytes) -> usize {
         let relayed = self.relayed(route, &message);
+        self.reach(relayed, kind, name, &message)
+    }
+
+    /// Delivers a push here unless the broker took it (`relayed`), which brings it back;
+    /// either way, the number of the set's members here.
+    fn reach(&self, relayed: bool, kind: Kind, name: &str, message: &Utf8Bytes) -> usize {
         let registry = self.read();
         let members = registry.sets(kind).get(name);
         if relayed {
             members.map_or(0, |m| m.len())
         } else {
-            deliver(members, &message)
+            deliver(members, message)
         }
     }
 
@@ -381,16 +408,15 @@ impl Hub {
         Ok(self.retain(declared, message))
     }
 
-    /// Numbers a push to a topic or group with history, keeps it and delivers it.
+    /// Numbers a push to a topic or group with history, keeps it and delivers it: through
+    /// Redis with a broker (which numbers it in the one order every process delivers), here
+    /// without one. While the broker cannot take it, this process's members get it unnumbered.
     fn append(&self, kind: Kind, name: &str, history: History, message: Utf8Bytes) -> usize {
-        if self.inner.remote.is_some() {
-            let route = match kind {
-                Kind::Group => Route::Group(name),
-                Kind::Topic => Route::Topic(name),
-            };
-            return self.send(route, kind, name, message);
-        }
-        self.write().append(kind, name, history, &message)
+        let Some(remote) = &self.inner.remote else {
+            return self.write().append(kind, name, history, &message);
+        };
+        let relayed = remote.append(kind, name, history, &message);
+        self.reach(relayed, kind, name, &message)
     }
 
     fn retain(&self, topic: &Topic, message: Utf8Bytes) -> usize {

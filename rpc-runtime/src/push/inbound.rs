@@ -8,6 +8,8 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::broker::{Kind, Local, Member, Route};
 use super::hub::Inner;
 use super::registry::deliver;
+use crate::ConnectionId;
+use crate::protocol::with_offset;
 
 impl Local for Inner {
     fn local_names(&self, kind: Kind) -> Vec<Arc<str>> {
@@ -45,6 +47,15 @@ impl Local for Inner {
                     registry.retain(&name, (seq > 0).then_some(seq), message);
                 }
             }
+            Route::Numbered { kind, name, offset } => {
+                let registry = self.read();
+                // Numbered only for members that keep their position, if any here do.
+                let numbered = registry.positioned[kind as usize]
+                    .contains_key(name)
+                    .then(|| Utf8Bytes::from(with_offset(&message, offset)));
+                let numbered = numbered.as_ref().unwrap_or(&message);
+                registry.deliver_numbered(kind, name, offset, &message, numbered);
+            }
             Route::Connection(id) => {
                 // Pushed outside the lock, as every push to one connection is.
                 let connection = self
@@ -57,5 +68,17 @@ impl Local for Inner {
                 }
             }
         }
+    }
+
+    fn resume(&self, kind: Kind, name: &str, id: ConnectionId, missed: Vec<Utf8Bytes>, floor: u64) {
+        let mut registry = self.write();
+        let member = registry.sets(kind).get(name).and_then(|m| m.get(&id));
+        let Some(connection) = member else {
+            return;
+        };
+        for message in missed {
+            connection.push(message);
+        }
+        registry.position(kind, name, id, floor);
     }
 }

@@ -345,10 +345,7 @@ impl Registry {
         history: History,
     ) -> Result<(bool, Recovery), PushError> {
         self.sweep();
-        let added = match kind {
-            Kind::Topic => self.subscribe(name, id)?,
-            Kind::Group => self.add_with(kind, name, id, info)?,
-        };
+        let added = self.enter(kind, name, id, info)?;
         let streams = &mut self.streams[kind as usize];
         let stream = streams
             .entry(name.into())
@@ -369,6 +366,21 @@ impl Registry {
                 recovered,
             },
         ))
+    }
+
+    /// Adds a subscriber to a topic (sending it the retained value) or a member, with `info`, to
+    /// a group.
+    pub(super) fn enter(
+        &mut self,
+        kind: Kind,
+        name: &str,
+        id: ConnectionId,
+        info: Option<Arc<str>>,
+    ) -> Result<bool, PushError> {
+        match kind {
+            Kind::Topic => self.subscribe(name, id),
+            Kind::Group => self.add_with(kind, name, id, info),
+        }
     }
 
     /// Marks a member of a topic or group as one that keeps its position, with its floor.

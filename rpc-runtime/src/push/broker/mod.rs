@@ -7,7 +7,10 @@
 //! and delivered, on every process this one included, as it comes back from Redis, so that
 //! every member sees one group's pushes in the order Redis saw them; what comes back is handed
 //! to the hub through [`Inbound`]. Group membership is kept in Redis too, for
-//! [`Remote::presence`] across processes. The hub never waits for the broker under its lock.
+//! [`Remote::presence`] across processes. A group or topic with history is appended to its
+//! stream in Redis in the same step as its publish ([`Remote::append`]), which numbers it; a
+//! member coming back is sent what it missed by the broker ([`Remote::recover`]), in order with
+//! what it delivers. The hub never waits for the broker under its lock.
 
 // Without a broker built in, the hub's side of the seam is all there is.
 #![cfg_attr(not(feature = "redis"), allow(dead_code))]
@@ -21,7 +24,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::{Presence, PushError};
+use super::{History, Presence, PushError, Recovery, StreamPosition};
 use crate::ConnectionId;
 
 /// The two kinds of named sets of connections.
@@ -43,7 +46,23 @@ pub(crate) enum Route<'a> {
         topic: &'a str,
         seq: u64,
     },
+    /// A push to a group or topic with history, which Redis numbered `offset` in its stream.
+    Numbered {
+        kind: Kind,
+        name: &'a str,
+        offset: u64,
+    },
     Connection(ConnectionId),
+}
+
+impl<'a> Route<'a> {
+    /// The unnumbered route of a group or topic.
+    pub(crate) fn plain(kind: Kind, name: &'a str) -> Self {
+        match kind {
+            Kind::Group => Route::Group(name),
+            Kind::Topic => Route::Topic(name),
+        }
+    }
 }
 
 /// What a hub needs of a broker.
@@ -76,6 +95,22 @@ pub(crate) trait Remote: Send + Sync + 'static {
     /// members, this one included. `false` when the broker cannot take it (Redis unreachable,
     /// its queue full): the hub then delivers it to this process's members itself.
     fn publish(&self, route: Route<'_>, message: &Utf8Bytes) -> bool;
+
+    /// Hands a push to a group or topic with history to Redis, which numbers it, keeps it in
+    /// the set's stream and brings it back as `publish` does. `false` as for `publish`.
+    fn append(&self, kind: Kind, name: &str, history: History, message: &Utf8Bytes) -> bool;
+
+    /// Reads what a member joined from `since` missed, in order with the pushes the broker
+    /// delivers, and hands it to the hub ([`Local::resume`]), with where the member now is.
+    /// Called once the name is routed here and the member's floor is `u64::MAX`.
+    fn recover(
+        &self,
+        kind: Kind,
+        name: &str,
+        id: ConnectionId,
+        since: Option<StreamPosition>,
+        history: History,
+    ) -> BoxFuture<'static, Result<Recovery, PushError>>;
 
     /// The members of a group on every live process, in order.
     fn presence(&self, group: &str) -> BoxFuture<'static, Result<Vec<Presence>, PushError>>;
@@ -155,6 +190,10 @@ pub(crate) trait Local: Send + Sync + 'static {
 
     /// Delivers a push that came back from Redis, to this process's connections alone.
     fn deliver(&self, route: Route<'_>, message: Utf8Bytes);
+
+    /// Sends a member that came back what it `missed` (numbered), and from now on the pushes
+    /// numbered above `floor`; nothing if it has left meanwhile.
+    fn resume(&self, kind: Kind, name: &str, id: ConnectionId, missed: Vec<Utf8Bytes>, floor: u64);
 }
 
 /// A member of a group on this process, with what it joined with as JSON.

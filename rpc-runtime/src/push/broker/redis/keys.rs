@@ -1,8 +1,9 @@
 //! The Redis names of one cluster, all under its prefix.
 //!
 //! A group's or topic's channel is `{PREFIX:g:NAME}` (`t` for a topic), and the keys that
-//! belong to it (a group's members, a topic's retained value) start with the channel's name:
-//! the braces are a Redis Cluster hash tag, so that a channel and its keys live on one shard.
+//! belong to it (a group's members, a topic's retained value, a stream and its history) start
+//! with the channel's name: the braces are a Redis Cluster hash tag, so that a channel and its
+//! keys live on one shard.
 
 use std::sync::Arc;
 
@@ -55,6 +56,18 @@ impl Keys {
         format!("{}:retained", self.channel(Kind::Topic, topic))
     }
 
+    /// A group's or topic's stream: a hash of its `epoch` and `top`, the offset of its last
+    /// push. Never expires: the sets with history are few, and its loss starts a new epoch.
+    pub(super) fn stream(&self, kind: Kind, name: &str) -> String {
+        format!("{}:stream", self.channel(kind, name))
+    }
+
+    /// The pushes a group's or topic's stream keeps: a Redis stream whose entry ids are their
+    /// offsets (`OFFSET-0`), each with its time (`t`) and frame (`f`).
+    pub(super) fn history(&self, kind: Kind, name: &str) -> String {
+        format!("{}:history", self.channel(kind, name))
+    }
+
     /// The groups `node` (hex) has members in, which whoever finds it dead clears.
     pub(super) fn groups_of(&self, node: &str) -> String {
         format!("{{{}:node:{node}}}:groups", self.prefix)
@@ -71,6 +84,8 @@ mod tests {
         assert_eq!(&*keys.channel(Kind::Group, "room"), "{rpc:g:room}");
         assert_eq!(keys.members("room"), "{rpc:g:room}:members");
         assert_eq!(keys.retained("news"), "{rpc:t:news}:retained");
+        assert_eq!(keys.stream(Kind::Group, "room"), "{rpc:g:room}:stream");
+        assert_eq!(keys.history(Kind::Topic, "log"), "{rpc:t:log}:history");
         assert_eq!(&*keys.own, "{rpc:node:ab}");
         assert_eq!(keys.groups_of(&keys.node), "{rpc:node:ab}:groups");
         assert_eq!(keys.own_groups, keys.groups_of(&keys.node));

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
@@ -17,7 +17,7 @@ use super::shards::Shards;
 use super::wire::{encode_frame, frame_parts};
 use crate::ConnectionId;
 use crate::log::Throttle;
-use crate::push::{Presence, PushError};
+use crate::push::{History, Presence, PushError, Recovery, StreamPosition};
 
 /// Interest changes kept while they wait for the session, beyond which they are replaced by
 /// one full state: the memory stays bounded however fast connections join and leave.
@@ -47,6 +47,8 @@ pub(super) struct Link {
     pub(super) closed: CancellationToken,
     lost: AtomicU64,
     pub(super) other_nodes: AtomicUsize,
+    /// Counts the epochs this process has offered a stream that had none.
+    epochs: AtomicU64,
 }
 
 /// One step for Redis, in the order the hub took it.
@@ -63,6 +65,26 @@ pub(super) enum Outgoing {
         key: String,
         head: String,
         tail: String,
+    },
+    /// A push to a group or topic with history, which Redis numbers as it keeps it in the
+    /// set's stream (`scripts::APPEND`).
+    Append {
+        channel: Arc<str>,
+        stream: String,
+        history: String,
+        head: String,
+        tail: String,
+        keep: History,
+    },
+    /// A member coming back: what it missed is read (`scripts::READ`) and handed to the hub
+    /// in order with what the session delivers.
+    Recover {
+        kind: Kind,
+        name: Arc<str>,
+        id: ConnectionId,
+        since: Option<StreamPosition>,
+        keep: History,
+        answer: oneshot::Sender<Result<Recovery, PushError>>,
     },
     Membership {
         group: Arc<str>,
@@ -115,8 +137,27 @@ impl Link {
             closed: CancellationToken::new(),
             lost: AtomicU64::new(0),
             other_nodes: AtomicUsize::new(0),
+            epochs: AtomicU64::new(0),
         };
         (link, outgoing)
+    }
+
+    /// An epoch for a stream that has none, new or lost with Redis's data: never offered
+    /// before, by this process (its count) or any other (its node).
+    pub(super) fn new_epoch(&self) -> String {
+        let count = self.epochs.fetch_add(1, Ordering::Relaxed);
+        format!("{:x}.{count}", self.node)
+    }
+
+    /// Queues a push for Redis. `false` when Redis is away or the queue full: only other
+    /// processes' members miss it then (the hub delivers it here), counted, never queued for
+    /// an unknown time.
+    fn push(&self, step: impl FnOnce() -> Outgoing) -> bool {
+        if !self.connected.load(Ordering::Acquire) || self.queue.try_send(step()).is_err() {
+            self.lose(1);
+            return false;
+        }
+        true
     }
 
     /// How long a process may stay silent before the others take it out.
@@ -276,12 +317,7 @@ impl Remote for Link {
     }
 
     fn publish(&self, route: Route<'_>, message: &Utf8Bytes) -> bool {
-        if !self.connected.load(Ordering::Acquire) {
-            // Only other processes' members miss it; counted, not queued for an unknown time.
-            self.lose(1);
-            return false;
-        }
-        let outgoing = match route {
+        self.push(|| match route {
             Route::Group(name) => Outgoing::Publish {
                 channel: self.keys.channel(Kind::Group, name),
                 frame: encode_frame(self.node, route, message),
@@ -301,17 +337,66 @@ impl Remote for Link {
                     tail,
                 }
             }
+            // Only Redis numbers pushes (`append`): one handed here is published as it is.
+            Route::Numbered { kind, name, .. } => Outgoing::Publish {
+                channel: self.keys.channel(kind, name),
+                frame: encode_frame(self.node, Route::plain(kind, name), message),
+                direct: false,
+            },
             Route::Connection(id) => Outgoing::Publish {
                 channel: self.keys.node_channel(id.node()),
                 frame: encode_frame(self.node, route, message),
                 direct: true,
             },
-        };
-        if self.queue.try_send(outgoing).is_err() {
-            self.lose(1);
-            return false;
+        })
+    }
+
+    fn append(&self, kind: Kind, name: &str, keep: History, message: &Utf8Bytes) -> bool {
+        self.push(|| {
+            let route = Route::Numbered {
+                kind,
+                name,
+                offset: 0,
+            };
+            let (head, tail) = frame_parts(self.node, route, message);
+            Outgoing::Append {
+                channel: self.keys.channel(kind, name),
+                stream: self.keys.stream(kind, name),
+                history: self.keys.history(kind, name),
+                head,
+                tail,
+                keep,
+            }
+        })
+    }
+
+    fn recover(
+        &self,
+        kind: Kind,
+        name: &str,
+        id: ConnectionId,
+        since: Option<StreamPosition>,
+        keep: History,
+    ) -> BoxFuture<'static, Result<Recovery, PushError>> {
+        let unreachable = || PushError::Broker("Redis is unreachable".into());
+        if !self.connected.load(Ordering::Acquire) {
+            return Box::pin(std::future::ready(Err(unreachable())));
         }
-        true
+        let (answer, answered) = oneshot::channel();
+        let recover = Outgoing::Recover {
+            kind,
+            name: name.into(),
+            id,
+            since,
+            keep,
+            answer,
+        };
+        if self.queue.try_send(recover).is_err() {
+            return Box::pin(std::future::ready(Err(PushError::Broker(
+                "the broker's queue is full".into(),
+            ))));
+        }
+        Box::pin(async move { answered.await.unwrap_or_else(|_| Err(unreachable())) })
     }
 
     fn presence(&self, group: &str) -> BoxFuture<'static, Result<Vec<Presence>, PushError>> {

@@ -14,6 +14,7 @@ mod inbox;
 mod keys;
 mod link;
 mod members;
+mod recovery;
 mod scripts;
 mod session;
 mod shards;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use futures_util::future::try_join_all;
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, ConnectionInfo, Msg, RedisError, RedisResult};
+use redis::{AsyncConnectionConfig, ConnectionInfo, Msg, RedisError, RedisResult, Value};
 use tokio::sync::mpsc;
 use tokio::time::{MissedTickBehavior, interval, sleep};
 
@@ -19,10 +19,12 @@ use super::super::{Inbound, Kind, Local, Route};
 use super::inbox::{Inbox, Incoming, inbox};
 use super::link::{Flush, Link, Outgoing};
 use super::members::{member_of, member_value};
+use super::recovery;
 use super::scripts;
 use super::shards::{Shards, Target};
 use super::wire::{Frame, encode_frame};
 use crate::protocol::encode_notification;
+use crate::push::PushError;
 use crate::push::presence::{LEFT, presence_event};
 
 /// How long connecting, and each answer from Redis, may take.
@@ -139,7 +141,7 @@ pub(super) async fn run(
         while let Ok(step) = outgoing.try_recv() {
             dropped.push(step);
         }
-        fail(&link, &inbound, &dropped);
+        fail(&link, &inbound, dropped);
         tracing::warn!(
             %err,
             "Redis broker: lost Redis; local delivery goes on, pushes to other processes are \
@@ -352,19 +354,12 @@ async fn send(
     }
     let mut batch = shards.batch();
     let mut written = None;
-    // Where the answers to pushes to one process's connections will be: nobody hearing one
-    // means that process has gone.
-    let mut direct = Vec::new();
+    // Where each step's first answer will be, for the steps whose answers are read.
+    let mut answer_at = Vec::with_capacity(steps.len());
     for step in &steps {
+        answer_at.push(batch.len());
         match step {
-            Outgoing::Publish {
-                channel,
-                frame,
-                direct: to_process,
-            } => {
-                if *to_process {
-                    direct.push(batch.len());
-                }
+            Outgoing::Publish { channel, frame, .. } => {
                 batch
                     .on(channel)
                     .cmd(shards.publish())
@@ -387,6 +382,44 @@ async fn send(
                     .arg(tail)
                     .arg(&**channel)
                     .arg(shards.publish());
+            }
+            Outgoing::Append {
+                channel,
+                stream,
+                history,
+                head,
+                tail,
+                keep,
+            } => {
+                batch
+                    .on(stream)
+                    .cmd("EVAL")
+                    .arg(scripts::APPEND)
+                    .arg(2)
+                    .arg(stream)
+                    .arg(history)
+                    .arg(head)
+                    .arg(tail)
+                    .arg(&**channel)
+                    .arg(shards.publish())
+                    .arg(keep.size)
+                    .arg(millis(keep.ttl))
+                    .arg(link.new_epoch());
+            }
+            Outgoing::Recover {
+                kind, name, since, ..
+            } => {
+                let stream = link.keys.stream(*kind, name);
+                let after = since.as_ref().map(|since| since.offset.to_string());
+                batch
+                    .on(&stream)
+                    .cmd("EVAL")
+                    .arg(scripts::READ)
+                    .arg(2)
+                    .arg(&stream)
+                    .arg(link.keys.history(*kind, name))
+                    .arg(after.unwrap_or_default())
+                    .arg(link.new_epoch());
             }
             Outgoing::Membership {
                 group,
@@ -414,33 +447,69 @@ async fn send(
             }
         }
     }
-    match batch.query::<i64>().await {
-        Ok(answers) => {
-            link.lose(direct.iter().filter(|&&at| answers[at] == 0).count());
-            if let Some(seq) = written {
-                link.written_up_to(seq);
-            }
-            Ok(())
-        }
+    let mut answers = match batch.query::<Value>().await {
+        Ok(answers) => answers,
         Err(err) => {
-            fail(link, inbound, &steps);
+            fail(link, inbound, steps);
             link.resync();
-            Err(err)
+            return Err(err);
+        }
+    };
+    let hub = inbound.hub();
+    let mut unreached = 0;
+    for (step, at) in steps.into_iter().zip(answer_at) {
+        let answer = std::mem::replace(&mut answers[at], Value::Nil);
+        match step {
+            // Nobody subscribed to a process's channel: that process has gone.
+            Outgoing::Publish { direct: true, .. } => {
+                unreached += usize::from(answer == Value::Int(0));
+            }
+            // Handed to the hub before any later push from Redis is delivered: the member's
+            // floor is where the read found the stream, and Redis brings back only later ones
+            // or ones the read holds.
+            Outgoing::Recover {
+                kind,
+                name,
+                id,
+                since,
+                keep,
+                answer: reply,
+            } => {
+                let read =
+                    recovery::read(answer, since.as_ref(), keep).map(|(recovery, missed)| {
+                        if let Some(hub) = &hub {
+                            hub.resume(kind, &name, id, missed, recovery.position.offset);
+                        }
+                        recovery
+                    });
+                let _ = reply.send(read.map_err(|err| PushError::Broker(err.to_string())));
+            }
+            _ => {}
         }
     }
+    link.lose(unreached);
+    if let Some(seq) = written {
+        link.written_up_to(seq);
+    }
+    Ok(())
 }
 
-/// Steps Redis never took: their pushes are delivered to this process's members here, and
-/// counted as lost for the others.
-fn fail(link: &Link, inbound: &Inbound, steps: &[Outgoing]) {
+/// Steps Redis never took: their pushes are delivered to this process's members here
+/// (unnumbered), and counted as lost for the others; members coming back are told that their
+/// recovery failed.
+fn fail(link: &Link, inbound: &Inbound, steps: Vec<Outgoing>) {
     let hub = inbound.hub();
     let mut pushes = 0;
     for step in steps {
         let frame = match step {
-            Outgoing::Publish { frame, .. } => Frame::decode(frame),
+            Outgoing::Publish { frame, .. } => Frame::decode(&frame),
             // Number 0: unnumbered, so that Redis's next number still wins.
-            Outgoing::Retain { head, tail, .. } => {
+            Outgoing::Retain { head, tail, .. } | Outgoing::Append { head, tail, .. } => {
                 Frame::decode(format!("{head}.0{tail}").as_bytes())
+            }
+            Outgoing::Recover { answer, .. } => {
+                let _ = answer.send(Err(PushError::Broker("lost Redis".into())));
+                continue;
             }
             Outgoing::Membership { .. } => continue,
         };
@@ -448,13 +517,19 @@ fn fail(link: &Link, inbound: &Inbound, steps: &[Outgoing]) {
         let (Some(frame), Some(hub)) = (frame, &hub) else {
             continue;
         };
-        if let Some(route @ (Route::Group(_) | Route::Topic(_) | Route::Retained { .. })) =
-            frame.route(link.node)
-        {
-            hub.deliver(route, frame.message.clone());
-        }
+        let route = match frame.route(link.node) {
+            Some(Route::Numbered { kind, name, .. }) => Route::plain(kind, name),
+            Some(route @ (Route::Group(_) | Route::Topic(_) | Route::Retained { .. })) => route,
+            Some(Route::Connection(_)) | None => continue,
+        };
+        hub.deliver(route, frame.message.clone());
     }
     link.lose(pushes);
+}
+
+/// A duration as Redis takes it, in whole milliseconds.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn receive(link: &Link, inbound: &Inbound, message: &Msg) {
@@ -476,7 +551,7 @@ async fn heartbeat(
     session: &mut Session,
     first: bool,
 ) -> RedisResult<()> {
-    let timeout = u64::try_from(link.node_timeout().as_millis()).unwrap_or(u64::MAX);
+    let timeout = millis(link.node_timeout());
     let shards = &session.shards;
     let (added, live, dead): (i64, usize, Vec<String>) = redis::cmd("EVAL")
         .arg(scripts::HEARTBEAT)

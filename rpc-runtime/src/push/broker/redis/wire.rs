@@ -4,31 +4,36 @@ use std::sync::Arc;
 
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::super::Route;
+use super::super::{Kind, Route};
 use crate::ConnectionId;
 
 /// A push as it crosses Redis: `KIND ORIGIN NAME\nMESSAGE`, where `KIND` is one letter,
-/// `ORIGIN` the sending node in hex (for a retained value, followed by `.SEQ`, its number),
+/// `ORIGIN` the sending node in hex (for a retained value, followed by `.SEQ`, its number; for
+/// a numbered push to a group or topic with history, `.OFFSET`, its place in the stream),
 /// `NAME` the group, topic or connection number as a JSON string (so any name fits on one
 /// line), and `MESSAGE` the notification as clients receive it, untouched, so the receiving
 /// process forwards its bytes without encoding them again.
 pub(super) fn encode_frame(origin: u64, route: Route<'_>, message: &str) -> Arc<[u8]> {
     let (head, tail) = frame_parts(origin, route, message);
     let mut frame = head.into_bytes();
-    if let Route::Retained { seq, .. } = route {
+    if let Route::Retained { seq, .. } | Route::Numbered { offset: seq, .. } = route {
         frame.extend_from_slice(format!(".{seq}").as_bytes());
     }
     frame.extend_from_slice(tail.as_bytes());
     frame.into()
 }
 
-/// A frame in two parts, around where a retained value's number goes: Redis numbers it
-/// (`scripts::RETAIN`).
+/// A frame in two parts, around where a retained value's or a numbered push's number goes:
+/// Redis numbers them (`scripts::RETAIN`, `scripts::APPEND`).
 pub(super) fn frame_parts(origin: u64, route: Route<'_>, message: &str) -> (String, String) {
     let (kind, name) = match route {
         Route::Group(name) => ('g', name.to_owned()),
         Route::Topic(name) => ('t', name.to_owned()),
         Route::Retained { topic, .. } => ('r', topic.to_owned()),
+        Route::Numbered { kind, name, .. } => match kind {
+            Kind::Group => ('G', name.to_owned()),
+            Kind::Topic => ('T', name.to_owned()),
+        },
         Route::Connection(id) => ('c', id.get().to_string()),
     };
     let name = serde_json::to_string(&name).expect("a string serializes");
@@ -53,8 +58,8 @@ impl Frame {
         let (&kind, rest) = header.as_bytes().split_first()?;
         let (origin, name) = std::str::from_utf8(rest).ok()?.split_once(' ')?;
         let (origin, seq) = match (kind, origin.split_once('.')) {
-            (b'r', Some((origin, seq))) => (origin, seq.parse().ok()?),
-            (b'r', None) => return None,
+            (b'r' | b'G' | b'T', Some((origin, seq))) => (origin, seq.parse().ok()?),
+            (b'r' | b'G' | b'T', None) => return None,
             _ => (origin, 0),
         };
         let message = std::str::from_utf8(&bytes[newline + 1..]).ok()?;
@@ -65,7 +70,7 @@ impl Frame {
             name: serde_json::from_str(name).ok()?,
             message: message.into(),
         })
-        .filter(|frame| b"gtrc".contains(&frame.kind))
+        .filter(|frame| b"gtrcGT".contains(&frame.kind))
     }
 
     /// Where the push goes on this process (`node`); `None` for a connection number that is
@@ -77,6 +82,15 @@ impl Frame {
             b'r' => Route::Retained {
                 topic: &self.name,
                 seq: self.seq,
+            },
+            b'G' | b'T' => Route::Numbered {
+                kind: if self.kind == b'G' {
+                    Kind::Group
+                } else {
+                    Kind::Topic
+                },
+                name: &self.name,
+                offset: self.seq,
             },
             _ => Route::Connection(ConnectionId::from_parts(node, self.name.parse().ok()?)),
         })
@@ -98,6 +112,16 @@ mod tests {
                 topic: "status",
                 seq: 17,
             },
+            Route::Numbered {
+                kind: Kind::Group,
+                name: "room",
+                offset: 9,
+            },
+            Route::Numbered {
+                kind: Kind::Topic,
+                name: "log",
+                offset: 1,
+            },
             Route::Connection(id),
         ];
         for route in routes {
@@ -118,6 +142,7 @@ mod tests {
             b"gzz \"a\"\n{}",
             b"r1 \"a\"\n{}",
             b"r1.x \"a\"\n{}",
+            b"G1 \"a\"\n{}",
         ] {
             assert_eq!(Frame::decode(bytes), None, "{bytes:?}");
         }
