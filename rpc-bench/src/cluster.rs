@@ -7,6 +7,10 @@
 //! so that the server side's CPU (every server process and redis-server) is measured against
 //! one core.
 //!
+//! History: the same fan-out with the topic keeping history and its subscribers their
+//! position, beside the layouts without; and 1,000 clients coming back at once to a process
+//! restarted on Redis, each sent what it missed.
+//!
 //! A group per user: 10,000 connections, each in a group of its own and in one shared group,
 //! split over the processes; the memory each process and Redis hold for them, and how many
 //! channels Redis holds (one per group with members, per process holding members).
@@ -49,6 +53,16 @@ enum Backing {
 
 impl Layout {
     fn start(count: usize, broker: Broker, pinned: bool) -> std::io::Result<Layout> {
+        Layout::start_with(count, broker, false, pinned)
+    }
+
+    /// With `history`, the servers' topic `ticks` keeps history.
+    fn start_with(
+        count: usize,
+        broker: Broker,
+        history: bool,
+        pinned: bool,
+    ) -> std::io::Result<Layout> {
         let redis = match broker {
             Broker::None => Backing::None,
             Broker::Redis => Backing::Single(ServerProcess::redis(pinned)?),
@@ -61,12 +75,29 @@ impl Layout {
             }
             Backing::Cluster(cluster) => vec!["--redis-cluster".to_owned(), cluster.urls()],
         };
-        let option: Vec<&str> = option.iter().map(String::as_str).collect();
+        let mut option: Vec<&str> = option.iter().map(String::as_str).collect();
+        if history {
+            option.push("--history");
+        }
         let exe = std::env::current_exe()?;
         let servers = (0..count)
             .map(|_| ServerProcess::spawn_with(&exe, "ours", pinned, &option))
             .collect::<std::io::Result<Vec<_>>>()?;
         Ok(Layout { servers, redis })
+    }
+
+    /// The URL of its Redis, single or the cluster's first master.
+    fn broker(&self) -> Option<rpc_runtime::RedisBrokerBuilder> {
+        match &self.redis {
+            Backing::None => None,
+            Backing::Single(redis) => Some(rpc_runtime::RedisBroker::builder(&format!(
+                "redis://{}/",
+                redis.addr
+            ))),
+            Backing::Cluster(cluster) => {
+                Some(rpc_runtime::RedisBroker::cluster(cluster.urls().split(',')))
+            }
+        }
     }
 
     fn redis(&self) -> &[ServerProcess] {
@@ -121,16 +152,24 @@ pub fn run(smoke: bool) -> Result<(), Error> {
         .build()?;
 
     let mut rows = Vec::new();
-    for (layout, count, broker) in [
-        ("one process", 1, Broker::None),
-        ("one process, Redis broker", 1, Broker::Redis),
-        ("two processes, Redis", 2, Broker::Redis),
-        ("three processes, Redis", 3, Broker::Redis),
-        ("three processes, Redis Cluster", 3, Broker::Cluster),
+    for (layout, count, broker, history) in [
+        ("one process", 1, Broker::None, false),
+        ("one process, Redis broker", 1, Broker::Redis, false),
+        ("two processes, Redis", 2, Broker::Redis, false),
+        ("three processes, Redis", 3, Broker::Redis, false),
+        ("three processes, Redis Cluster", 3, Broker::Cluster, false),
+        ("one process, history", 1, Broker::None, true),
+        ("one process, Redis broker, history", 1, Broker::Redis, true),
+        ("two processes, Redis, history", 2, Broker::Redis, true),
     ] {
         eprintln!("cross-process fan-out: {layout}");
-        let started = Layout::start(count, broker, pinned)?;
-        rows.push(runtime.block_on(measure(layout, &started, duration))?);
+        let started = Layout::start_with(count, broker, history, pinned)?;
+        let style = if history {
+            Subscribe::Positioned
+        } else {
+            Subscribe::Topic
+        };
+        rows.push(runtime.block_on(measure(layout, &started, style, duration))?);
     }
 
     let mut report = String::new();
@@ -166,18 +205,29 @@ pub fn run(smoke: bool) -> Result<(), Error> {
             row.cpu_per_delivery.as_secs_f64() * 1e6
         )?;
     }
-    let one = &rows[0];
-    for other in &rows[1..] {
+    let ratio = |report: &mut String, other: &Row, base: &Row| {
         writeln!(
             report,
-            "\n{}/one process: throughput {:.2}x, p50 {:.2}x, CPU per delivery {:.2}x",
+            "\n{}/{}: throughput {:.2}x, p50 {:.2}x, CPU per delivery {:.2}x",
             other.layout,
-            other.deliveries_per_second / one.deliveries_per_second,
-            other.p50.as_secs_f64() / one.p50.as_secs_f64(),
-            other.cpu_per_delivery.as_secs_f64() / one.cpu_per_delivery.as_secs_f64()
-        )?;
+            base.layout,
+            other.deliveries_per_second / base.deliveries_per_second,
+            other.p50.as_secs_f64() / base.p50.as_secs_f64(),
+            other.cpu_per_delivery.as_secs_f64() / base.cpu_per_delivery.as_secs_f64()
+        )
+    };
+    let (without, with) = rows.split_at(5);
+    for other in &without[1..] {
+        ratio(&mut report, other, &without[0])?;
+    }
+    // History on against off, layout for layout.
+    for (other, base) in with.iter().zip([&without[0], &without[1], &without[2]]) {
+        ratio(&mut report, other, base)?;
     }
     println!("{report}");
+
+    let clients = if smoke { 100 } else { 1_000 };
+    println!("{}", runtime.block_on(come_back(clients, pinned))?);
 
     let users = if smoke { 500 } else { 10_000 };
     println!("{}", runtime.block_on(per_user_groups(users, pinned))?);
@@ -185,19 +235,24 @@ pub fn run(smoke: bool) -> Result<(), Error> {
 }
 
 /// Subscribers split evenly over the layout's servers; the first one publishes.
-async fn measure(layout: &'static str, started: &Layout, duration: Duration) -> Result<Row, Error> {
+async fn measure(
+    layout: &'static str,
+    started: &Layout,
+    style: Subscribe,
+    duration: Duration,
+) -> Result<Row, Error> {
     let servers = &started.servers;
     let publisher = servers[0].addr;
     let mut live = Vec::new();
     for server in servers {
         let share = SUBSCRIBERS / servers.len();
-        live.extend(generator::subscribers(server.addr, share, Subscribe::Topic, BURST).await?);
+        live.extend(generator::subscribers(server.addr, share, style, BURST).await?);
     }
     let local = (SUBSCRIBERS / servers.len()) as u64;
     // Every subscription was routed through Redis before it was answered: no wait here.
     let cpu = || -> std::io::Result<Duration> { started.processes().map(|p| p.cpu_time()).sum() };
     let before = cpu()?;
-    let fanout = generator::fanout(publisher, live, local, Subscribe::Topic, BURST, duration);
+    let fanout = generator::fanout(publisher, live, local, style, BURST, duration);
     let tally = fanout.await?;
     let used = cpu()?.saturating_sub(before);
     let (p50, p99) = tally.p50_p99();
@@ -208,6 +263,68 @@ async fn measure(layout: &'static str, started: &Layout, duration: Duration) -> 
         p99,
         cpu_per_delivery: used / (tally.calls.max(1) as u32),
     })
+}
+
+/// `clients` clients of a process on Redis whose topic `ticks` keeps history: the process is
+/// killed, 100 publications are made meanwhile, a new process starts, and every client comes
+/// back to it at once from the position it had. Timed from the new process listening to every
+/// client recovered; its memory after.
+async fn come_back(clients: usize, pinned: bool) -> Result<String, Error> {
+    const MISSED: u64 = 100;
+    eprintln!("{clients} clients coming back to a restarted process");
+    let mut started = Layout::start_with(1, Broker::Redis, true, pinned)?;
+    let url = format!("ws://{}/", started.servers[0].addr);
+    let (mut probe, _) = tokio_tungstenite::connect_async(url).await?;
+    let subscribe = r#"{"jsonrpc":"2.0","method":"rpc.subscribe","params":{"topic":"ticks","positions":true},"id":0}"#;
+    let answer: serde_json::Value =
+        serde_json::from_str(&generator::call(&mut probe, subscribe.to_owned()).await?)?;
+    let since = answer["result"]["ticks"].to_string();
+    drop(probe);
+    started.servers.clear();
+
+    let broker = started.broker().ok_or("a layout on Redis")?;
+    let publisher = crate::spec::hub()
+        .topic(rpc_runtime::Topic::new("ticks").history(rpc_runtime::History::new().size(1000)))
+        .broker(broker.connect().await?)
+        .build();
+    for seq in 0..MISSED {
+        publisher.publish("ticks", serde_json::json!({"seq": seq, "pad": ""}))?;
+    }
+    // Kept in Redis before the process comes back.
+    let kept = || started.redis()[0].redis_cli(&["XLEN", "{rpc:t:ticks}:history"]);
+    for _ in 0..500 {
+        if kept()?.trim() == MISSED.to_string() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    if publisher
+        .broker_status()
+        .is_some_and(|status| status.lost > 0)
+    {
+        return Err("publications were lost on the way to Redis".into());
+    }
+
+    let exe = std::env::current_exe()?;
+    let option = [
+        "--redis".to_owned(),
+        format!("redis://{}/", started.redis()[0].addr),
+    ];
+    let args = [option[0].as_str(), option[1].as_str(), "--history"];
+    let back = ServerProcess::spawn_with(&exe, "ours", pinned, &args)?;
+    let listening = Instant::now();
+    generator::come_back(back.addr, clients, &since, MISSED).await?;
+    let took = listening.elapsed();
+    let mib = |bytes: u64| bytes as f64 / (1 << 20) as f64;
+    Ok(format!(
+        "### Coming back after a restart, {clients} clients, {MISSED} publications missed each\n\n\
+         | clients recovered | time from the new process listening (ms) | its memory after (MiB) | its peak (MiB) |\n\
+         |---:|---:|---:|---:|\n\
+         | {clients} | {:.0} | {:.1} | {:.1} |\n",
+        took.as_secs_f64() * 1e3,
+        mib(back.rss()?),
+        mib(back.peak_rss()?)
+    ))
 }
 
 /// `users` connections, each in its own group and in `all`, split over one process, two on

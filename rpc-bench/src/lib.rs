@@ -6,6 +6,7 @@
 
 // The conformance example's methods, served as `cargo run -p integrations --example spec_server` serves them.
 #[path = "../../examples/integrations/spec_server/methods.rs"]
+#[allow(dead_code)] // the servers take the part they serve
 mod spec;
 
 pub mod attack;

@@ -4,8 +4,9 @@
 //! `rpc-bench attack [--before PATH] [--only TEXT]`: the attacks of issue 9, memory before, peak and after.
 //! `rpc-bench cluster [--smoke]`: fan-out across two and three server processes on Redis and
 //! on a Redis Cluster, beside one; and a group per connection across processes.
-//! `rpc-bench serve <ours|jsonrpsee|limit> ADDR [--redis URL | --redis-cluster URL,..]`: one
-//! server, as the harness starts it (ours on a Redis broker, or on a Redis Cluster's).
+//! `rpc-bench serve <ours|jsonrpsee|limit> ADDR [--redis URL | --redis-cluster URL,..] [--history]`:
+//! one server, as the harness starts it (ours on a Redis broker, or on a Redis Cluster's; its
+//! topic `ticks` keeping history).
 
 use std::process::{Command, ExitCode};
 
@@ -15,7 +16,12 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let smoke = args.iter().any(|arg| arg == "--smoke");
     let result = match args.first().map(String::as_str) {
-        Some("serve") if args.len() >= 3 => serve(&args[1], &args[2], broker(&args)),
+        Some("serve") if args.len() >= 3 => serve(
+            &args[1],
+            &args[2],
+            broker(&args),
+            args.iter().any(|arg| arg == "--history"),
+        ),
         Some("cluster") => match pinned_to_core_1(&args) {
             Some(code) => return code,
             None => cluster::run(smoke),
@@ -39,7 +45,7 @@ fn main() -> ExitCode {
         }),
         _ => {
             eprintln!(
-                "usage: rpc-bench load [--smoke] [--only TEXT] [--before PATH] | cluster [--smoke] | compile [--smoke] | attack [--before PATH] [--only TEXT] | serve <ours|jsonrpsee|limit> ADDR [--redis URL | --redis-cluster URL,..]"
+                "usage: rpc-bench load [--smoke] [--only TEXT] [--before PATH] | cluster [--smoke] | compile [--smoke] | attack [--before PATH] [--only TEXT] | serve <ours|jsonrpsee|limit> ADDR [--redis URL | --redis-cluster URL,..] [--history]"
             );
             return ExitCode::from(2);
         }
@@ -91,6 +97,7 @@ fn serve(
     kind: &str,
     addr: &str,
     broker: Option<rpc_runtime::RedisBrokerBuilder>,
+    history: bool,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // One worker: the process is pinned to one core, and every server gets the same runtime.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -99,7 +106,7 @@ fn serve(
         .build()?;
     runtime.block_on(async {
         match kind {
-            "ours" => servers::ours::serve(addr, broker).await,
+            "ours" => servers::ours::serve(addr, broker, history).await,
             "jsonrpsee" => servers::theirs::serve(addr).await,
             "limit" => servers::limit::serve(addr).await,
             other => Err(std::io::Error::other(format!("unknown server {other:?}"))),

@@ -52,12 +52,18 @@ pub mod ours {
             .expect("unique names")
     }
 
-    /// Serves; with `broker`, on that Redis broker.
+    /// Serves; with `broker`, on that Redis broker; with `history`, `ticks` keeps the last
+    /// 1,000 publications (and numbers each).
     pub async fn serve(
         addr: &str,
         broker: Option<rpc_runtime::RedisBrokerBuilder>,
+        history: bool,
     ) -> std::io::Result<()> {
         let mut hub = spec::hub();
+        if history {
+            let keep = rpc_runtime::History::new().size(1000);
+            hub = hub.topic(rpc_runtime::Topic::new("ticks").history(keep));
+        }
         if let Some(broker) = broker {
             hub = hub.broker(broker.connect().await.map_err(std::io::Error::other)?);
         }

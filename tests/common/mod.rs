@@ -6,6 +6,7 @@
 #[path = "../../examples/integrations/spec_server/methods.rs"]
 pub mod spec;
 
+pub mod proxy;
 pub mod redis;
 pub mod running;
 

@@ -295,6 +295,48 @@ pub async fn own_groups(addr: SocketAddr, users: Range<usize>) -> Result<Vec<Soc
     joined.into_iter().collect()
 }
 
+/// `count` clients coming back at once to a topic with history: each connects, subscribes to
+/// `ticks` from `since` (`{"offset":N,"epoch":E}`), and must be sent the `missed` items after
+/// it, numbered and in order, then an answer saying it recovered. Answers when every one has.
+pub async fn come_back(
+    addr: SocketAddr,
+    count: usize,
+    since: &str,
+    missed: u64,
+) -> Result<(), Error> {
+    let url = format!("ws://{addr}/");
+    let request = format!(
+        r#"{{"jsonrpc":"2.0","method":"rpc.subscribe","params":{{"topic":"ticks","since":{{"ticks":{since}}}}},"id":0}}"#
+    );
+    let offset: u64 = serde_json::from_str::<serde_json::Value>(since)?["offset"]
+        .as_u64()
+        .ok_or("no offset")?;
+    let clients = futures_util::stream::iter(0..count).map(|_| {
+        let (url, request) = (url.clone(), request.clone());
+        async move {
+            let config = WebSocketConfig::default().read_buffer_size(4 * 1024);
+            let (mut socket, _) =
+                tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;
+            socket.send(Message::text(request)).await?;
+            for n in offset + 1..=offset + missed {
+                let item = next_text(&mut socket).await?;
+                if !item.ends_with(&format!(r#","offset":{n}}}"#)) {
+                    return Err(Error::from(format!("item {n} was due, read {item}")));
+                }
+            }
+            let answer = next_text(&mut socket).await?;
+            if !answer.contains(r#""recovered":true"#) {
+                return Err(format!("not recovered: {answer}").into());
+            }
+            Ok(socket)
+        }
+    });
+    // All at once, as after a restart: held open until every one has come back.
+    let sockets: Vec<Result<Socket, Error>> = clients.buffer_unordered(count).collect().await;
+    sockets.into_iter().collect::<Result<Vec<_>, _>>()?;
+    Ok(())
+}
+
 /// Sends `request` on `socket` and reads its answer.
 pub async fn call(socket: &mut Socket, request: String) -> Result<String, Error> {
     socket.send(Message::text(request)).await?;
@@ -397,6 +439,9 @@ pub async fn call_back(
 pub enum Subscribe {
     /// Ours: `rpc.subscribe ["ticks"]`; items arrive as `params`.
     Topic,
+    /// Ours, keeping the position in a topic with history (`"positions": true`): items arrive
+    /// as `params`, each with its `offset`.
+    Positioned,
     /// jsonrpsee's: `subscribe_ticks`; items arrive as `params.result`.
     Subscription,
 }
@@ -406,6 +451,9 @@ impl Subscribe {
         match self {
             Subscribe::Topic => {
                 r#"{"jsonrpc":"2.0","method":"rpc.subscribe","params":["ticks"],"id":0}"#
+            }
+            Subscribe::Positioned => {
+                r#"{"jsonrpc":"2.0","method":"rpc.subscribe","params":{"topic":"ticks","positions":true},"id":0}"#
             }
             Subscribe::Subscription => r#"{"jsonrpc":"2.0","method":"subscribe_ticks","id":0}"#,
         }
@@ -434,7 +482,7 @@ impl Subscribe {
         let wrong = || format!("not a tick: {}", text.chars().take(200).collect::<String>());
         let note: Notification<'_> = serde_json::from_str(text).map_err(|_| wrong())?;
         let tick: Tick<'_> = match self {
-            Subscribe::Topic => serde_json::from_str(note.params.get()),
+            Subscribe::Topic | Subscribe::Positioned => serde_json::from_str(note.params.get()),
             Subscribe::Subscription => {
                 serde_json::from_str::<Wrapped<'_>>(note.params.get()).map(|w| w.result)
             }
@@ -499,7 +547,7 @@ async fn subscribe(url: String, style: Subscribe, burst: Burst) -> Result<Subscr
         .map(|seq| {
             let tick = format!(r#"{{"seq":{seq},"pad":"{pad}"}}"#);
             let params = match style {
-                Subscribe::Topic => tick,
+                Subscribe::Topic | Subscribe::Positioned => tick,
                 Subscribe::Subscription => {
                     format!(r#"{{"subscription":{},"result":{tick}}}"#, result.get())
                 }
@@ -605,7 +653,19 @@ async fn read_ticks(
         let Message::Text(text) = message else {
             continue;
         };
-        if text.as_str() != expected[due] {
+        // A numbered item is the plain one with `,"offset":N` before its last brace.
+        let plain = match style {
+            Subscribe::Positioned => text
+                .as_str()
+                .rsplit_once(r#","offset":"#)
+                .map_or(text.as_str(), |(body, _)| body),
+            _ => text.as_str(),
+        };
+        let expected_plain = match style {
+            Subscribe::Positioned => &expected[due][..expected[due].len() - 1],
+            _ => expected[due].as_str(),
+        };
+        if plain != expected_plain {
             let seq = style.seq(&text, size)?;
             if seq != due as u64 {
                 return Err(format!("tick {seq} arrived where {due} was due").into());

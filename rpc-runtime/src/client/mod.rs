@@ -38,7 +38,7 @@ mod shared;
 
 pub(crate) use headers::Headers;
 #[cfg(feature = "client")]
-pub use ws::{WsClient, WsClientBuilder};
+pub use ws::{ClientEvent, ClientEvents, Reconnect, WsClient, WsClientBuilder};
 
 pub(crate) use wire::{decode, encode_params};
 

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
 use futures_util::Stream;
@@ -64,15 +65,26 @@ pub trait SubscriptionClient: RpcClient {
 ///
 /// Dropping it unsubscribes without waiting; [`unsubscribe`](Self::unsubscribe) waits for the
 /// server's answer.
+///
+/// On a [`WsClient`](super::WsClient) that reconnects, it goes on across connections: the
+/// client subscribes again (a new id), and the items sent while it was away are lost, which
+/// the client reports.
 #[derive(Debug)]
 pub struct Subscription<T> {
-    connection: Connection,
-    id: Box<RawValue>,
+    target: Target,
     unsubscribe: String,
     items: Items,
     /// Unsubscribed already, or ended by the server: nothing to do when dropped.
     done: bool,
     item: PhantomData<fn() -> T>,
+}
+
+/// Where a subscription is: its connection and id, which a reconnecting client replaces.
+pub(crate) type Target = Arc<Mutex<(Connection, Box<RawValue>)>>;
+
+fn target(target: &Target) -> MutexGuard<'_, (Connection, Box<RawValue>)> {
+    // Replaced whole, never left half-written.
+    target.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl<T> Subscription<T> {
@@ -83,8 +95,7 @@ impl<T> Subscription<T> {
         items: Items,
     ) -> Self {
         Subscription {
-            connection,
-            id,
+            target: Arc::new(Mutex::new((connection, id))),
             unsubscribe,
             items,
             done: false,
@@ -95,8 +106,7 @@ impl<T> Subscription<T> {
     pub(crate) fn typed<U>(mut self) -> Subscription<U> {
         self.done = true;
         Subscription {
-            connection: self.connection.clone(),
-            id: self.id.clone(),
+            target: self.target.clone(),
             unsubscribe: std::mem::take(&mut self.unsubscribe),
             items: self.items.take(),
             done: false,
@@ -104,16 +114,23 @@ impl<T> Subscription<T> {
         }
     }
 
-    /// The subscription id the server gave, as raw JSON.
-    pub fn id(&self) -> &RawValue {
-        &self.id
+    /// Where it is, for a reconnecting client to move it.
+    #[cfg(feature = "client")]
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The subscription id the server gave, as raw JSON (a new one after a reconnect).
+    pub fn id(&self) -> Box<RawValue> {
+        target(&self.target).1.clone()
     }
 
     /// Ends the subscription and waits for the server's answer: whether it still existed.
     pub async fn unsubscribe(mut self) -> Result<bool, ClientError> {
         self.done = true;
-        self.connection.listeners().unsubscribe(self.id.get());
-        self.connection.call(&self.unsubscribe, [&self.id]).await
+        let (connection, id) = target(&self.target).clone();
+        connection.listeners().unsubscribe(id.get());
+        connection.call(&self.unsubscribe, [&id]).await
     }
 }
 
@@ -139,13 +156,18 @@ impl<T: DeserializeOwned> Stream for Subscription<T> {
 
 impl<T> Drop for Subscription<T> {
     fn drop(&mut self) {
-        if self.done || self.connection.is_closed() {
+        if self.done {
             return;
         }
-        self.connection.listeners().unsubscribe(self.id.get());
+        let (connection, id) = &*target(&self.target);
+        // Also while a reconnecting client is away: it then does not subscribe again.
+        connection.listeners().unsubscribe(id.get());
+        if connection.is_closed() {
+            return;
+        }
         // Sent without waiting: an unsubscribe nobody awaits, whose answer is dropped when read.
-        let id = self.connection.pending().reserve_ids(1);
-        let request = encode_unsubscribe(&self.unsubscribe, &self.id, id);
-        let _ = self.connection.outbox().push(request.into());
+        let call = connection.pending().reserve_ids(1);
+        let request = encode_unsubscribe(&self.unsubscribe, id, call);
+        let _ = connection.outbox().push(request.into());
     }
 }

@@ -85,6 +85,25 @@ impl SubscriptionClient for Connection {
 }
 
 impl Connection {
+    /// Calls `method` again for a subscription this side had under id `old` on a connection
+    /// now gone, routing its items on to the same receiver; answers its new id.
+    #[cfg(feature = "client")]
+    pub(crate) async fn resubscribe_raw(
+        &self,
+        method: &str,
+        params: Option<&RawValue>,
+        old: &str,
+    ) -> Result<Box<RawValue>, ClientError> {
+        let id = self.pending().reserve_ids(1);
+        let request = request(method, params, Some(id));
+        let (answer, answered) = oneshot::channel();
+        let waiter = Waiter::Resubscribe {
+            old: old.to_owned(),
+            answer,
+        };
+        self.exchange(id, request, waiter, answered).await
+    }
+
     /// Registers `waiter` under `id`, sends `request`, and waits, within the call timeout, for
     /// what the waiter receives.
     async fn exchange<T>(
@@ -134,6 +153,17 @@ impl Connection {
             }
             (Waiter::Subscribe(sender), Err(error)) => {
                 drop(sender.send(Err(wire::error_object(error))));
+            }
+            (Waiter::Resubscribe { old, answer }, Ok(subscription)) => {
+                let routed = self.listeners().rekey(&old, subscription);
+                drop(answer.send(if routed {
+                    Ok(subscription.to_owned())
+                } else {
+                    Err(ClientError::Closed)
+                }));
+            }
+            (Waiter::Resubscribe { answer, .. }, Err(error)) => {
+                drop(answer.send(Err(wire::error_object(error))));
             }
         }
     }

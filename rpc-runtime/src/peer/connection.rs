@@ -62,8 +62,8 @@ struct Inner {
     /// The typed subscriptions this side serves.
     subscriptions: Subscriptions,
     /// Where notifications no method handles go; made on first use, since a server's
-    /// connections rarely need it.
-    listeners: OnceLock<Box<Listeners>>,
+    /// connections rarely need it, or given by a client.
+    listeners: OnceLock<Arc<Listeners>>,
     values: Mutex<StateMap>,
     /// Cancelled once the connection has ended.
     ended: CancellationToken,
@@ -216,17 +216,13 @@ impl Connection {
     pub(crate) fn listeners(&self) -> &Listeners {
         self.inner
             .listeners
-            .get_or_init(|| Box::new(Listeners::new(DEFAULT_BUFFER, DEFAULT_BUFFER)))
+            .get_or_init(|| Arc::new(Listeners::new(DEFAULT_BUFFER, DEFAULT_BUFFER)))
     }
 
     #[cfg(feature = "client")]
-    /// Makes the listeners with `notification_buffer` and `subscription_buffer`, as a client
-    /// configured them; before any message is read.
-    pub(crate) fn listen(&self, notification_buffer: usize, subscription_buffer: usize) {
-        let _ = self.inner.listeners.set(Box::new(Listeners::new(
-            notification_buffer,
-            subscription_buffer,
-        )));
+    /// Delivers to `listeners`, a client's; before any message is read.
+    pub(crate) fn listen(&self, listeners: Arc<Listeners>) {
+        let _ = self.inner.listeners.set(listeners);
     }
 
     /// The listeners, if anything made them: a notification with nobody to hear it is dropped.
@@ -240,7 +236,7 @@ impl Connection {
         self.inner.outbox.close();
         self.inner.pending.close();
         self.inner.subscriptions.end();
-        if let Some(listeners) = self.listeners_if_any() {
+        if let Some(listeners) = self.listeners_if_any().filter(|l| !l.kept) {
             listeners.end();
         }
         self.inner.ended.cancel();

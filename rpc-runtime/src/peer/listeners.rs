@@ -1,6 +1,7 @@
 //! Where a connection delivers the notifications its router does not handle: items of the
 //! subscriptions this side made, by subscription id, and everything else to whoever listens
-//! for notifications.
+//! for notifications, noting the position of the topics this side follows. A reconnecting
+//! client keeps one for all its connections.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,13 +12,19 @@ use tokio::sync::{broadcast, mpsc};
 
 use crate::client::Notification;
 use crate::protocol::{Request, SubscriptionItem};
+use crate::push::StreamPosition;
 
 pub(crate) struct Listeners {
-    /// Taken when the connection ends, which ends every listener's stream.
+    /// Taken when the listeners end, which ends every listener's stream.
     notifications: Mutex<Option<broadcast::Sender<Notification>>>,
     subscriptions: Mutex<HashMap<String, Sink>>,
     /// How many items a subscription may fall behind by.
     buffer: usize,
+    /// The topics this side follows (a reconnecting client's), each with the position last
+    /// delivered of it, for topics that keep history.
+    topics: Mutex<HashMap<String, Option<StreamPosition>>>,
+    /// Kept across connections: ended by their owner, not when a connection ends.
+    pub(crate) kept: bool,
 }
 
 /// Where one subscription's items go.
@@ -58,6 +65,17 @@ impl Listeners {
             notifications: Mutex::new(Some(notifications)),
             subscriptions: Mutex::new(HashMap::new()),
             buffer: subscription_buffer.max(1),
+            topics: Mutex::new(HashMap::new()),
+            kept: false,
+        }
+    }
+
+    /// Listeners kept across the connections of a reconnecting client.
+    #[cfg(feature = "client")]
+    pub(crate) fn kept(notification_buffer: usize, subscription_buffer: usize) -> Self {
+        Listeners {
+            kept: true,
+            ..Listeners::new(notification_buffer, subscription_buffer)
         }
     }
 
@@ -87,8 +105,65 @@ impl Listeners {
         lock(&self.subscriptions).remove(id);
     }
 
+    /// Routes the items of the subscription that was `old` (on a connection now gone) under
+    /// its new id `new`, to the same receiver; `false` if nobody receives them any more.
+    pub(crate) fn rekey(&self, old: &str, new: &RawValue) -> bool {
+        let mut subscriptions = lock(&self.subscriptions);
+        match subscriptions.remove(old) {
+            Some(sink) if !sink.items.is_closed() => {
+                subscriptions.insert(new.get().to_owned(), sink);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    #[cfg(feature = "client")]
+    /// Whether subscription `id`'s items still have a receiver.
+    pub(crate) fn is_subscribed(&self, id: &str) -> bool {
+        lock(&self.subscriptions)
+            .get(id)
+            .is_some_and(|sink| !sink.items.is_closed())
+    }
+
+    #[cfg(feature = "client")]
+    /// Follows `topic`, at `position` if it keeps history (a subscribe's answer); `None`
+    /// forgets it. A position of the same epoch never moves back: pushes after the one the
+    /// answer names may have been delivered before the answer was read.
+    pub(crate) fn follow(&self, topic: &str, position: Option<Option<StreamPosition>>) {
+        let mut topics = lock(&self.topics);
+        let Some(position) = position else {
+            topics.remove(topic);
+            return;
+        };
+        let followed = topics.entry(topic.to_owned()).or_insert(None);
+        match (followed, position) {
+            (Some(known), Some(answered)) if known.epoch == answered.epoch => {
+                known.offset = known.offset.max(answered.offset);
+            }
+            (followed, position) => *followed = position,
+        }
+    }
+
+    #[cfg(feature = "client")]
+    /// The topics followed, each with its position if it keeps history.
+    pub(crate) fn followed(&self) -> Vec<(String, Option<StreamPosition>)> {
+        let topics = lock(&self.topics);
+        topics
+            .iter()
+            .map(|(name, at)| (name.clone(), at.clone()))
+            .collect()
+    }
+
     /// Delivers one notification.
     pub(crate) fn deliver(&self, notification: &Request<'_>) {
+        if let Some(offset) = notification.offset {
+            // Noted as it arrives, before anyone reads it: a client coming back resumes after
+            // what it has received, read or not.
+            if let Some(Some(position)) = lock(&self.topics).get_mut(&*notification.method) {
+                position.offset = position.offset.max(offset);
+            }
+        }
         if let Some(params) = notification.params {
             if let Some(item) = SubscriptionItem::parse(params) {
                 let mut subscriptions = lock(&self.subscriptions);

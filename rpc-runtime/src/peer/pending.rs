@@ -28,6 +28,14 @@ pub(crate) enum Waiter {
     /// A subscribe call: its items are routed from the moment its answer is read, before any
     /// item that follows the answer can be.
     Subscribe(oneshot::Sender<Result<(Box<RawValue>, Items), ClientError>>),
+    /// A reconnecting client's subscribe call for a subscription it had on a connection now
+    /// gone, under id `old`: its items go on to the same receiver from the moment the answer
+    /// is read.
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
+    Resubscribe {
+        old: String,
+        answer: oneshot::Sender<Result<Box<RawValue>, ClientError>>,
+    },
 }
 
 impl Waiter {
@@ -37,6 +45,7 @@ impl Waiter {
             Waiter::Call(sender) => drop(sender.send(Err(err))),
             Waiter::Batch(sender) => drop(sender.send(Err(err))),
             Waiter::Subscribe(sender) => drop(sender.send(Err(err))),
+            Waiter::Resubscribe { answer, .. } => drop(answer.send(Err(err))),
         }
     }
 }

@@ -72,7 +72,7 @@ pub struct StreamPosition {
 
 /// What subscribing from a position found ([`Hub::subscribe_from`](crate::Hub::subscribe_from),
 /// [`Hub::join_from`](crate::Hub::join_from)).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Recovery {
     /// Where the subscriber now is: every publication up to here was sent to it, or was
@@ -82,7 +82,7 @@ pub struct Recovery {
     /// Given a position: whether every publication after it was sent. `false` when some are
     /// no longer kept (too old, or of another epoch): nothing was sent, and the subscriber
     /// should read the state anew. `None` when no position was given.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovered: Option<bool>,
 }
 

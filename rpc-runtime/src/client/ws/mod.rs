@@ -1,10 +1,16 @@
-//! The WebSocket client: one connection, many calls in flight both ways.
+//! The WebSocket client: one connection, many calls in flight both ways, and optionally a new
+//! one whenever it is lost.
 //!
 //! The client is one side of a WebSocket peer (see `peer`), as a server connection is the
 //! other: its calls wait for their answers by id, the server's notifications reach whoever
 //! listens, and, given a router, it answers the server's own calls. When the connection ends,
-//! every waiting call fails with [`ClientError::Closed`].
+//! every waiting call fails with [`ClientError::Closed`]; a client told to reconnect then dials
+//! again and subscribes again (`reconnect`).
 
+mod dial;
+mod reconnect;
+
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,19 +18,19 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_util::sync::CancellationToken;
 
 use super::notification::{Notifications, TypedNotifications};
 use super::{Batch, BatchResponse, ClientError, RpcClient, Subscription, SubscriptionClient};
-use crate::defaults::{
-    DEFAULT_BUFFER, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_REQUEST_SIZE, DEFAULT_REQUEST_TIMEOUT,
-};
+use crate::defaults::{DEFAULT_BUFFER, DEFAULT_MAX_REQUEST_SIZE, DEFAULT_REQUEST_TIMEOUT};
 use crate::dispatch::{Dispatcher, Policy};
-use crate::peer::{self, Limits, Peer, in_flight_bytes};
+use crate::peer::Listeners;
+use crate::push::Recovery;
 use crate::state::StateMap;
-use crate::{Connection, Hub, Router};
+use crate::{Connection, Router};
+use dial::Dial;
+pub use reconnect::{ClientEvent, ClientEvents, Reconnect};
+use reconnect::{Current, Shared};
 
 /// Calls a server over one WebSocket connection, and answers the server's calls if given a
 /// [`Router`]. Clones share the connection; it closes when the last clone is dropped.
@@ -44,11 +50,19 @@ use crate::{Connection, Hub, Router};
 /// }
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct WsClient {
-    connection: Connection,
+    shared: Arc<Shared>,
     /// Stops the connection's task when the last clone is dropped.
     _stop: Arc<StopOnDrop>,
+}
+
+impl std::fmt::Debug for WsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WsClient")
+            .field("current", &*self.shared.current.borrow())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
@@ -70,6 +84,7 @@ pub struct WsClientBuilder {
     subscription_buffer: usize,
     router: Router,
     state: StateMap,
+    reconnect: Option<Reconnect>,
     #[cfg(feature = "tls")]
     tls: Option<Arc<rustls::ClientConfig>>,
 }
@@ -140,60 +155,50 @@ impl WsClientBuilder {
         self
     }
 
+    /// Connects again whenever the connection is lost, as `policy` says, with the same URL
+    /// and headers: calls in flight then fail with [`ClientError::Closed`] (never sent again,
+    /// as a call may not be safe to repeat), calls made meanwhile wait for the next connection
+    /// within the request timeout, and the client subscribes again to the topics it follows
+    /// ([`subscribe_topics`](WsClient::subscribe_topics)), from the position last received of
+    /// those with history, and to its typed subscriptions. [`events`](WsClient::events) tells
+    /// of each reconnect and of each gap it could not fill.
+    pub fn reconnect(mut self, policy: Reconnect) -> Self {
+        self.reconnect = Some(policy);
+        self
+    }
+
     /// Connects to `url` (`ws://host:port/path`, `wss://` with the `tls` feature, or a request
     /// with headers of its own).
     pub async fn connect(
         self,
         url: impl IntoClientRequest + Unpin,
     ) -> Result<WsClient, ClientError> {
-        let mut url = url.into_client_request().map_err(ClientError::transport)?;
-        url.headers_mut().extend(self.headers.into_map()?);
-        let config = WebSocketConfig::default()
-            .max_message_size(Some(self.max_message_size))
-            .max_frame_size(Some(self.max_message_size));
-        #[cfg(not(feature = "tls"))]
-        let connecting = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
-        #[cfg(feature = "tls")]
-        let connecting = tokio_tungstenite::connect_async_tls_with_config(
+        let listeners = match self.reconnect {
+            Some(_) => Listeners::kept(self.notification_buffer, self.subscription_buffer),
+            None => Listeners::new(self.notification_buffer, self.subscription_buffer),
+        };
+        let dial = Dial::new(
             url,
-            Some(config),
-            true,
-            Some(tokio_tungstenite::Connector::Rustls(
-                self.tls.unwrap_or_else(super::tls::default_config),
-            )),
-        );
-        let (socket, _) = tokio::time::timeout(self.timeout, connecting)
-            .await
-            .map_err(|_| ClientError::Timeout(self.timeout))?
-            .map_err(ClientError::transport)?;
-        let limits = Limits {
-            call_timeout: self.timeout,
-            ..Limits::default()
-        };
-        // A hub of its own: pushes and groups are the server's business, not a client's.
-        let (connection, cx) =
-            Hub::default().open(None, http::HeaderMap::new(), &limits, Arc::new(self.state));
-        connection.listen(self.notification_buffer, self.subscription_buffer);
+            self.headers.into_map()?,
+            self.max_message_size,
+            self.timeout,
+            Arc::new(Dispatcher::new(self.router, Policy::default())),
+            Arc::new(self.state),
+            Arc::new(listeners),
+            #[cfg(feature = "tls")]
+            self.tls.unwrap_or_else(super::tls::default_config),
+        )?;
         let stop = CancellationToken::new();
-        let peer = Peer {
-            cx,
-            dispatcher: Arc::new(Dispatcher::new(self.router, Policy::default())),
-            stop: stop.clone(),
-            stop_frame: (CloseCode::Normal, "client closing"),
-            // Dropped by its last user: the server's calls still running are answered by
-            // nobody, and the server learns so from the close.
-            grace: Duration::ZERO,
-            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
-            max_in_flight_bytes: in_flight_bytes(self.max_message_size),
-            echo: false,
-        };
-        let ended = connection.clone();
-        tokio::spawn(async move {
-            peer::run(socket, peer).await;
-            ended.end();
-        });
+        let (connection, run) = dial.open(stop.clone()).await?;
+        let shared = Arc::new(Shared::new(dial, connection, self.reconnect.is_some()));
+        tokio::spawn(reconnect::keep(
+            shared.clone(),
+            self.reconnect,
+            stop.clone(),
+            run,
+        ));
         Ok(WsClient {
-            connection,
+            shared,
             _stop: Arc::new(StopOnDrop(stop)),
         })
     }
@@ -215,6 +220,7 @@ impl WsClient {
             subscription_buffer: DEFAULT_BUFFER,
             router: Router::new(),
             state: StateMap::default(),
+            reconnect: None,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -224,8 +230,9 @@ impl WsClient {
     /// client's router takes and the items of its subscriptions.
     pub fn notifications(&self) -> Notifications {
         let receiver = self
-            .connection
-            .listeners()
+            .shared
+            .dial
+            .listeners
             .notifications()
             // Closed already: a stream that ends at once.
             .unwrap_or_else(|| broadcast::channel(1).1);
@@ -257,14 +264,54 @@ impl WsClient {
         TypedNotifications::new(method.into(), self.notifications())
     }
 
-    /// The connection to the server, as the client's own handlers see it.
-    pub fn connection(&self) -> &Connection {
-        &self.connection
+    /// The connection to the server now, as the client's own handlers see it; `None` while
+    /// the client is reconnecting, or once it is closed.
+    pub fn connection(&self) -> Option<Connection> {
+        match &*self.shared.current.borrow() {
+            Current::Up(connection) => Some(connection.clone()),
+            Current::Away | Current::Closed => None,
+        }
     }
 
-    /// Whether the connection has closed; every call now fails with [`ClientError::Closed`].
+    /// Whether the client is closed for good: its connection ended and it does not reconnect
+    /// (any more); every call now fails with [`ClientError::Closed`].
     pub fn is_closed(&self) -> bool {
-        self.connection.is_closed()
+        match &*self.shared.current.borrow() {
+            Current::Up(connection) => !self.shared.reconnects && connection.is_closed(),
+            Current::Away => false,
+            Current::Closed => true,
+        }
+    }
+
+    /// What a reconnecting client reports from now on: each connection lost and made again,
+    /// each gap in a subscription it could not fill.
+    pub fn events(&self) -> ClientEvents {
+        self.shared.events()
+    }
+
+    /// Subscribes to `topics` with the built-in `rpc.subscribe`, keeping the position in those
+    /// that keep history ([`Topic::history`](crate::Topic::history)): a reconnecting client
+    /// subscribes again after a reconnect from the last position received, and the server
+    /// sends what was published meanwhile, first and in order (or, if it no longer has it
+    /// all, the client reports a [`ClientEvent::Gap`]). The items arrive as notifications of
+    /// each topic's name ([`notifications_for`](Self::notifications_for)).
+    pub async fn subscribe_topics(&self, topics: &[&str]) -> Result<(), ClientError> {
+        let params = serde_json::json!({"topics": topics, "positions": true});
+        let answer: HashMap<String, Option<Recovery>> = self.call("rpc.subscribe", params).await?;
+        for (name, recovery) in answer {
+            let position = recovery.map(|recovery| recovery.position);
+            self.shared.dial.listeners.follow(&name, Some(position));
+        }
+        Ok(())
+    }
+
+    /// Unsubscribes from `topics`, which a reconnecting client then no longer follows.
+    pub async fn unsubscribe_topics(&self, topics: &[&str]) -> Result<(), ClientError> {
+        for topic in topics {
+            self.shared.dial.listeners.follow(topic, None);
+        }
+        let _: Vec<String> = self.call("rpc.unsubscribe", [topics]).await?;
+        Ok(())
     }
 }
 
@@ -274,7 +321,8 @@ impl RpcClient for WsClient {
         method: &str,
         params: Option<Box<RawValue>>,
     ) -> Result<Box<RawValue>, ClientError> {
-        self.connection.call_raw(method, params).await
+        let connection = self.shared.connection().await?;
+        connection.call_raw(method, params).await
     }
 
     async fn notify_raw(
@@ -282,11 +330,13 @@ impl RpcClient for WsClient {
         method: &str,
         params: Option<Box<RawValue>>,
     ) -> Result<(), ClientError> {
-        self.connection.notify_raw(method, params).await
+        let connection = self.shared.connection().await?;
+        connection.notify_raw(method, params).await
     }
 
     async fn batch(&self, batch: Batch) -> Result<BatchResponse, ClientError> {
-        self.connection.batch(batch).await
+        let connection = self.shared.connection().await?;
+        connection.batch(batch).await
     }
 }
 
@@ -297,8 +347,11 @@ impl SubscriptionClient for WsClient {
         params: Option<Box<RawValue>>,
         unsubscribe: &str,
     ) -> Result<Subscription<Box<RawValue>>, ClientError> {
-        self.connection
-            .subscribe_raw(method, params, unsubscribe)
-            .await
+        let connection = self.shared.connection().await?;
+        let subscription = connection
+            .subscribe_raw(method, params.clone(), unsubscribe)
+            .await?;
+        self.shared.keep(method, params, subscription.target());
+        Ok(subscription)
     }
 }
