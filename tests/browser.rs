@@ -1,7 +1,8 @@
 //! The chat example's page in real headless Chromium, driven over the DevTools protocol: two
 //! pages in one room, a message typed in one appears in the other, a closed page is seen
-//! leaving. Once on the in-process broker, once across two processes on Redis. Screenshots go
-//! to `target/tmp/`. Without `chromium` (and `redis-server`) installed these fail.
+//! leaving. Once on the in-process broker, once across two processes on Redis and on a Redis
+//! Cluster; and a page whose server restarts keeps every message. Screenshots go to
+//! `target/tmp/`. Without `chromium` (and `redis-server`) installed these fail.
 
 mod common;
 
@@ -252,4 +253,56 @@ async fn two_pages_on_two_processes(backend: Backend, screenshot: &str) {
         Running::start("chat", &[&option, &url]).await,
     );
     two_pages_chat(&page(&one), &page(&two), screenshot).await;
+}
+
+/// Ann's server restarts (killed, started again on its port) while Bob, on the other process,
+/// goes on talking: Ann's page connects again by itself and is sent what the room said
+/// meanwhile, from Redis, once each.
+#[tokio::test]
+async fn a_page_keeps_every_message_across_a_restart_of_its_server() {
+    let backend = Backend::single().await;
+    let [option, url] = backend.args();
+    let (ann_server, bob_server) = (
+        Running::start("chat", &[&option, &url]).await,
+        Running::start("chat", &[&option, &url]).await,
+    );
+    let ann_addr = ann_server.addr.to_string();
+    let mut browser = Browser::launch().await;
+    let ann = browser.open(&page(&ann_server)).await;
+    let bob = browser.open(&page(&bob_server)).await;
+    browser.join(&ann, "ann").await;
+    browser.join(&bob, "bob").await;
+    browser.type_into(&bob, "text", "before").await;
+    browser.wait_for_text(&ann, "log", "before").await;
+
+    ann_server.kill().await;
+    browser.wait_for_text(&ann, "status", "reconnecting").await;
+    browser.wait_for_text(&bob, "log", "ann left lobby").await;
+    for text in ["while you were away", "and again"] {
+        browser.type_into(&bob, "text", text).await;
+        browser.wait_for_text(&bob, "log", text).await;
+    }
+    let _ann_server = Running::start_on("chat", &ann_addr, &[&option, &url]).await;
+    browser
+        .wait_for_text(&ann, "status", "in lobby as ann")
+        .await;
+    browser.wait_for_text(&ann, "log", "and again").await;
+    let count = |text: &str| {
+        format!(
+            "[...document.querySelectorAll('#log li')].filter(li => li.innerText.endsWith({text:?})).length"
+        )
+    };
+    // Its own leaving too, which the survivor announced while it was away.
+    for text in [
+        "before",
+        "ann left lobby",
+        "while you were away",
+        "and again",
+    ] {
+        assert_eq!(browser.eval(&ann, &count(text)).await, 1, "{text:?} once");
+    }
+    browser.type_into(&ann, "text", "back").await;
+    browser.wait_for_text(&bob, "log", "back").await;
+    let path = browser.screenshot(&ann, "chat-restart.png").await;
+    println!("screenshot: {}", path.display());
 }

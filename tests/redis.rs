@@ -582,7 +582,7 @@ async fn a_killed_process_s_members_are_announced_as_gone(backend: Backend) {
     let mut bob = Client::at(&url(&chats[1])).await;
     ann.call("chat.join", json!(["ann", "lobby"])).await;
     let present = bob.call("chat.join", json!(["bob", "lobby"])).await;
-    let names: Vec<&str> = present
+    let names: Vec<&str> = present["members"]
         .as_array()
         .unwrap()
         .iter()

@@ -19,8 +19,13 @@ impl Running {
     /// Starts example `name` with `127.0.0.1:0` and `args`, and reads its first line,
     /// `listening on ADDR`.
     pub async fn start(name: &str, args: &[&str]) -> Running {
+        Running::start_on(name, "127.0.0.1:0", args).await
+    }
+
+    /// Starts example `name` listening on `addr` (again, after another was killed there).
+    pub async fn start_on(name: &str, addr: &str, args: &[&str]) -> Running {
         let mut child = Command::new(example(name))
-            .arg("127.0.0.1:0")
+            .arg(addr)
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -1,6 +1,8 @@
 //! A chat page with rooms: plain HTML and JavaScript, served by the same server as the JSON-RPC
 //! endpoint it talks to (`/rpc`, over WebSocket). Join a room under a name, type, and every
-//! page in that room sees it, along with who is there, who arrives and who leaves.
+//! page in that room sees it, along with who is there, who arrives and who leaves. A page whose
+//! connection drops (a network change, a server restarting) connects again and is sent what
+//! its room said meanwhile: rooms keep their last 200 messages, in Redis with `--redis`.
 //!
 //! ```text
 //! cargo run -p integrations --example chat        # then open http://127.0.0.1:8080/
@@ -15,7 +17,8 @@
 use axum::response::Html;
 use axum::routing::get;
 use rpc_runtime::{
-    Connection, ConnectionId, Context, Hub, RedisBroker, RpcError, Server, methods, rpc_method,
+    Connection, ConnectionId, Context, History, Hub, RedisBroker, RpcError, Server, StreamPosition,
+    methods, rpc_method,
 };
 use serde::Serialize;
 
@@ -31,6 +34,15 @@ struct Member {
 struct Present {
     id: ConnectionId,
     name: String,
+}
+
+/// What `chat.join` answers: who is there, where the room's stream is, and, for a page coming
+/// back, whether it was sent everything it missed.
+#[derive(Serialize)]
+struct Joined {
+    members: Vec<Present>,
+    position: StreamPosition,
+    recovered: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -51,15 +63,17 @@ fn checked(what: &str, value: String, max: usize) -> Result<String, RpcError> {
 }
 
 /// Joins `room` as `name`, leaving the room the connection was in; both rooms are told
-/// (`rpc.joined`, `rpc.left`: the hub's presence events). Answers everyone in the room, on
-/// every process.
+/// (`rpc.joined`, `rpc.left`: the hub's presence events). A page coming back gives `since`,
+/// the position it last saw, and is sent what the room said after it first. Answers everyone
+/// in the room, on every process, and the room's position.
 #[rpc_method("chat.join")]
 async fn join(
     cx: Context,
     conn: Connection,
     name: String,
     room: String,
-) -> Result<Vec<Present>, RpcError> {
+    since: Option<StreamPosition>,
+) -> Result<Joined, RpcError> {
     let member = Member {
         name: checked("a name", name, 40)?,
         room: checked("a room", room, 40)?,
@@ -67,12 +81,13 @@ async fn join(
     if let Some(previous) = conn.get::<Member>() {
         cx.hub().leave(&previous.room, conn.id());
     }
-    cx.hub()
-        .join_with(&member.room, conn.id(), &member.name)
+    let recovery = cx
+        .hub()
+        .join_with_from(&member.room, conn.id(), &member.name, since)
         .await?;
     let present = cx.hub().presence(&member.room).await?;
     conn.insert(member);
-    Ok(present
+    let members = present
         .into_iter()
         .filter_map(|member| {
             let name = member.info?.as_str()?.to_owned();
@@ -81,7 +96,12 @@ async fn join(
                 name,
             })
         })
-        .collect())
+        .collect();
+    Ok(Joined {
+        members,
+        position: recovery.position,
+        recovered: recovery.recovered,
+    })
 }
 
 /// Says `text` to the connection's room, itself included.
@@ -116,8 +136,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             _ => addr = arg,
         }
     }
-    // A page that closes, or whose server dies, leaves its room: the room is told.
-    let mut hub = Hub::builder().presence_events();
+    // A page that closes, or whose server dies, leaves its room: the room is told. Each room
+    // keeps its last 200 messages for pages coming back.
+    let mut hub = Hub::builder()
+        .presence_events()
+        .group_history(History::new().size(200));
     if let Some(broker) = broker {
         hub = hub.broker(broker.connect().await?);
     }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use super::History;
 use super::broker::{Kind, Local, Member, Route};
 use super::hub::Inner;
 use super::registry::deliver;
@@ -29,6 +30,10 @@ impl Local for Inner {
 
     fn presence_events(&self) -> bool {
         self.presence_events
+    }
+
+    fn group_history(&self) -> Option<History> {
+        self.group_history
     }
 
     fn deliver(&self, route: Route<'_>, message: Utf8Bytes) {

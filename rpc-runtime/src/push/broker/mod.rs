@@ -188,6 +188,10 @@ pub(crate) trait Local: Send + Sync + 'static {
     /// included.
     fn presence_events(&self) -> bool;
 
+    /// What every group keeps of its past, if anything: a dead process's members' leaves are
+    /// kept with the rest.
+    fn group_history(&self) -> Option<History>;
+
     /// Delivers a push that came back from Redis, to this process's connections alone.
     fn deliver(&self, route: Route<'_>, message: Utf8Bytes);
 

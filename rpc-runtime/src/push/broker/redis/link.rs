@@ -149,6 +149,30 @@ impl Link {
         format!("{:x}.{count}", self.node)
     }
 
+    /// The step that numbers, keeps and publishes a push to a set with history.
+    pub(super) fn append_step(
+        &self,
+        kind: Kind,
+        name: &str,
+        keep: History,
+        message: &str,
+    ) -> Outgoing {
+        let route = Route::Numbered {
+            kind,
+            name,
+            offset: 0,
+        };
+        let (head, tail) = frame_parts(self.node, route, message);
+        Outgoing::Append {
+            channel: self.keys.channel(kind, name),
+            stream: self.keys.stream(kind, name),
+            history: self.keys.history(kind, name),
+            head,
+            tail,
+            keep,
+        }
+    }
+
     /// Queues a push for Redis. `false` when Redis is away or the queue full: only other
     /// processes' members miss it then (the hub delivers it here), counted, never queued for
     /// an unknown time.
@@ -352,22 +376,7 @@ impl Remote for Link {
     }
 
     fn append(&self, kind: Kind, name: &str, keep: History, message: &Utf8Bytes) -> bool {
-        self.push(|| {
-            let route = Route::Numbered {
-                kind,
-                name,
-                offset: 0,
-            };
-            let (head, tail) = frame_parts(self.node, route, message);
-            Outgoing::Append {
-                channel: self.keys.channel(kind, name),
-                stream: self.keys.stream(kind, name),
-                history: self.keys.history(kind, name),
-                head,
-                tail,
-                keep,
-            }
-        })
+        self.push(|| self.append_step(kind, name, keep, message))
     }
 
     fn recover(

@@ -21,11 +21,11 @@ use super::link::{Flush, Link, Outgoing};
 use super::members::{member_of, member_value};
 use super::recovery;
 use super::scripts;
-use super::shards::{Shards, Target};
+use super::shards::{Batch, Shards, Target};
 use super::wire::{Frame, encode_frame};
 use crate::protocol::encode_notification;
-use crate::push::PushError;
 use crate::push::presence::{LEFT, presence_event};
+use crate::push::{History, PushError};
 
 /// How long connecting, and each answer from Redis, may take.
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -292,7 +292,7 @@ async fn resync(link: &Link, inbound: &Inbound, session: &mut Session) -> RedisR
 
     let node = &link.keys.node;
     let shards = &session.shards;
-    clear(link, shards, node, false).await?;
+    clear(link, shards, node, None).await?;
     for chunk in members.chunks(MAX_PIPELINE) {
         let mut batch = shards.batch();
         for (group, members) in chunk {
@@ -358,94 +358,10 @@ async fn send(
     let mut answer_at = Vec::with_capacity(steps.len());
     for step in &steps {
         answer_at.push(batch.len());
-        match step {
-            Outgoing::Publish { channel, frame, .. } => {
-                batch
-                    .on(channel)
-                    .cmd(shards.publish())
-                    .arg(&**channel)
-                    .arg(&**frame);
-            }
-            Outgoing::Retain {
-                channel,
-                key,
-                head,
-                tail,
-            } => {
-                batch
-                    .on(key)
-                    .cmd("EVAL")
-                    .arg(scripts::RETAIN)
-                    .arg(1)
-                    .arg(key)
-                    .arg(head)
-                    .arg(tail)
-                    .arg(&**channel)
-                    .arg(shards.publish());
-            }
-            Outgoing::Append {
-                channel,
-                stream,
-                history,
-                head,
-                tail,
-                keep,
-            } => {
-                batch
-                    .on(stream)
-                    .cmd("EVAL")
-                    .arg(scripts::APPEND)
-                    .arg(2)
-                    .arg(stream)
-                    .arg(history)
-                    .arg(head)
-                    .arg(tail)
-                    .arg(&**channel)
-                    .arg(shards.publish())
-                    .arg(keep.size)
-                    .arg(millis(keep.ttl))
-                    .arg(link.new_epoch());
-            }
-            Outgoing::Recover {
-                kind, name, since, ..
-            } => {
-                let stream = link.keys.stream(*kind, name);
-                let after = since.as_ref().map(|since| since.offset.to_string());
-                batch
-                    .on(&stream)
-                    .cmd("EVAL")
-                    .arg(scripts::READ)
-                    .arg(2)
-                    .arg(&stream)
-                    .arg(link.keys.history(*kind, name))
-                    .arg(after.unwrap_or_default())
-                    .arg(link.new_epoch());
-            }
-            Outgoing::Membership {
-                group,
-                id,
-                present,
-                edge,
-                info,
-                seq,
-            } => {
-                let key = link.keys.members(group);
-                let groups = &link.keys.own_groups;
-                if *present {
-                    let value = member_value(&link.keys.node, info.as_deref());
-                    batch.on(&key).hset(&key, id.to_string(), value);
-                    if *edge {
-                        batch.on(groups).sadd(groups, &**group);
-                    }
-                } else {
-                    batch.on(&key).hdel(&key, id.to_string());
-                    if *edge {
-                        batch.on(groups).srem(groups, &**group);
-                    }
-                }
-                written = Some(*seq);
-            }
+        if let Outgoing::Membership { seq, .. } = step {
+            written = Some(*seq);
         }
+        add(&mut batch, link, shards, step);
     }
     let mut answers = match batch.query::<Value>().await {
         Ok(answers) => answers,
@@ -492,6 +408,97 @@ async fn send(
         link.written_up_to(seq);
     }
     Ok(())
+}
+
+/// Adds the commands of one step to `batch`; the first of them answers for the step.
+fn add(batch: &mut Batch<'_>, link: &Link, shards: &Shards, step: &Outgoing) {
+    match step {
+        Outgoing::Publish { channel, frame, .. } => {
+            batch
+                .on(channel)
+                .cmd(shards.publish())
+                .arg(&**channel)
+                .arg(&**frame);
+        }
+        Outgoing::Retain {
+            channel,
+            key,
+            head,
+            tail,
+        } => {
+            batch
+                .on(key)
+                .cmd("EVAL")
+                .arg(scripts::RETAIN)
+                .arg(1)
+                .arg(key)
+                .arg(head)
+                .arg(tail)
+                .arg(&**channel)
+                .arg(shards.publish());
+        }
+        Outgoing::Append {
+            channel,
+            stream,
+            history,
+            head,
+            tail,
+            keep,
+        } => {
+            batch
+                .on(stream)
+                .cmd("EVAL")
+                .arg(scripts::APPEND)
+                .arg(2)
+                .arg(stream)
+                .arg(history)
+                .arg(head)
+                .arg(tail)
+                .arg(&**channel)
+                .arg(shards.publish())
+                .arg(keep.size)
+                .arg(millis(keep.ttl))
+                .arg(link.new_epoch());
+        }
+        Outgoing::Recover {
+            kind, name, since, ..
+        } => {
+            let stream = link.keys.stream(*kind, name);
+            let after = since.as_ref().map(|since| since.offset.to_string());
+            batch
+                .on(&stream)
+                .cmd("EVAL")
+                .arg(scripts::READ)
+                .arg(2)
+                .arg(&stream)
+                .arg(link.keys.history(*kind, name))
+                .arg(after.unwrap_or_default())
+                .arg(link.new_epoch());
+        }
+        Outgoing::Membership {
+            group,
+            id,
+            present,
+            edge,
+            info,
+            ..
+        } => {
+            let key = link.keys.members(group);
+            let groups = &link.keys.own_groups;
+            if *present {
+                let value = member_value(&link.keys.node, info.as_deref());
+                batch.on(&key).hset(&key, id.to_string(), value);
+                if *edge {
+                    batch.on(groups).sadd(groups, &**group);
+                }
+            } else {
+                batch.on(&key).hdel(&key, id.to_string());
+                if *edge {
+                    batch.on(groups).srem(groups, &**group);
+                }
+            }
+        }
+    }
 }
 
 /// Steps Redis never took: their pushes are delivered to this process's members here
@@ -567,7 +574,10 @@ async fn heartbeat(
         tracing::warn!("Redis broker: the other processes took this one for dead; rejoining");
         link.resync();
     }
-    let events = inbound.hub().is_some_and(|hub| hub.presence_events());
+    let events = inbound.hub().and_then(|hub| {
+        let keep = hub.group_history();
+        hub.presence_events().then_some(Told { keep })
+    });
     for node in dead {
         clear(link, shards, &node, events).await?;
     }
@@ -580,7 +590,14 @@ async fn heartbeat(
 
 /// Takes `node`'s connections out of every group they were in, telling each group of each
 /// one that left if `events`.
-async fn clear(link: &Link, shards: &Shards, node: &str, events: bool) -> RedisResult<()> {
+/// How the members of a dead process's groups are told that it left: with the group's history
+/// kept, numbered with the rest.
+#[derive(Clone, Copy)]
+struct Told {
+    keep: Option<History>,
+}
+
+async fn clear(link: &Link, shards: &Shards, node: &str, events: Option<Told>) -> RedisResult<()> {
     let groups_key = link.keys.groups_of(node);
     let mut conn = shards.conn(&groups_key);
     let groups: Vec<String> = redis::cmd("SMEMBERS")
@@ -603,18 +620,21 @@ async fn clear(link: &Link, shards: &Shards, node: &str, events: bool) -> RedisR
                     continue;
                 }
                 write.on(&key).hdel(&key, id);
-                if let (true, Ok(id)) = (events, id.parse()) {
+                if let (Some(told), Ok(id)) = (events, id.parse()) {
                     let left = presence_event(group, id, info);
                     let Ok(message) = encode_notification(LEFT, &left) else {
                         continue;
                     };
-                    let frame = encode_frame(link.node, Route::Group(group), &message);
                     let channel = link.keys.channel(Kind::Group, group);
-                    write
-                        .on(&channel)
-                        .cmd(shards.publish())
-                        .arg(&*channel)
-                        .arg(&*frame);
+                    let step = match told.keep {
+                        Some(keep) => link.append_step(Kind::Group, group, keep, &message),
+                        None => Outgoing::Publish {
+                            channel,
+                            frame: encode_frame(link.node, Route::Group(group), &message),
+                            direct: false,
+                        },
+                    };
+                    add(&mut write, link, shards, &step);
                 }
             }
         }
@@ -632,7 +652,7 @@ async fn bye(link: &Link, shards: &Shards) -> RedisResult<()> {
         .arg(&link.keys.node)
         .exec_async(&mut shards.conn(&link.keys.nodes))
         .await?;
-    clear(link, shards, &link.keys.node, false).await
+    clear(link, shards, &link.keys.node, None).await
 }
 
 /// Why a subscription ended: the connection closed, or (`missed` > 0) this process fell so far
