@@ -34,30 +34,33 @@ async fn call(ws: &mut Ws, method: &str, params: Value) -> (Value, Vec<Value>) {
     }
 }
 
+/// Subscribes to `log` keeping the position, from `since` (`{"offset": N, "epoch": E}`) if
+/// given: the topic's part of the answer, and what came before it (what was missed).
+async fn follow(ws: &mut Ws, since: Option<Value>) -> (Value, Vec<Value>) {
+    let params = match since {
+        Some(since) => json!({"topic": "log", "since": {"log": since}}),
+        None => json!({"topic": "log", "positions": true}),
+    };
+    let (answer, missed) = call(ws, "rpc.subscribe", params).await;
+    (answer["result"]["log"].clone(), missed)
+}
+
 async fn publish(server: &TestServer, n: u64) {
     server.hub().publish("log", json!([n])).unwrap();
 }
 
-fn position(answer: &Value, name: &str) -> StreamPosition {
-    serde_json::from_value(answer["result"][name].clone()).unwrap()
+/// An epoch and an offset, as `since` takes them.
+fn at(position: &Value, offset: u64) -> Value {
+    json!({"offset": offset, "epoch": position["epoch"]})
 }
 
 #[tokio::test]
 async fn a_subscriber_coming_back_gets_what_it_missed_once_and_in_order() {
     let server = server(History::new()).await;
     let mut ann = server.ws().await;
-    let (answer, _) = call(
-        &mut ann,
-        "rpc.subscribe",
-        json!({"topic": "log", "positions": true}),
-    )
-    .await;
-    let start = position(&answer, "log");
-    assert_eq!(start.offset, 0);
-    assert!(
-        answer["result"]["log"].get("recovered").is_none(),
-        "nothing was asked"
-    );
+    let (start, _) = follow(&mut ann, None).await;
+    assert_eq!(start["offset"], 0);
+    assert!(start.get("recovered").is_none(), "nothing was asked");
     for n in 1..=3 {
         publish(&server, n).await;
     }
@@ -75,18 +78,9 @@ async fn a_subscriber_coming_back_gets_what_it_missed_once_and_in_order() {
         publish(&server, n).await;
     }
     let mut back = server.ws().await;
-    let since = StreamPosition {
-        offset: 3,
-        epoch: start.epoch.clone(),
-    };
-    let (answer, missed) = call(
-        &mut back,
-        "rpc.subscribe",
-        json!({"topic": "log", "since": {"log": since}}),
-    )
-    .await;
-    assert_eq!(answer["result"]["log"]["recovered"], true);
-    assert_eq!(position(&answer, "log").offset, 5);
+    let (position, missed) = follow(&mut back, Some(at(&start, 3))).await;
+    assert_eq!(position["recovered"], true);
+    assert_eq!(position["offset"], 5);
     let offsets: Vec<&Value> = missed.iter().map(|note| &note["offset"]).collect();
     assert_eq!(offsets, [4, 5], "the missed ones, before the answer");
     publish(&server, 6).await;
@@ -99,42 +93,25 @@ async fn a_subscriber_coming_back_gets_what_it_missed_once_and_in_order() {
 async fn what_is_no_longer_kept_is_reported_not_guessed() {
     let server = server(History::new().size(2)).await;
     let mut ann = server.ws().await;
-    let (answer, _) = call(
-        &mut ann,
-        "rpc.subscribe",
-        json!({"topic": "log", "positions": true}),
-    )
-    .await;
-    let epoch = position(&answer, "log").epoch;
+    let (start, _) = follow(&mut ann, None).await;
     for n in 1..=5 {
         publish(&server, n).await;
     }
-    let mut back = server.ws().await;
     // Offset 2 was seen; 3 is gone (only 4 and 5 are kept).
-    let since = json!({"log": {"offset": 2, "epoch": epoch}});
-    let (answer, missed) = call(
-        &mut back,
-        "rpc.subscribe",
-        json!({"topic": "log", "since": since}),
-    )
-    .await;
-    assert_eq!(answer["result"]["log"]["recovered"], false);
+    let mut back = server.ws().await;
+    let (position, missed) = follow(&mut back, Some(at(&start, 2))).await;
+    assert_eq!(position["recovered"], false);
     assert!(
         missed.is_empty(),
         "nothing is sent when something is missing: {missed:?}"
     );
-    assert_eq!(position(&answer, "log").offset, 5);
+    assert_eq!(position["offset"], 5);
 
     // Another epoch: a stream whose history was lost.
     let mut other = server.ws().await;
-    let since = json!({"log": {"offset": 5, "epoch": "not-this-one"}});
-    let (answer, missed) = call(
-        &mut other,
-        "rpc.subscribe",
-        json!({"topic": "log", "since": since}),
-    )
-    .await;
-    assert_eq!(answer["result"]["log"]["recovered"], false);
+    let since = json!({"offset": 5, "epoch": "not-this-one"});
+    let (position, missed) = follow(&mut other, Some(since)).await;
+    assert_eq!(position["recovered"], false);
     assert!(missed.is_empty());
 }
 
@@ -142,24 +119,12 @@ async fn what_is_no_longer_kept_is_reported_not_guessed() {
 async fn publications_older_than_the_ttl_are_not_recovered() {
     let server = server(History::new().ttl(Duration::from_millis(50))).await;
     let mut ann = server.ws().await;
-    let (answer, _) = call(
-        &mut ann,
-        "rpc.subscribe",
-        json!({"topic": "log", "positions": true}),
-    )
-    .await;
-    let epoch = position(&answer, "log").epoch;
+    let (start, _) = follow(&mut ann, None).await;
     publish(&server, 1).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     let mut back = server.ws().await;
-    let since = json!({"log": {"offset": 0, "epoch": epoch}});
-    let (answer, missed) = call(
-        &mut back,
-        "rpc.subscribe",
-        json!({"topic": "log", "since": since}),
-    )
-    .await;
-    assert_eq!(answer["result"]["log"]["recovered"], false);
+    let (position, missed) = follow(&mut back, Some(at(&start, 0))).await;
+    assert_eq!(position["recovered"], false);
     assert!(missed.is_empty());
 }
 
