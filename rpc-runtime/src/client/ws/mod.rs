@@ -161,7 +161,8 @@ impl WsClientBuilder {
     /// within the request timeout, and the client subscribes again to the topics it follows
     /// ([`subscribe_topics`](WsClient::subscribe_topics)), from the position last received of
     /// those with history, and to its typed subscriptions. [`events`](WsClient::events) tells
-    /// of each reconnect and of each gap it could not fill.
+    /// of each reconnect and of each gap it could not fill. Topics subscribed with a call of
+    /// `rpc.subscribe` of your own are not remembered: subscribe through `subscribe_topics`.
     pub fn reconnect(mut self, policy: Reconnect) -> Self {
         self.reconnect = Some(policy);
         self
