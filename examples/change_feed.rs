@@ -16,10 +16,11 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rpc_runtime::client::{ClientError, RpcClient, WsClient};
 use rpc_runtime::{Connection, Context, Record, RpcError, Server, methods, rpc_method};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 struct Todo {
     id: u64,
     title: String,

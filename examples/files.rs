@@ -15,6 +15,7 @@ use std::sync::Mutex;
 use futures_util::StreamExt;
 use rpc_runtime::client::{ClientError, SubscriptionClient, WsClient};
 use rpc_runtime::{Connection, Context, RpcError, Server, Stream, rpc_service};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
@@ -37,7 +38,7 @@ trait Files {
 }
 
 /// One change to the files.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 struct Event {
     deleted: String,
 }

@@ -65,7 +65,7 @@ fn function(kind: Kind, args: RawArgs, item: TokenStream2) -> TokenStream2 {
     };
     let cx = Ctxt::new();
     let args = MethodArgs::from_raw(&cx, args);
-    let method = Method::from_syn(
+    let mut method = Method::from_syn(
         &cx,
         kind,
         Origin::Function,
@@ -73,6 +73,7 @@ fn function(kind: Kind, args: RawArgs, item: TokenStream2) -> TokenStream2 {
         item.vis.clone(),
         item.sig.clone(),
     );
+    method.docs = ast::doc_attrs(&item.attrs);
     check::method(&cx, &method);
     // The function is emitted without its `#[rpc(...)]` param attributes, which rustc does not
     // know, and is kept even when there are errors so that its callers still compile.

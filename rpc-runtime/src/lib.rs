@@ -13,6 +13,8 @@
 // context.rs The call's surroundings a handler may take: transport, headers, peer, state.
 // method.rs  A registered method: name, kind, transport policy, guard, type-erased handler.
 // router.rs  The set of methods a server exposes, merged without silent overrides.
+// discover/  `rpc.discover` (an OpenRPC document from the methods' annotations, schemas from
+//            schemars) and `rpc.methods`, built once per server.
 // dispatch/  Message in, reply out: batches and their limits, middleware, guards, timeouts,
 //            panics caught.
 // peer/      One WebSocket connection, whichever side drives it: `Connection`, its outbound
@@ -25,6 +27,7 @@
 //            `RpcClient` and the clients `#[rpc_service]` generates.
 // log.rs     Log lines an attacker can provoke, throttled.
 // random.rs  Random names no other process picks: node ids, stream epochs.
+// schema.rs  JSON Schemas of params and results (schemars, with the `openrpc` feature).
 // private/   `__private`: what the macros' generated code names, one module per generator.
 
 //! Expose plain Rust functions over JSON-RPC 2.0 (and 1.0), on HTTP and WebSocket from one port.
@@ -83,6 +86,7 @@
 pub mod client;
 mod context;
 mod defaults;
+mod discover;
 mod dispatch;
 mod error;
 mod json;
@@ -94,6 +98,7 @@ mod protocol;
 mod push;
 mod random;
 mod router;
+mod schema;
 mod server;
 mod state;
 

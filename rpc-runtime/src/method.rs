@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::params::Params;
+use crate::schema::{SchemaFn, schema};
 use crate::{Context, RpcError, Transport};
 
 /// A method's result, serialized to JSON text, or its error.
@@ -26,6 +27,28 @@ pub(crate) type Handler = Arc<dyn Fn(Context, Params<'_>) -> Outcome + Send + Sy
 /// Decides whether the caller of a method may call it, from its [`Context`]: headers, values
 /// kept on the connection at login, state. Named by `#[rpc_method(guard = ..)]`.
 pub type Guard = fn(&Context) -> bool;
+
+/// What a method's annotations say of it, for `rpc.discover`; the macros fill it in.
+#[doc(hidden)]
+pub struct Docs {
+    /// The doc comment: its first line is the summary, the rest the description.
+    pub doc: &'static str,
+    pub params: Vec<ParamDoc>,
+    /// `None` for a notification, or without the `openrpc` feature.
+    pub result: Option<SchemaFn>,
+    /// A subscription's item.
+    pub item: Option<SchemaFn>,
+}
+
+/// One param, as a method's signature gives it.
+#[doc(hidden)]
+pub struct ParamDoc {
+    /// The name in named calls.
+    pub name: &'static str,
+    /// `false` for an `Option` and for a rest param.
+    pub required: bool,
+    pub schema: Option<SchemaFn>,
+}
 
 /// Whether a name answers calls, only takes notifications, or starts subscriptions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +78,8 @@ pub struct MethodDescriptor {
     /// Who may call it; anyone when `None`.
     pub(crate) guard: Option<Guard>,
     pub(crate) handler: Handler,
+    /// What its annotations say of it, for `rpc.discover`.
+    pub(crate) docs: Option<Arc<Docs>>,
 }
 
 impl MethodDescriptor {
@@ -92,7 +117,15 @@ impl MethodDescriptor {
             handler: Arc::new(move |cx, params| {
                 handler(cx, params).unwrap_or_else(|err| Outcome::Ready(Err(err)))
             }),
+            docs: None,
         }
+    }
+
+    /// Describes the method for `rpc.discover`.
+    #[doc(hidden)]
+    pub fn with_docs(mut self, docs: Docs) -> Self {
+        self.docs = Some(Arc::new(docs));
+        self
     }
 
     /// Makes a subscription's descriptor: `unsubscribe` ends what it starts, and its items are
@@ -132,9 +165,19 @@ impl MethodDescriptor {
             },
         );
         // A caller the subscription is hidden from does not find its companion either.
+        let docs = Docs {
+            doc: "Ends a subscription; whether it was still running.",
+            params: vec![ParamDoc {
+                name: "subscription",
+                required: true,
+                schema: schema::<u64>(),
+            }],
+            result: schema::<bool>(),
+            item: None,
+        };
         Some(MethodDescriptor {
             guard: self.guard,
-            ..unsubscribe
+            ..unsubscribe.with_docs(docs)
         })
     }
 

@@ -20,6 +20,7 @@ use rpc_runtime::{
     Connection, ConnectionId, Context, History, Hub, RedisBroker, RpcError, Server, StreamPosition,
     methods, rpc_method,
 };
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// Who a connection is and where, kept with it once it joins.
@@ -30,7 +31,7 @@ struct Member {
 }
 
 /// One of the people in a room, as `chat.join` answers them.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct Present {
     id: ConnectionId,
     name: String,
@@ -38,7 +39,7 @@ struct Present {
 
 /// What `chat.join` answers: who is there, where the room's stream is, and, for a page coming
 /// back, whether it was sent everything it missed.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct Joined {
     members: Vec<Present>,
     position: StreamPosition,

@@ -213,7 +213,7 @@ impl Default for Ticks {
 }
 
 /// One tick, shared by every subscription it reaches: `{"seq": i, "pad": "xx.."}`.
-#[derive(Clone)]
+#[derive(Clone, schemars::JsonSchema)]
 pub struct TickItem {
     seq: u64,
     pad: Arc<str>,

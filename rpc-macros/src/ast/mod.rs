@@ -50,7 +50,7 @@ pub(crate) struct Method {
     /// A subscription's other names; `None` for other kinds, and for a subscription whose
     /// names cannot be derived (which `check` reports).
     pub subscription: Option<SubscriptionNames>,
-    /// Doc comments, which a service's typed client repeats.
+    /// Doc comments, which `rpc.discover` gives and a service's typed client repeats.
     pub docs: Vec<syn::Attribute>,
 }
 
@@ -296,6 +296,12 @@ fn borrowed_help(elem: &Type) -> String {
         "take the param by value".to_owned()
     };
     format!("params cannot be borrowed, since they are read from the request: {owned}")
+}
+
+/// The doc comments among `attrs`.
+pub(crate) fn doc_attrs(attrs: &[syn::Attribute]) -> Vec<syn::Attribute> {
+    let docs = attrs.iter().filter(|attr| attr.path().is_ident("doc"));
+    docs.cloned().collect()
 }
 
 impl Output {

@@ -55,12 +55,7 @@ impl Service {
                 item.vis.clone(),
                 function.sig.clone(),
             );
-            method.docs = function
-                .attrs
-                .iter()
-                .filter(|attr| attr.path().is_ident("doc"))
-                .cloned()
-                .collect();
+            method.docs = super::doc_attrs(&function.attrs);
             // The trait keeps the signature without its `#[rpc(...)]` param attributes.
             function.sig = method.sig.clone();
             methods.push(method);

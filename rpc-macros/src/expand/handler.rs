@@ -147,7 +147,8 @@ pub(crate) fn descriptor_extras(method: &Method) -> TokenStream {
     let guard = method.args.guard.as_ref().map(
         |path| quote_spanned!(path.span()=> .with_guard(::rpc_runtime::__private::handler::guard(#path))),
     );
-    quote!(#subscription #guard)
+    let docs = super::docs::with_docs(method);
+    quote!(#subscription #guard #docs)
 }
 
 /// The descriptor's constant arguments: name, Rust path, kind and transport flags.

@@ -1,6 +1,7 @@
 //! Code generation. Generators assume a model that passed `check` and report nothing.
 
 mod client;
+mod docs;
 mod handler;
 mod list;
 mod method;

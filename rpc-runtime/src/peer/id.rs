@@ -51,6 +51,22 @@ impl ConnectionId {
     }
 }
 
+/// A string, `"7"` or `"NODE.7"`, as it serializes.
+#[cfg(feature = "openrpc")]
+impl schemars::JsonSchema for ConnectionId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ConnectionId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^([0-9a-f]+\\.)?[0-9]+$",
+            "description": "A connection's id: its number, after its process's node in hex on a broker.",
+        })
+    }
+}
+
 impl fmt::Display for ConnectionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.node {

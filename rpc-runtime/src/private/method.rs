@@ -1,8 +1,9 @@
 //! The descriptor `#[rpc_method]` (and `#[rpc_service]`, per method) emits: expand/method.rs
 //! and expand/service.rs.
 
-pub use crate::method::{MethodKind, Outcome};
+pub use crate::method::{Docs, MethodKind, Outcome, ParamDoc};
 pub use crate::params::Params;
+pub use crate::schema::schema;
 pub use crate::{Context, MethodDescriptor, RpcError};
 
 /// Implemented by the struct `#[rpc_method]` emits beside each function, so that `methods![f]`

@@ -10,26 +10,55 @@ use super::broker::Kind;
 use super::hub::Hub;
 use super::registry::sorted;
 use super::{PushError, StreamPosition};
-use crate::method::{MethodKind, Outcome};
+use crate::method::{Docs, MethodKind, Outcome, ParamDoc};
 use crate::params::Params;
+use crate::schema::schema;
 use crate::{Connection, Context, MethodDescriptor, Router, RpcError};
 
 type Handler = fn(Context, Params<'_>) -> Result<Outcome, RpcError>;
 
 /// The methods, as a router to merge into the server's.
 pub(crate) fn methods(hub: &Hub) -> Router {
-    let builtins: [(&str, &str, Handler); 4] = [
-        ("rpc.subscribe", "subscribe", subscribe),
-        ("rpc.unsubscribe", "unsubscribe", unsubscribe),
-        ("rpc.topics", "get_topics", topics),
-        ("rpc.subscriptions", "get_subscriptions", subscriptions),
+    const SUBSCRIBE: &str = "Subscribes the connection to topics: a name or a list of names; \
+        answers its subscriptions.\nNamed, `since` (each topic's last position, \
+        {TOPIC: {\"offset\": N, \"epoch\": E}}) or `\"positions\": true` keep its position in \
+        topics with history: what it missed since is sent first, each push then comes with its \
+        `offset`, and the answer is each topic's position (null for one without history).";
+    let builtins: [(&str, &str, Handler, &str, bool); 4] = [
+        ("rpc.subscribe", "subscribe", subscribe, SUBSCRIBE, true),
+        (
+            "rpc.unsubscribe",
+            "unsubscribe",
+            unsubscribe,
+            "Unsubscribes the connection from topics; answers its subscriptions.",
+            true,
+        ),
+        (
+            "rpc.topics",
+            "get_topics",
+            topics,
+            "The topics the caller may subscribe to, in order.",
+            false,
+        ),
+        (
+            "rpc.subscriptions",
+            "get_subscriptions",
+            subscriptions,
+            "The topics the connection is subscribed to, in order.",
+            false,
+        ),
     ];
     let mut router = Router::new();
-    for (name, aiohttp_name, handler) in builtins {
+    for (name, aiohttp_name, handler, doc, takes_topics) in builtins {
         let names = [Some(name), hub.aiohttp_names().then_some(aiohttp_name)];
         for name in names.into_iter().flatten() {
             // Topics live on connections, so these exist on WebSocket only. aiohttp-json-rpc's
             // client sends a topic as bare-string params, which they accept.
+            let topics = takes_topics.then(|| ParamDoc {
+                name: "topics",
+                required: true,
+                schema: schema::<Vec<String>>(),
+            });
             let method = MethodDescriptor::new(
                 name,
                 concat!(module_path!(), "::builtins"),
@@ -38,7 +67,13 @@ pub(crate) fn methods(hub: &Hub) -> Router {
                 true,
                 handler,
             )
-            .accepting_scalar_params();
+            .accepting_scalar_params()
+            .with_docs(Docs {
+                doc,
+                params: topics.into_iter().collect(),
+                result: schema::<Vec<String>>(),
+                item: None,
+            });
             router = router
                 .register(method)
                 .unwrap_or_else(|err| unreachable!("the built-in names are distinct: {err}"));

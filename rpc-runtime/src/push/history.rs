@@ -63,6 +63,7 @@ impl History {
 /// restarted without Redis, a Redis flushed), so that offsets of two epochs are never taken
 /// for one another.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openrpc", derive(schemars::JsonSchema))]
 pub struct StreamPosition {
     /// The offset of the last publication seen.
     pub offset: u64,
@@ -73,6 +74,7 @@ pub struct StreamPosition {
 /// What subscribing from a position found ([`Hub::subscribe_from`](crate::Hub::subscribe_from),
 /// [`Hub::join_from`](crate::Hub::join_from)).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openrpc", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Recovery {
     /// Where the subscriber now is: every publication up to here was sent to it, or was

@@ -7,6 +7,7 @@ use crate::ConnectionId;
 
 /// One member of a group: its connection, and what it joined with.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openrpc", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Presence {
     /// The member's connection, on whichever process holds it.

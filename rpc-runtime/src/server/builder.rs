@@ -10,6 +10,7 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use super::config::Config;
 use super::listener::Server;
 use super::shared::Shared;
+use crate::discover::Info;
 use crate::dispatch::{Dispatcher, Middleware, Policy};
 use crate::peer::SlowReaderPolicy;
 use crate::state::StateMap;
@@ -43,6 +44,8 @@ pub struct ServerBuilder {
     policy: Policy,
     state: StateMap,
     hub: Option<Hub>,
+    /// What `rpc.discover` says of the server; `None` serves no discovery.
+    discovery: Option<Info>,
 }
 
 impl ServerBuilder {
@@ -52,6 +55,7 @@ impl ServerBuilder {
             policy: Policy::default(),
             state: StateMap::default(),
             hub: None,
+            discovery: Some(Info::default()),
         }
     }
 
@@ -253,6 +257,25 @@ impl ServerBuilder {
         self
     }
 
+    /// Whether to serve `rpc.discover` (an OpenRPC 1.3.2 document of the methods the caller may
+    /// call, from their doc comments and signatures, with the `openrpc` feature's JSON Schemas)
+    /// and `rpc.methods` (their names; also `get_methods` with the hub's aiohttp names). On by
+    /// default; the document is built once, when the server is.
+    pub fn discovery(mut self, serve: bool) -> Self {
+        self.discovery = serve.then(|| self.discovery.take().unwrap_or_default());
+        self
+    }
+
+    /// The document's `info`: the API's title and version (`"JSON-RPC API"`, `"0.0.0"` by
+    /// default), say `env!("CARGO_PKG_NAME")` and `env!("CARGO_PKG_VERSION")`.
+    pub fn discovery_info(mut self, title: impl Into<String>, version: impl Into<String>) -> Self {
+        self.discovery = Some(Info {
+            title: title.into(),
+            version: version.into(),
+        });
+        self
+    }
+
     #[cfg(feature = "tls")]
     /// Serves `https://` and `wss://` instead of `http://` and `ws://`, with `config`. The
     /// handshake must finish within the [`header_read_timeout`](Self::header_read_timeout).
@@ -281,7 +304,11 @@ impl ServerBuilder {
 
     pub(super) fn into_shared(self, router: Router) -> Result<Shared, RouterError> {
         let hub = self.hub.unwrap_or_default();
-        let router = router.merge(crate::push::builtin_methods(&hub))?;
+        let mut router = router.merge(crate::push::builtin_methods(&hub))?;
+        if let Some(info) = &self.discovery {
+            let discovery = crate::discover::methods(&router, info, hub.aiohttp_names());
+            router = router.merge(discovery)?;
+        }
         let dispatcher = Dispatcher::new(router, self.policy);
         Ok(Shared::new(self.config, dispatcher, self.state, hub))
     }

@@ -159,6 +159,7 @@ impl Routed {
 
 /// How a hub's broker is doing: [`Hub::broker_status`](crate::Hub::broker_status).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openrpc", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BrokerStatus {
     /// This process's node: the `node` of its connections' ids.

@@ -1,6 +1,7 @@
 // A param whose type cannot be deserialized.
 use rpc_runtime::rpc_method;
 
+#[derive(schemars::JsonSchema)]
 struct Point {
     x: i64,
 }

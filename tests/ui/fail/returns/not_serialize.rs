@@ -1,6 +1,7 @@
 // A return type that cannot be serialized.
 use rpc_runtime::rpc_method;
 
+#[derive(schemars::JsonSchema)]
 struct Point {
     x: i64,
 }

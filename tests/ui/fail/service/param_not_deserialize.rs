@@ -1,6 +1,7 @@
 // A service param whose type cannot be deserialized, reported at the type.
 use rpc_runtime::rpc_service;
 
+#[derive(schemars::JsonSchema)]
 struct Point {
     x: i64,
 }

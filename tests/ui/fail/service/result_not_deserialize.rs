@@ -1,7 +1,7 @@
 // A service result the typed client cannot deserialize, reported at the type.
 use rpc_runtime::rpc_service;
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, schemars::JsonSchema)]
 struct Point {
     x: i64,
 }

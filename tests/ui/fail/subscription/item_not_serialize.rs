@@ -1,6 +1,7 @@
 // A subscription's items are sent as JSON, so they must be `Serialize`.
 use rpc_runtime::{Stream, rpc_subscription};
 
+#[derive(schemars::JsonSchema)]
 struct Secret;
 
 #[rpc_subscription]
