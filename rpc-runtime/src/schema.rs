@@ -3,7 +3,7 @@
 
 #[cfg(feature = "openrpc")]
 mod on {
-    use schemars::transform::{RecursiveTransform, Transform};
+    use schemars::transform::RecursiveTransform;
 
     /// Where the schemas of one document are made, their shared definitions collected under
     /// `#/components/schemas/`.
@@ -22,9 +22,12 @@ mod on {
 
     impl<T: ?Sized + schemars::JsonSchema> Described for T {
         fn schema(generator: &mut Generator) -> Schema {
-            // The generator's transforms reach the shared definitions, not what is inlined.
+            // The generator's transforms (draft-07's among them) reach the shared definitions
+            // only; what is inlined gets them here.
             let mut schema = generator.subschema_for::<T>();
-            RecursiveTransform(strip_number_format).transform(&mut schema);
+            for transform in generator.transforms_mut() {
+                transform.transform(&mut schema);
+            }
             schema
         }
     }
