@@ -121,6 +121,13 @@ fn say(cx: Context, conn: Connection, text: String) -> Result<(), RpcError> {
     Ok(())
 }
 
+fn script(text: &'static str) -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/javascript")],
+        text,
+    )
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
@@ -146,11 +153,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         hub = hub.broker(broker.connect().await?);
     }
     let rpc = Server::builder()
+        .discovery_info("chat", env!("CARGO_PKG_VERSION"))
         .hub(hub.build())
         .path("/rpc")
         .into_service(methods![join, say])?;
     let app = axum::Router::new()
         .route("/", get(|| async { Html(include_str!("index.html")) }))
+        // The client `rpc codegen ts` made from this server's `rpc.discover`, compiled.
+        .route(
+            "/rpc.js",
+            get(|| async { script(include_str!("web/rpc.js")) }),
+        )
+        .route(
+            "/client.js",
+            get(|| async { script(include_str!("web/client.js")) }),
+        )
         .route_service("/rpc", rpc);
 
     let listener = tokio::net::TcpListener::bind(addr).await?;

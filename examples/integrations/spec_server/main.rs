@@ -56,6 +56,7 @@ async fn main() -> io::Result<()> {
         }
     }
     let server = Server::builder()
+        .discovery_info("spec_server", env!("CARGO_PKG_VERSION"))
         .hub(hub.build())
         .state(methods::Ticks::default())
         .bind(addr, methods::router())

@@ -23,8 +23,11 @@ export interface StreamPosition {
   epoch: string;
 }
 
-/** Answers the server's calls (and takes its notifications) of one method. */
-export type Handler = (params: unknown) => unknown | Promise<unknown>;
+/**
+ * Answers the server's calls (and takes its notifications) of one method. A notification of a
+ * group or topic with history comes with its `offset`, for whoever keeps its own position.
+ */
+export type Handler = (params: unknown, notification: { offset?: number }) => unknown | Promise<unknown>;
 
 export type Status = "connecting" | "open" | "reconnecting" | "closed";
 
@@ -364,7 +367,8 @@ export class Client {
     }
     const handler = this.handlers.get(method);
     if (message.id === undefined) {
-      if (handler) void Promise.resolve().then(() => handler(params));
+      const offset = typeof message.offset === "number" ? message.offset : undefined;
+      if (handler) void Promise.resolve().then(() => handler(params, { offset }));
       return;
     }
     void this.answer(message.id, handler, params, method);
@@ -377,7 +381,7 @@ export class Client {
       reply = { jsonrpc: "2.0", error: { code: -32601, message: `no method ${method} here` }, id };
     } else {
       try {
-        const result = await handler(params);
+        const result = await handler(params, {});
         reply = { jsonrpc: "2.0", result: result === undefined ? null : result, id };
       } catch (error) {
         const { code, message, data } =

@@ -25,15 +25,21 @@ fn target() -> PathBuf {
     exe.ancestors().nth(3).expect("target dir").to_path_buf()
 }
 
-/// `spec_server`, serving until dropped.
+/// An example server, serving until dropped.
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
 }
 
 impl Server {
+    /// The conformance server.
     pub async fn start() -> Server {
-        let path = target().join("debug/examples/spec_server");
+        Server::example("spec_server").await
+    }
+
+    /// Example `name` of the workspace, which prints `listening on ADDR`.
+    pub async fn example(name: &str) -> Server {
+        let path = target().join("debug/examples").join(name);
         assert!(
             path.exists(),
             "{} is missing: run `cargo test --workspace`, which builds the examples",
@@ -45,16 +51,16 @@ impl Server {
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .expect("start spec_server");
+            .unwrap_or_else(|err| panic!("start {name}: {err}"));
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let line = timed("spec_server's address", lines.next_line())
+        let line = timed("the example's address", lines.next_line())
             .await
             .unwrap()
-            .expect("spec_server printed nothing");
+            .unwrap_or_else(|| panic!("{name} printed nothing"));
         let addr = line
             .strip_prefix("listening on ")
             .and_then(|addr| addr.parse().ok())
-            .unwrap_or_else(|| panic!("spec_server printed {line:?}"));
+            .unwrap_or_else(|| panic!("{name} printed {line:?}"));
         Server { child, addr }
     }
 

@@ -204,11 +204,17 @@ fn object(method: &MethodDescriptor, generator: &mut schema::Generator) -> Value
         object.insert("x-transports".into(), json!(transports));
         return Value::Object(object);
     };
-    let mut lines = docs.doc.trim().splitn(2, '\n');
-    if let Some(summary) = lines.next().map(str::trim).filter(|line| !line.is_empty()) {
-        object.insert("summary".into(), summary.into());
+    // The first paragraph, on one line, is the summary, as rustdoc takes it.
+    let mut paragraphs = docs.doc.trim().splitn(2, "\n\n");
+    if let Some(summary) = paragraphs.next().filter(|first| !first.trim().is_empty()) {
+        let summary: Vec<&str> = summary.lines().map(str::trim).collect();
+        object.insert("summary".into(), summary.join(" ").into());
     }
-    if let Some(rest) = lines.next().map(str::trim).filter(|rest| !rest.is_empty()) {
+    if let Some(rest) = paragraphs
+        .next()
+        .map(str::trim)
+        .filter(|rest| !rest.is_empty())
+    {
         object.insert("description".into(), rest.into());
     }
     let params: Vec<Value> = docs
