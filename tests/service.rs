@@ -195,3 +195,30 @@ async fn typed_clients_share_a_client_by_reference_clone_or_arc() {
     by_clone.deposit("ann".into(), 2).await.unwrap();
     assert_eq!(by_arc.deposit("ann".into(), 3).await.unwrap(), 6);
 }
+
+#[rpc_service]
+trait Tally {
+    fn tally(&self, counts: std::collections::BTreeMap<(u8, u8), u64>) -> u64;
+}
+
+struct Summer;
+
+impl Tally for Summer {
+    fn tally(&self, counts: std::collections::BTreeMap<(u8, u8), u64>) -> u64 {
+        counts.values().sum()
+    }
+}
+
+#[tokio::test]
+async fn a_param_that_does_not_serialize_fails_the_call_before_it_is_sent() {
+    let client = TestClient::new(Summer.into_router());
+    let tally = TallyClient::new(&client);
+    // JSON object keys are strings: serde_json refuses a tuple key, so nothing reaches the
+    // server, and the caller learns why.
+    let err = tally
+        .tally([((1, 2), 3)].into())
+        .await
+        .expect_err("a tuple key does not serialize");
+    assert!(matches!(err, ClientError::InvalidParams(_)), "{err}");
+    assert_eq!(tally.tally(Default::default()).await.unwrap(), 0);
+}

@@ -13,22 +13,25 @@ use crate::attr::Kind;
 // Output:
 //     pub struct MathClient<C> { client: C }
 //     impl<C: RpcClient> MathClient<C> {
-//         pub async fn add(&self, a: i64, b: i64) -> Result<i64, ClientError> {
+//         pub fn add(&self, a: i64, b: i64)
+//             -> impl Future<Output = Result<i64, ClientError>> + Send + use<'_, C> {
 //             let mut params = PositionalParams::new();
-//             params.push(&a)?;
-//             params.push(&b)?;
-//             decode(&self.client.call_raw("math.add", params.finish()?).await?)
+//             params.push(&a);
+//             params.push(&b);
+//             call::<C, i64>(&self.client, "math.add", params.finish())
 //         }
 //     }
+/// The client's methods serialize their params when called and borrow only the client, so
+/// the future they return outlives the arguments.
 pub(crate) fn expand_client(service: &Service) -> TokenStream {
-    let p = quote!(::rpc_runtime::__private);
-    let client_trait = quote!(::rpc_runtime::__private::client::RpcClient);
-    let error = quote!(::rpc_runtime::__private::client::ClientError);
+    let p = quote!(::rpc_runtime::__private::client);
+    let error = quote!(#p::ClientError);
     let vis = &service.item.vis;
     let trait_ident = &service.item.ident;
     let client = format_ident!("{}Client", trait_ident);
     let doc = format!(
-        "A typed client of [`{trait_ident}`]: each method calls the server's, over any [`RpcClient`]({client_trait})."
+        "A typed client of [`{trait_ident}`]: each method calls the server's, over any \
+         [`RpcClient`](rpc_runtime::client::RpcClient)."
     );
 
     let methods = service.methods.iter().map(|method| {
@@ -48,36 +51,46 @@ pub(crate) fn expand_client(service: &Service) -> TokenStream {
         let pushes = params.iter().map(|param| {
             let (ident, ty) = (&param.ident, &param.ty);
             match param.role {
-                Role::Rest(_) => quote_spanned!(ty.span()=> __rpc_params.extend(&#ident)?;),
-                _ => quote_spanned!(ty.span()=> __rpc_params.push::<#ty>(&#ident)?;),
+                Role::Rest(_) => quote_spanned!(ty.span()=> __rpc_params.extend(&#ident);),
+                _ => quote_spanned!(ty.span()=> __rpc_params.push::<#ty>(&#ident);),
             }
         });
-        let success = method.output.success_type();
         let span = method.output.span(&method.sig);
-        let mut bound = None;
-        let (output, send) = match method.kind {
+        let params = quote!(__rpc_params.finish());
+        let (output, bound, send) = match method.kind {
             Kind::Subscription => {
                 let item = method.item_type();
                 let unsubscribe = method.subscription.as_ref().map(|names| &names.unsubscribe);
-                bound = Some(quote!(where C: ::rpc_runtime::__private::client::SubscriptionClient));
-                (quote!(::rpc_runtime::__private::client::Subscription<#item>), {
-                    let subscribe = quote!(::rpc_runtime::__private::client::SubscriptionClient::subscribe_raw(&self.client, #name, __rpc_params.finish()?, #unsubscribe).await?);
-                    quote_spanned!(span=> ::core::result::Result::Ok(::rpc_runtime::__private::client::typed_subscription::<#item>(#subscribe)))
-                })
+                (
+                    quote!(#p::Subscription<#item>),
+                    Some(quote!(where C: #p::SubscriptionClient)),
+                    quote_spanned!(span=> #p::subscribe::<C, #item>(&self.client, #name, #params, #unsubscribe)),
+                )
             }
-            Kind::Method => (quote!(#success), {
-                let call = quote!(#client_trait::call_raw(&self.client, #name, __rpc_params.finish()?).await?);
-                quote_spanned!(span=> ::rpc_runtime::__private::client::decode::<#success>(&#call))
-            }),
+            Kind::Method => {
+                let success = method.output.success_type();
+                (
+                    quote!(#success),
+                    None,
+                    quote_spanned!(span=> #p::call::<C, #success>(&self.client, #name, #params)),
+                )
+            }
             Kind::Notification => (
                 quote!(()),
-                quote!(#client_trait::notify_raw(&self.client, #name, __rpc_params.finish()?).await),
+                None,
+                quote!(#p::notify::<C>(&self.client, #name, #params)),
             ),
+        };
+        // Spanned too: the future's output is checked where it is named.
+        let returns = quote_spanned! {span=>
+            -> impl ::core::future::Future<Output = ::core::result::Result<#output, #error>>
+                + ::core::marker::Send
+                + use<'_, C>
         };
         quote! {
             #docs
-            #vis async fn #ident(&self, #(#idents: #types),*) -> ::core::result::Result<#output, #error> #bound {
-                let mut __rpc_params = #p::client::PositionalParams::new();
+            #vis fn #ident(&self, #(#idents: #types),*) #returns #bound {
+                let mut __rpc_params = #p::PositionalParams::new();
                 #(#pushes)*
                 #send
             }
@@ -104,7 +117,7 @@ pub(crate) fn expand_client(service: &Service) -> TokenStream {
             }
         }
 
-        impl<C: #client_trait> #client<C> {
+        impl<C: #p::RpcClient> #client<C> {
             #(#methods)*
         }
     }
