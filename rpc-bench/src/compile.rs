@@ -1,6 +1,7 @@
-//! The macros' compile cost: generated crates with N methods, in our two forms and as a
-//! jsonrpsee `#[rpc(server)]` trait, timed under `cargo check` clean and after editing one
-//! method, with the line count of their macro expansion.
+//! The macros' compile cost: generated crates with N methods, in our two forms (with the
+//! `openrpc` feature, on by default, and without it) and as a jsonrpsee `#[rpc(server)]`
+//! trait, timed under `cargo check` clean and after editing one method, with the line count of
+//! their macro expansion.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -22,17 +23,29 @@ enum Form {
     OurFunctions,
     /// An `#[rpc_service]` trait (which also generates a typed client).
     OurTrait,
+    /// The functions, without the `openrpc` feature (no schemas for `rpc.discover`).
+    OurFunctionsPlain,
+    /// The trait, without the `openrpc` feature.
+    OurTraitPlain,
     /// A jsonrpsee `#[rpc(server)]` trait.
     Jsonrpsee,
 }
 
 impl Form {
-    const ALL: [Form; 3] = [Form::OurFunctions, Form::OurTrait, Form::Jsonrpsee];
+    const ALL: [Form; 5] = [
+        Form::OurFunctions,
+        Form::OurTrait,
+        Form::OurFunctionsPlain,
+        Form::OurTraitPlain,
+        Form::Jsonrpsee,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Form::OurFunctions => "ours, #[rpc_method] functions",
             Form::OurTrait => "ours, #[rpc_service] trait",
+            Form::OurFunctionsPlain => "ours, functions, without openrpc",
+            Form::OurTraitPlain => "ours, trait, without openrpc",
             Form::Jsonrpsee => "jsonrpsee, #[rpc(server)] trait",
         }
     }
@@ -41,17 +54,32 @@ impl Form {
         let form = match self {
             Form::OurFunctions => "ours_fn",
             Form::OurTrait => "ours_trait",
+            Form::OurFunctionsPlain => "ours_fn_plain",
+            Form::OurTraitPlain => "ours_trait_plain",
             Form::Jsonrpsee => "jsonrpsee",
         };
         format!("gen_{form}_{methods}")
     }
 
     fn dependency(self, workspace: &Path) -> String {
+        let ours = workspace.join("rpc-runtime");
         match self {
             Form::Jsonrpsee => {
                 r#"jsonrpsee = { version = "0.26", default-features = false, features = ["server", "macros"] }"#.into()
             }
-            _ => format!("rpc-runtime = {{ path = {:?} }}", workspace.join("rpc-runtime")),
+            Form::OurFunctionsPlain | Form::OurTraitPlain => format!(
+                "rpc-runtime = {{ path = {ours:?}, default-features = false, features = [\"client\"] }}"
+            ),
+            _ => format!("rpc-runtime = {{ path = {ours:?} }}"),
+        }
+    }
+
+    /// The form without `openrpc` this one is compared with.
+    fn plain(self) -> Option<Form> {
+        match self {
+            Form::OurFunctions => Some(Form::OurFunctionsPlain),
+            Form::OurTrait => Some(Form::OurTraitPlain),
+            _ => None,
         }
     }
 
@@ -60,7 +88,7 @@ impl Form {
         let offset = |i: usize| if edit && i == 0 { 1000 } else { i };
         let mut out = String::new();
         match self {
-            Form::OurFunctions => {
+            Form::OurFunctions | Form::OurFunctionsPlain => {
                 out.push_str("use rpc_runtime::{Router, methods, rpc_method};\n\n");
                 for i in 0..methods {
                     let k = offset(i);
@@ -74,7 +102,7 @@ impl Form {
                     names.join(", ")
                 ));
             }
-            Form::OurTrait => {
+            Form::OurTrait | Form::OurTraitPlain => {
                 out.push_str(
                     "use rpc_runtime::{Router, rpc_service};\n\n#[rpc_service]\npub trait Api {\n",
                 );
@@ -272,7 +300,10 @@ fn report(measures: &[Measure], repeats: usize) -> Result<String, std::fmt::Erro
         let Some(theirs) = find(Form::Jsonrpsee) else {
             continue;
         };
-        for form in [Form::OurFunctions, Form::OurTrait] {
+        for form in Form::ALL
+            .into_iter()
+            .filter(|form| *form != Form::Jsonrpsee)
+        {
             let Some(ours) = find(form) else { continue };
             writeln!(
                 out,
@@ -282,6 +313,16 @@ fn report(measures: &[Measure], repeats: usize) -> Result<String, std::fmt::Erro
                 ours.edited.as_secs_f64() / theirs.edited.as_secs_f64(),
                 ours.expanded_lines as f64 / theirs.expanded_lines as f64,
             )?;
+            if let Some(plain) = form.plain().and_then(find) {
+                writeln!(
+                    out,
+                    "\n{methods} methods, {}: with openrpc / without: clean check {:.2}x, after an edit {:.2}x, expansion {:.2}x",
+                    form.name(),
+                    ours.clean.as_secs_f64() / plain.clean.as_secs_f64(),
+                    ours.edited.as_secs_f64() / plain.edited.as_secs_f64(),
+                    ours.expanded_lines as f64 / plain.expanded_lines as f64,
+                )?;
+            }
         }
     }
     Ok(out)
