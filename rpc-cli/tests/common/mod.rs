@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
 
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -29,6 +29,9 @@ fn target() -> PathBuf {
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
+    /// Kept open: an example that prints more after its address (chat does) would otherwise
+    /// die of a broken pipe, as soon as the test has read the first line.
+    _stdout: Lines<BufReader<ChildStdout>>,
 }
 
 impl Server {
@@ -61,7 +64,11 @@ impl Server {
             .strip_prefix("listening on ")
             .and_then(|addr| addr.parse().ok())
             .unwrap_or_else(|| panic!("{name} printed {line:?}"));
-        Server { child, addr }
+        Server {
+            child,
+            addr,
+            _stdout: lines,
+        }
     }
 
     pub fn http(&self) -> String {
