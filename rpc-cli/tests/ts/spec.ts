@@ -3,7 +3,7 @@
 // data, a typed subscription, a topic, and calls from the server answered here. Prints
 // `ts: N passed, M failed`; exits 1 on any failure.
 import { Api } from "./client.js";
-import { Client, RpcError } from "./rpc.js";
+import { Client, LaggedError, RpcError } from "./rpc.js";
 
 // Node's, declared here rather than by @types/node: all the script needs of it.
 declare const process: { argv: string[]; exit(code: number): never };
@@ -73,6 +73,35 @@ await check("a topic", async () => {
   await http.publish("news", { title: "extra" });
   equal(await first(news, 1), [{ title: "extra" }], "the item");
   await news.unsubscribe();
+});
+// Reads `items` to its end, which must be `LaggedError` after what the buffer held.
+async function lagged<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const taken: T[] = [];
+  try {
+    for await (const item of items) taken.push(item);
+  } catch (error) {
+    if (error instanceof LaggedError) return taken;
+    throw error;
+  }
+  throw new Error(`ended without LaggedError after ${taken.length} items`);
+}
+await check("a topic read too slowly is cut off", async () => {
+  const slow = Client.ws(wsUrl, { subscriptionBuffer: 2 });
+  const ticks = await slow.topic<{ seq: number }>("ticks");
+  // Pushed before the answer on this connection: all 5 are here when it comes.
+  await new Api(slow).broadcastTicks(5, 1);
+  equal((await lagged(ticks)).map((tick) => tick.seq), [0, 1], "what the buffer held");
+  equal(await new Api(slow).subtract(3, 2), 1, "the connection goes on");
+  slow.close();
+});
+await check("a typed subscription read too slowly is cut off", async () => {
+  const slow = Client.ws(wsUrl, { subscriptionBuffer: 2 });
+  const ticks = await new Api(slow).subscribeTicks();
+  await new Api(slow).broadcastTicks(5, 1);
+  // Sent by the subscription's own task, after the answer: give them time to arrive unread.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  equal((await lagged(ticks)).map((tick) => tick.seq), [0, 1], "what the buffer held");
+  slow.close();
 });
 await check("a call from the server, answered here", async () => {
   client.handle("add_one", (params) => (params as number[])[0] + 1);

@@ -12,21 +12,47 @@ export class RpcError extends Error {
         this.data = data;
     }
 }
-/** Items arriving before they are read, and readers waiting for items. */
+/**
+ * What a subscription's or topic's iterator throws once it fell further behind than
+ * `WsOptions.subscriptionBuffer`: it was cut off (and unsubscribed) rather than let grow
+ * without bound. Subscribe again to go on.
+ */
+export class LaggedError extends Error {
+    buffered;
+    constructor(buffered) {
+        super(`the subscription fell ${buffered} items behind and was cut off`);
+        this.buffered = buffered;
+        this.name = "LaggedError";
+    }
+}
+/**
+ * Items arriving before they are read, at most `limit`, and readers waiting for items. One item
+ * too many ends the queue: what it holds is still read, then `LaggedError`.
+ */
 class Queue {
-    onEnd;
+    limit;
+    onLag;
     items = [];
     waiting = [];
     done = false;
-    constructor(onEnd = () => { }) {
-        this.onEnd = onEnd;
+    lagged = false;
+    constructor(limit, onLag) {
+        this.limit = limit;
+        this.onLag = onLag;
     }
     push(item) {
+        if (this.done)
+            return;
         const reader = this.waiting.shift();
         if (reader)
             reader({ value: item, done: false });
-        else
+        else if (this.items.length < this.limit)
             this.items.push(item);
+        else {
+            this.lagged = true;
+            this.end();
+            this.onLag();
+        }
     }
     end() {
         this.done = true;
@@ -34,15 +60,19 @@ class Queue {
             reader({ value: undefined, done: true });
     }
     next() {
-        const item = this.items.shift();
-        if (item !== undefined)
-            return Promise.resolve({ value: item, done: false });
+        if (this.items.length > 0)
+            return Promise.resolve({ value: this.items.shift(), done: false });
+        if (this.lagged) {
+            this.lagged = false;
+            return Promise.reject(new LaggedError(this.limit));
+        }
         if (this.done)
             return Promise.resolve({ value: undefined, done: true });
         return new Promise((resolve) => this.waiting.push(resolve));
     }
     return() {
-        this.onEnd();
+        this.items = [];
+        this.lagged = false;
         this.end();
         return Promise.resolve({ value: undefined, done: true });
     }
@@ -146,13 +176,13 @@ export class Client {
     async subscribe(method, params, unsubscribe) {
         const id = await this.call(method, params);
         const key = JSON.stringify(id);
-        const queue = new Queue(() => this.subscriptions.delete(key));
-        this.subscriptions.set(key, queue);
         const end = async () => {
             this.subscriptions.delete(key);
             queue.end();
             await this.call(unsubscribe, [id]).catch(() => undefined);
         };
+        const queue = new Queue(this.subscriptionBuffer(), () => void end());
+        this.subscriptions.set(key, queue);
         return new Subscription(queue, end);
     }
     /**
@@ -160,7 +190,13 @@ export class Client {
      * after a reconnect, what was missed arrives first.
      */
     async topic(name) {
-        const queue = new Queue(() => this.topics.delete(name));
+        const end = async () => {
+            if (this.topics.get(name)?.queue === queue)
+                this.topics.delete(name);
+            queue.end();
+            await this.call("rpc.unsubscribe", [name]).catch(() => undefined);
+        };
+        const queue = new Queue(this.subscriptionBuffer(), () => void end());
         this.topics.set(name, { queue });
         const answer = await this.call("rpc.subscribe", {
             topics: [name],
@@ -170,12 +206,10 @@ export class Client {
         const position = answer[name];
         if (entry && position)
             entry.position = keepMax(entry.position, position);
-        const end = async () => {
-            this.topics.delete(name);
-            queue.end();
-            await this.call("rpc.unsubscribe", [name]).catch(() => undefined);
-        };
         return new Subscription(queue, end);
+    }
+    subscriptionBuffer() {
+        return this.options.subscriptionBuffer ?? 1024;
     }
     /** Tells `listener` each change of the connection's state. */
     onStatus(listener) {

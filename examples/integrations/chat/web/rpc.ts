@@ -38,6 +38,11 @@ export interface WsOptions {
   WebSocket?: new (url: string) => WebSocketLike;
   /** How long a call waits for its answer, in ms (60,000). */
   timeout?: number;
+  /**
+   * How many items a subscription or topic may hold unread before it is cut off and its
+   * iterator throws `LaggedError` (1,024).
+   */
+  subscriptionBuffer?: number;
 }
 
 /** What the runtime needs of a WebSocket. */
@@ -56,18 +61,43 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
 }
 
-/** Items arriving before they are read, and readers waiting for items. */
+/**
+ * What a subscription's or topic's iterator throws once it fell further behind than
+ * `WsOptions.subscriptionBuffer`: it was cut off (and unsubscribed) rather than let grow
+ * without bound. Subscribe again to go on.
+ */
+export class LaggedError extends Error {
+  constructor(readonly buffered: number) {
+    super(`the subscription fell ${buffered} items behind and was cut off`);
+    this.name = "LaggedError";
+  }
+}
+
+/**
+ * Items arriving before they are read, at most `limit`, and readers waiting for items. One item
+ * too many ends the queue: what it holds is still read, then `LaggedError`.
+ */
 class Queue<T> implements AsyncIterableIterator<T> {
   private items: T[] = [];
   private waiting: ((result: IteratorResult<T>) => void)[] = [];
   private done = false;
+  private lagged = false;
 
-  constructor(private readonly onEnd: () => void = () => {}) {}
+  constructor(
+    private readonly limit: number,
+    private readonly onLag: () => void,
+  ) {}
 
   push(item: T): void {
+    if (this.done) return;
     const reader = this.waiting.shift();
     if (reader) reader({ value: item, done: false });
-    else this.items.push(item);
+    else if (this.items.length < this.limit) this.items.push(item);
+    else {
+      this.lagged = true;
+      this.end();
+      this.onLag();
+    }
   }
 
   end(): void {
@@ -76,14 +106,18 @@ class Queue<T> implements AsyncIterableIterator<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    const item = this.items.shift();
-    if (item !== undefined) return Promise.resolve({ value: item, done: false });
+    if (this.items.length > 0) return Promise.resolve({ value: this.items.shift() as T, done: false });
+    if (this.lagged) {
+      this.lagged = false;
+      return Promise.reject(new LaggedError(this.limit));
+    }
     if (this.done) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   return(): Promise<IteratorResult<T>> {
-    this.onEnd();
+    this.items = [];
+    this.lagged = false;
     this.end();
     return Promise.resolve({ value: undefined, done: true });
   }
@@ -197,13 +231,13 @@ export class Client {
   async subscribe<T>(method: string, params: Params | undefined, unsubscribe: string): Promise<Subscription<T>> {
     const id = await this.call<unknown>(method, params);
     const key = JSON.stringify(id);
-    const queue = new Queue<unknown>(() => this.subscriptions.delete(key));
-    this.subscriptions.set(key, queue);
     const end = async () => {
       this.subscriptions.delete(key);
       queue.end();
       await this.call(unsubscribe, [id]).catch(() => undefined);
     };
+    const queue = new Queue<unknown>(this.subscriptionBuffer(), () => void end());
+    this.subscriptions.set(key, queue);
     return new Subscription(queue as Queue<T>, end);
   }
 
@@ -212,7 +246,12 @@ export class Client {
    * after a reconnect, what was missed arrives first.
    */
   async topic<T>(name: string): Promise<Subscription<T>> {
-    const queue = new Queue<unknown>(() => this.topics.delete(name));
+    const end = async () => {
+      if (this.topics.get(name)?.queue === queue) this.topics.delete(name);
+      queue.end();
+      await this.call("rpc.unsubscribe", [name]).catch(() => undefined);
+    };
+    const queue = new Queue<unknown>(this.subscriptionBuffer(), () => void end());
     this.topics.set(name, { queue });
     const answer = await this.call<Record<string, StreamPosition | null>>("rpc.subscribe", {
       topics: [name],
@@ -221,12 +260,11 @@ export class Client {
     const entry = this.topics.get(name);
     const position = answer[name];
     if (entry && position) entry.position = keepMax(entry.position, position);
-    const end = async () => {
-      this.topics.delete(name);
-      queue.end();
-      await this.call("rpc.unsubscribe", [name]).catch(() => undefined);
-    };
     return new Subscription(queue as Queue<T>, end);
+  }
+
+  private subscriptionBuffer(): number {
+    return this.options.subscriptionBuffer ?? 1024;
   }
 
   /** Tells `listener` each change of the connection's state. */
