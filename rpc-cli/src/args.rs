@@ -15,7 +15,16 @@ pub enum Command {
     Subscribe(Target, Params),
     Discover(Connect),
     Methods(Connect),
-    CodegenTs { source: String, out: String },
+    CodegenTs { source: Source, out: String },
+}
+
+/// Where an OpenRPC document comes from.
+#[derive(Debug, PartialEq)]
+pub enum Source {
+    /// A server's `rpc.discover`.
+    Server(Connect),
+    /// A document saved as a file.
+    File(String),
 }
 
 /// Where to connect and how.
@@ -160,6 +169,15 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Usage> {
                 )));
             }
             let source = next("a URL or an OpenRPC file")?;
+            let source = if source.contains("://") {
+                Source::Server(Connect {
+                    url: source,
+                    headers,
+                    timeout,
+                })
+            } else {
+                Source::File(source)
+            };
             let out = out.ok_or_else(|| Usage("`rpc codegen ts` needs -o DIR".into()))?;
             Command::CodegenTs { source, out }
         }
@@ -224,6 +242,27 @@ mod tests {
         assert_eq!(
             parse_line("call http://h/ m --raw -").unwrap(),
             Command::Call(target("m"), Params::Raw("-".into()))
+        );
+    }
+
+    #[test]
+    fn codegen_reads_a_server_with_its_headers_or_a_file() {
+        let Command::CodegenTs { source, out } =
+            parse_line("codegen ts wss://h/rpc -H authorization:t -o web").unwrap()
+        else {
+            panic!("codegen");
+        };
+        let Source::Server(connect) = source else {
+            panic!("a server");
+        };
+        assert_eq!((connect.url.as_str(), out.as_str()), ("wss://h/rpc", "web"));
+        assert_eq!(connect.headers, [("authorization".into(), "t".into())]);
+        assert_eq!(
+            parse_line("codegen ts api.json -o web").unwrap(),
+            Command::CodegenTs {
+                source: Source::File("api.json".into()),
+                out: "web".into()
+            }
         );
     }
 

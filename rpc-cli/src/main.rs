@@ -6,7 +6,7 @@ mod codegen;
 use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 
-use args::{Command, Connect, Params, Target, Usage};
+use args::{Command, Connect, Params, Source, Target, Usage};
 use futures_util::StreamExt;
 use rpc_runtime::RpcError;
 use rpc_runtime::client::{ClientError, HttpClient, RpcClient, SubscriptionClient, WsClient};
@@ -145,18 +145,14 @@ async fn run(command: Command) -> Result<(), Failure> {
             }
         }
         Command::CodegenTs { source, out } => {
-            let document = if source.contains("://") {
-                let connect = Connect {
-                    url: source,
-                    headers: Vec::new(),
-                    timeout: std::time::Duration::from_secs(30),
-                };
-                discover(&connect).await?
-            } else {
-                let text = std::fs::read_to_string(&source)
-                    .map_err(|err| Failure::Local(format!("cannot read {source}: {err}")))?;
-                serde_json::from_str(&text)
-                    .map_err(|err| Failure::Local(format!("{source} is not JSON: {err}")))?
+            let document = match source {
+                Source::Server(connect) => discover(&connect).await?,
+                Source::File(source) => {
+                    let text = std::fs::read_to_string(&source)
+                        .map_err(|err| Failure::Local(format!("cannot read {source}: {err}")))?;
+                    serde_json::from_str(&text)
+                        .map_err(|err| Failure::Local(format!("{source} is not JSON: {err}")))?
+                }
             };
             let written = codegen::typescript(&document, std::path::Path::new(&out))
                 .map_err(|err| Failure::Local(err.to_string()))?;
