@@ -4,7 +4,7 @@
 //! `rpc-bench attack [--before PATH] [--only TEXT]`: the attacks of issue 9, memory before, peak and after.
 //! `rpc-bench cluster [--smoke]`: fan-out across two and three server processes on Redis and
 //! on a Redis Cluster, beside one; and a group per connection across processes.
-//! `rpc-bench serve <ours|jsonrpsee|limit> ADDR [--redis URL | --redis-cluster URL,..] [--history]`:
+//! `rpc-bench serve <ours|jsonrpsee|limit|floor> ADDR [--redis URL | --redis-cluster URL,..] [--history]`:
 //! one server, as the harness starts it (ours on a Redis broker, or on a Redis Cluster's; its
 //! topic `ticks` keeping history).
 
@@ -45,7 +45,7 @@ fn main() -> ExitCode {
         }),
         _ => {
             eprintln!(
-                "usage: rpc-bench load [--smoke] [--only TEXT] [--before PATH] | cluster [--smoke] | compile [--smoke] | attack [--before PATH] [--only TEXT] | serve <ours|jsonrpsee|limit> ADDR [--redis URL | --redis-cluster URL,..] [--history]"
+                "usage: rpc-bench load [--smoke] [--only TEXT] [--before PATH] | cluster [--smoke] | compile [--smoke] | attack [--before PATH] [--only TEXT] | serve <ours|jsonrpsee|limit|floor> ADDR [--redis URL | --redis-cluster URL,..] [--history]"
             );
             return ExitCode::from(2);
         }
@@ -109,6 +109,7 @@ fn serve(
             "ours" => servers::ours::serve(addr, broker, history).await,
             "jsonrpsee" => servers::theirs::serve(addr).await,
             "limit" => servers::limit::serve(addr).await,
+            "floor" => servers::floor::serve(addr).await,
             other => Err(std::io::Error::other(format!("unknown server {other:?}"))),
         }
     })?;

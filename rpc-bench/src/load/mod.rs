@@ -11,7 +11,8 @@ use std::time::Duration;
 use generator::{Burst, Subscribe, Tally, Work};
 use process::ServerProcess;
 
-pub const SERVERS: [&str; 3] = ["ours", "jsonrpsee", "limit"];
+/// Every server: ours first, as the others are its measures.
+pub const SERVERS: [&str; 4] = ["ours", "jsonrpsee", "limit", "floor"];
 
 #[derive(Clone, Copy, Debug)]
 enum Scenario {
@@ -81,20 +82,25 @@ impl Scenario {
         }
     }
 
-    /// The servers that take part: the limit server has no pub/sub.
+    /// The servers that take part: the limit has no pub/sub, the floor nothing but fan-out and
+    /// a constant answer over HTTP.
     fn servers(self) -> &'static [&'static str] {
         match self {
-            Scenario::Fanout { .. } | Scenario::Stalled { .. } => &SERVERS[..2],
-            Scenario::CallBack { .. } => &SERVERS[..1],
-            _ => &SERVERS,
+            Scenario::Fanout { .. } => &["ours", "jsonrpsee", "floor"],
+            Scenario::Stalled { .. } => &["ours", "jsonrpsee"],
+            Scenario::CallBack { .. } => &["ours"],
+            Scenario::Http { .. } => &SERVERS,
+            _ => &["ours", "jsonrpsee", "limit"],
         }
     }
 }
 
-/// How each server's clients subscribe to `ticks`: jsonrpsee has typed subscriptions only.
+/// How each server's clients subscribe to `ticks`: jsonrpsee has typed subscriptions only, the
+/// floor sends the same bytes to all.
 fn style(server: &str, typed: bool) -> Subscribe {
     match server {
         "ours" if !typed => Subscribe::Topic,
+        "floor" => Subscribe::Topic,
         _ => Subscribe::Subscription,
     }
 }

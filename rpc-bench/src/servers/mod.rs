@@ -1,6 +1,9 @@
-//! The three servers under load, each serving the same methods on one port over HTTP and
-//! WebSocket: ours, jsonrpsee written as its users write it, and the "limit": the bare
-//! hyper/tokio-tungstenite stack that parses each message and answers without dispatch.
+//! The servers under load, each serving the same methods on one port over HTTP and WebSocket:
+//! ours, jsonrpsee written as its users write it, the "limit": the bare hyper/tokio-tungstenite
+//! stack that parses each message and answers without dispatch, and the "floor" (`floor.rs`),
+//! for fan-out and HTTP: no framework and no JSON at all.
+
+pub mod floor;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
