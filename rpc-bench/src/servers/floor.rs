@@ -54,24 +54,11 @@ async fn handle(request: Request<Incoming>, subscribers: Subscribers) -> Respons
     }
     // Read to its end, as any server must, and not looked at.
     let _ = request.into_body().collect().await;
-    let mut response = Response::new(Full::new(Bytes::from_static(ANSWER.as_bytes())));
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    response
+    super::json(Bytes::from_static(ANSWER.as_bytes()))
 }
 
 fn upgrade(request: Request<Incoming>, subscribers: Subscribers) -> Response<Full<Bytes>> {
-    let key = request
-        .headers()
-        .get(http::header::SEC_WEBSOCKET_KEY)
-        .map(|key| tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes()))
-        .unwrap_or_default();
-    tokio::spawn(async move {
-        let Ok(upgraded) = hyper::upgrade::on(request).await else {
-            return;
-        };
+    super::accept_upgrade(request, |upgraded| async move {
         // The TCP stream itself, to write to it from the publisher's task.
         let Ok(parts) = upgraded.downcast::<TokioIo<TcpStream>>() else {
             return;
@@ -80,14 +67,7 @@ fn upgrade(request: Request<Incoming>, subscribers: Subscribers) -> Response<Ful
         let shared = Shared(stream.clone());
         let socket = WebSocketStream::from_raw_socket(shared, Role::Server, None).await;
         connection(socket, stream, subscribers).await;
-    });
-    Response::builder()
-        .status(http::StatusCode::SWITCHING_PROTOCOLS)
-        .header(http::header::CONNECTION, "upgrade")
-        .header(http::header::UPGRADE, "websocket")
-        .header(http::header::SEC_WEBSOCKET_ACCEPT, key)
-        .body(Full::new(Bytes::new()))
-        .unwrap_or_default()
+    })
 }
 
 /// Answers a connection's messages: a subscribe adds it to the subscribers, `broadcast_ticks`

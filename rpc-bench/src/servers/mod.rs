@@ -237,24 +237,11 @@ pub mod limit {
             .ok()
             .and_then(answer)
             .unwrap_or_default();
-        let mut response = Response::new(Full::new(Bytes::from(answer)));
-        response.headers_mut().insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("application/json"),
-        );
-        Ok(response)
+        Ok(super::json(Bytes::from(answer)))
     }
 
     fn upgrade(request: Request<Incoming>) -> Response<Full<Bytes>> {
-        let key = request
-            .headers()
-            .get(http::header::SEC_WEBSOCKET_KEY)
-            .map(|key| tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes()))
-            .unwrap_or_default();
-        tokio::spawn(async move {
-            let Ok(upgraded) = hyper::upgrade::on(request).await else {
-                return;
-            };
+        super::accept_upgrade(request, |upgraded| async move {
             let mut socket = tokio_tungstenite::WebSocketStream::from_raw_socket(
                 TokioIo::new(upgraded),
                 tokio_tungstenite::tungstenite::protocol::Role::Server,
@@ -269,14 +256,7 @@ pub mod limit {
                     return;
                 }
             }
-        });
-        Response::builder()
-            .status(http::StatusCode::SWITCHING_PROTOCOLS)
-            .header(http::header::CONNECTION, "upgrade")
-            .header(http::header::UPGRADE, "websocket")
-            .header(http::header::SEC_WEBSOCKET_ACCEPT, key)
-            .body(Full::new(Bytes::new()))
-            .unwrap_or_default()
+        })
     }
 
     #[derive(serde::Deserialize)]
@@ -312,6 +292,44 @@ pub mod limit {
             r#"{{"jsonrpc":"2.0","result":{result},"id":{id}}}"#
         ))
     }
+}
+
+/// A JSON answer over HTTP.
+fn json(body: Bytes) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// Accepts a WebSocket upgrade request, and runs `then` on the connection once hyper hands it
+/// over.
+fn accept_upgrade<F>(
+    request: Request<Incoming>,
+    then: impl FnOnce(hyper::upgrade::Upgraded) -> F + Send + 'static,
+) -> Response<Full<Bytes>>
+where
+    F: std::future::Future<Output = ()> + Send,
+{
+    let key = request
+        .headers()
+        .get(http::header::SEC_WEBSOCKET_KEY)
+        .map(|key| tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes()))
+        .unwrap_or_default();
+    tokio::spawn(async move {
+        if let Ok(upgraded) = hyper::upgrade::on(request).await {
+            then(upgraded).await;
+        }
+    });
+    Response::builder()
+        .status(http::StatusCode::SWITCHING_PROTOCOLS)
+        .header(http::header::CONNECTION, "upgrade")
+        .header(http::header::UPGRADE, "websocket")
+        .header(http::header::SEC_WEBSOCKET_ACCEPT, key)
+        .body(Full::new(Bytes::new()))
+        .unwrap_or_default()
 }
 
 /// The line the load harness waits for, as the conformance example prints it.
