@@ -149,6 +149,18 @@ struct Measure {
     edited: Duration,
 }
 
+impl Measure {
+    /// This measure over `other`: each time and the expansion's size.
+    fn against(&self, other: &Measure) -> String {
+        format!(
+            "clean check {:.2}x, after an edit {:.2}x, expansion {:.2}x",
+            self.clean.as_secs_f64() / other.clean.as_secs_f64(),
+            self.edited.as_secs_f64() / other.edited.as_secs_f64(),
+            self.expanded_lines as f64 / other.expanded_lines as f64,
+        )
+    }
+}
+
 pub fn run(options: Options) -> Result<(), Error> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -307,20 +319,16 @@ fn report(measures: &[Measure], repeats: usize) -> Result<String, std::fmt::Erro
             let Some(ours) = find(form) else { continue };
             writeln!(
                 out,
-                "\n{methods} methods, {} / jsonrpsee: clean check {:.2}x, after an edit {:.2}x, expansion {:.2}x",
+                "\n{methods} methods, {} / jsonrpsee: {}",
                 form.name(),
-                ours.clean.as_secs_f64() / theirs.clean.as_secs_f64(),
-                ours.edited.as_secs_f64() / theirs.edited.as_secs_f64(),
-                ours.expanded_lines as f64 / theirs.expanded_lines as f64,
+                ours.against(theirs)
             )?;
             if let Some(plain) = form.plain().and_then(find) {
                 writeln!(
                     out,
-                    "\n{methods} methods, {}: with openrpc / without: clean check {:.2}x, after an edit {:.2}x, expansion {:.2}x",
+                    "\n{methods} methods, {}: with openrpc / without: {}",
                     form.name(),
-                    ours.clean.as_secs_f64() / plain.clean.as_secs_f64(),
-                    ours.edited.as_secs_f64() / plain.edited.as_secs_f64(),
-                    ours.expanded_lines as f64 / plain.expanded_lines as f64,
+                    ours.against(plain)
                 )?;
             }
         }

@@ -144,16 +144,25 @@ fn burst(count: u64, size: usize) -> Vec<u8> {
     out
 }
 
-/// Writes `frames` to every subscriber, each with one `write` when the socket takes it at once
-/// (the rest, if not, once it can); answers how many it reached.
+/// Writes `frames` to every subscriber, each with one `write` when the socket takes it at once;
+/// only those that did not take it all are waited for, with the rest. Answers how many it
+/// reached.
 async fn broadcast(subscribers: &Subscribers, frames: &[u8]) -> usize {
-    let all = subscribers
+    let mut behind = Vec::new();
+    let mut reached = 0;
+    for stream in subscribers
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    let mut reached = 0;
-    for stream in &all {
-        let mut written = 0;
+        .iter()
+    {
+        match stream.try_write(frames) {
+            Ok(n) if n == frames.len() => reached += 1,
+            Ok(n) => behind.push((stream.clone(), n)),
+            Err(err) if err.kind() == ErrorKind::WouldBlock => behind.push((stream.clone(), 0)),
+            Err(_) => {}
+        }
+    }
+    for (stream, mut written) in behind {
         while written < frames.len() {
             match stream.try_write(&frames[written..]) {
                 Ok(n) => written += n,
