@@ -11,8 +11,8 @@ use common::{TestServer, Ws, timed, until};
 use futures_util::StreamExt;
 use rpc_runtime::client::{ClientError, HttpClient, RpcClient, TestClient, WsClient};
 use rpc_runtime::{
-    Connection, Context, Hub, Refusal, RpcError, Server, SlowReaderPolicy, Topic, methods,
-    rpc_method,
+    Connection, ConnectionId, Context, Hub, Refusal, RpcError, Server, SlowReaderPolicy, Topic,
+    methods, rpc_method,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -248,6 +248,76 @@ async fn ten_subscribers_get_two_thousand_publishes_complete_and_in_order() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn a_burst_arrives_whole_and_in_order_between_single_pushes() {
+    let server = TestServer::start().await;
+    let mut raw = server.ws().await;
+    let answer = raw
+        .call(r#"{"jsonrpc":"2.0","method":"rpc.subscribe","params":["news"],"id":1}"#)
+        .await;
+    assert_eq!(answer["result"], json!(["news"]));
+    let in_process = TestClient::builder(methods![me])
+        .hub(server.hub().clone())
+        .connect()
+        .await
+        .unwrap();
+    let subscribed: Vec<String> = in_process.call("rpc.subscribe", ["news"]).await.unwrap();
+    assert_eq!(subscribed, ["news"]);
+
+    let hub = server.hub();
+    assert_eq!(hub.publish("news", 0).unwrap(), 2);
+    // The three length forms of a frame's header, in one burst.
+    let sizes = [1, 200, 70_000];
+    let burst = sizes.map(|n| "x".repeat(n));
+    assert_eq!(hub.publish_many("news", &burst).unwrap(), 2);
+    assert_eq!(hub.publish_many("news", Vec::<u8>::new()).unwrap(), 0);
+    assert_eq!(hub.publish("news", 4).unwrap(), 2);
+
+    let expected = [
+        json!(0),
+        json!(burst[0]),
+        json!(burst[1]),
+        json!(burst[2]),
+        json!(4),
+    ];
+    for params in &expected {
+        let wire = json!({"jsonrpc": "2.0", "method": "news", "params": params});
+        assert_eq!(timed("a raw frame", raw.recv_json()).await, wire);
+        let note = in_process
+            .try_next_notification()
+            .expect("queued in process");
+        assert_eq!(note.params::<Value>().unwrap(), *params);
+    }
+    assert!(in_process.try_next_notification().is_none());
+    in_process.close().await;
+    drop(raw);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_group_burst_reaches_every_member_once() {
+    let server = TestServer::start().await;
+    let mut members = Vec::new();
+    for _ in 0..3 {
+        let client = ws(&server).await;
+        let said = client.notifications_for::<u64>("said");
+        let id: ConnectionId = client.call("connection_id", ()).await.unwrap();
+        assert!(server.hub().join("room", id).await.unwrap());
+        members.push((client, said));
+    }
+    let reached = server.hub().notify_group_many("room", "said", 0..100u64);
+    assert_eq!(reached.unwrap(), 3);
+    for (_client, mut said) in members {
+        for n in 0..100 {
+            assert_eq!(
+                timed("a group push", said.recv()).await.unwrap().unwrap(),
+                n
+            );
+        }
+    }
+    server.stop().await;
+}
+
 /// A client that completes the handshake, subscribes to `ticks`, then never reads again.
 async fn stalled_subscriber(server: &TestServer) -> Ws {
     let mut ws = server.ws().await;
@@ -258,26 +328,33 @@ async fn stalled_subscriber(server: &TestServer) -> Ws {
     ws
 }
 
-/// Publishes `count` 8 KiB ticks from the hub, 16 at a time, each batch once `progress` (the
-/// live reader's count) has caught up: the live reader never has much queued, while a reader
-/// that stopped is sent 32 MiB, far more than loopback's socket buffers hold. Returns how many
-/// connections each tick reached.
-async fn publish_ticks(hub: &Hub, count: u64, progress: &AtomicU64) -> Vec<usize> {
+/// Publishes `count` 8 KiB ticks from the hub, 16 at a time (one by one, or as one burst),
+/// each batch once `progress` (the live reader's count) has caught up: the live reader never
+/// has much queued, while a reader that stopped is sent 32 MiB, far more than loopback's
+/// socket buffers hold. Returns how many connections each tick reached.
+async fn publish_ticks(hub: &Hub, count: u64, progress: &AtomicU64, bursts: bool) -> Vec<usize> {
     let pad = "x".repeat(8 * 1024);
+    let tick = |seq: u64| json!({"seq": seq, "pad": pad});
     let mut reached = Vec::new();
-    for seq in 0..count {
-        reached.push(
-            hub.publish("ticks", json!({"seq": seq, "pad": pad}))
-                .unwrap(),
-        );
-        if seq % 16 == 15 {
-            timed("the live reader catching up", async {
-                while progress.load(Ordering::Acquire) <= seq {
-                    tokio::time::sleep(Duration::from_millis(1)).await;
-                }
-            })
-            .await;
+    for first in (0..count).step_by(16) {
+        let batch = first..(first + 16).min(count);
+        if bursts {
+            let burst = hub.publish_many("ticks", batch.clone().map(tick)).unwrap();
+            reached.extend(batch.clone().map(|_| burst));
+        } else {
+            reached.extend(
+                batch
+                    .clone()
+                    .map(|seq| hub.publish("ticks", tick(seq)).unwrap()),
+            );
         }
+        let last = batch.end - 1;
+        timed("the live reader catching up", async {
+            while progress.load(Ordering::Acquire) <= last {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await;
     }
     reached
 }
@@ -300,7 +377,10 @@ async fn read_ticks(client: WsClient, count: u64, progress: Arc<AtomicU64>) -> W
 /// One stalled and one live subscriber to `ticks`, and 4096 ticks published; returns both
 /// clients, still open (were the live one dropped, its connection could leave the hub before
 /// the caller counts what remains), and how many connections each tick reached.
-async fn publish_past_a_stalled_reader(server: &TestServer) -> (Ws, WsClient, Vec<usize>) {
+async fn publish_past_a_stalled_reader(
+    server: &TestServer,
+    bursts: bool,
+) -> (Ws, WsClient, Vec<usize>) {
     let stalled = stalled_subscriber(server).await;
     let live = ws(server).await;
     let progress = Arc::new(AtomicU64::new(0));
@@ -309,51 +389,58 @@ async fn publish_past_a_stalled_reader(server: &TestServer) -> (Ws, WsClient, Ve
         server.hub().subscribers("ticks").len() == 2
     })
     .await;
-    let reached = publish_ticks(server.hub(), 4096, &progress).await;
+    let reached = publish_ticks(server.hub(), 4096, &progress, bursts).await;
     let live = timed("the live reader", reading).await.unwrap();
     (stalled, live, reached)
 }
 
 #[tokio::test]
 async fn a_stalled_reader_is_closed_and_the_others_keep_receiving() {
-    let server = TestServer::start_with(Server::builder().outbound_queue(256 * 1024), 2).await;
-    let (stalled, live, reached) = publish_past_a_stalled_reader(&server).await;
-    assert_eq!(reached[0], 2);
-    assert_eq!(
-        *reached.last().unwrap(),
-        1,
-        "the stalled reader was cut off"
-    );
-    until("the stalled connection closing", async || {
-        server.hub().connections().len() == 1
-    })
-    .await;
-    drop((stalled, live));
-    server.stop().await;
+    for bursts in [false, true] {
+        let builder = Server::builder().outbound_queue(256 * 1024);
+        let server = TestServer::start_with(builder, 2).await;
+        let (stalled, live, reached) = publish_past_a_stalled_reader(&server, bursts).await;
+        assert_eq!(reached[0], 2);
+        assert_eq!(
+            *reached.last().unwrap(),
+            1,
+            "the stalled reader was cut off (bursts: {bursts})"
+        );
+        until("the stalled connection closing", async || {
+            server.hub().connections().len() == 1
+        })
+        .await;
+        drop((stalled, live));
+        server.stop().await;
+    }
 }
 
 #[tokio::test]
 async fn under_the_drop_policy_a_stalled_reader_stays_and_loses_pushes() {
-    let builder = Server::builder()
-        .outbound_queue(256 * 1024)
-        .slow_reader(SlowReaderPolicy::Drop);
-    let server = TestServer::start_with(builder, 2).await;
-    let (stalled, live, reached) = publish_past_a_stalled_reader(&server).await;
-    assert_eq!(*reached.last().unwrap(), 1);
-    assert_eq!(
-        server.hub().subscribers("ticks").len(),
-        2,
-        "both still subscribed"
-    );
-    let dropped: Vec<u64> = server
-        .hub()
-        .subscribers("ticks")
-        .into_iter()
-        .map(|id| server.hub().connection(id).unwrap().dropped())
-        .collect();
-    assert_eq!(dropped.iter().filter(|&&n| n > 0).count(), 1, "{dropped:?}");
-    drop((stalled, live));
-    server.stop().await;
+    for bursts in [false, true] {
+        let builder = Server::builder()
+            .outbound_queue(256 * 1024)
+            .slow_reader(SlowReaderPolicy::Drop);
+        let server = TestServer::start_with(builder, 2).await;
+        let (stalled, live, reached) = publish_past_a_stalled_reader(&server, bursts).await;
+        assert_eq!(*reached.last().unwrap(), 1);
+        assert_eq!(
+            server.hub().subscribers("ticks").len(),
+            2,
+            "both still subscribed"
+        );
+        let dropped: Vec<u64> = server
+            .hub()
+            .subscribers("ticks")
+            .into_iter()
+            .map(|id| server.hub().connection(id).unwrap().dropped())
+            .collect();
+        assert_eq!(dropped.iter().filter(|&&n| n > 0).count(), 1, "{dropped:?}");
+        // Every tick is counted, a burst's included: far more than the socket buffers held.
+        assert!(dropped.iter().any(|&n| n > 1024), "{dropped:?}");
+        drop((stalled, live));
+        server.stop().await;
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

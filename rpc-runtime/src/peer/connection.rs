@@ -11,7 +11,7 @@ use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
-use super::{ConnectionId, Limits, Listeners, Outbox, Pending, Pushed, Subscriptions};
+use super::{Burst, ConnectionId, Limits, Listeners, Outbox, Pending, Pushed, Subscriptions};
 use crate::PushError;
 use crate::defaults::DEFAULT_BUFFER;
 use crate::protocol::encode_notification;
@@ -123,7 +123,16 @@ impl Connection {
 
     /// Queues an encoded message; the hub shares one encoding among many connections.
     pub(crate) fn push(&self, message: Utf8Bytes) -> Pushed {
-        let pushed = self.inner.outbox.push(message);
+        self.pushed(self.inner.outbox.push(message))
+    }
+
+    /// Queues a burst of encoded messages, all or none; the hub shares one among many
+    /// connections.
+    pub(crate) fn push_burst(&self, burst: &Arc<Burst>) -> Pushed {
+        self.pushed(self.inner.outbox.push_burst(burst))
+    }
+
+    fn pushed(&self, pushed: Pushed) -> Pushed {
         if pushed == Pushed::Dropped {
             tracing::debug!(
                 connection = self.id().get(),

@@ -3,6 +3,7 @@
 //! writes its socket. A server connection and `WsClient` are both this, and neither imports
 //! the other.
 
+mod burst;
 mod calls;
 mod connection;
 mod feed;
@@ -21,12 +22,13 @@ use std::time::Duration;
 
 use crate::defaults::{DEFAULT_MAX_SUBSCRIPTIONS, DEFAULT_OUTBOUND_QUEUE, DEFAULT_REQUEST_TIMEOUT};
 
+pub(crate) use burst::{Burst, BurstBuilder};
 pub use connection::Connection;
 pub(crate) use feed::feed;
 pub use id::{ConnectionId, ParseConnectionIdError};
 pub(crate) use listeners::{Items, Listeners};
 pub use outbox::SlowReaderPolicy;
-pub(crate) use outbox::{Batch, Outbox, Pushed};
+pub(crate) use outbox::{Batch, Outbox, Outgoing, Pushed};
 pub(crate) use pending::{Pending, Waiter};
 pub(crate) use read_gate::ReadGate;
 pub(crate) use run::{Peer, run};

@@ -14,10 +14,12 @@
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::Burst;
 
 /// What the server does with a connection whose outbound queue is full when something is pushed
 /// to it: its client is not reading fast enough, or not at all.
@@ -92,21 +94,39 @@ enum State {
 pub(crate) type Batch = VecDeque<Entry>;
 
 pub(crate) struct Entry {
-    message: Utf8Bytes,
+    body: Outgoing,
     push: bool,
+}
+
+/// What one queue entry sends.
+pub(crate) enum Outgoing {
+    Message(Utf8Bytes),
+    /// Pushes framed once for every receiver, kept together.
+    Burst(Arc<Burst>),
 }
 
 impl Entry {
     fn cost(&self) -> Cost {
-        let all = self.message.len() + ENTRY_COST;
+        let all = match &self.body {
+            Outgoing::Message(message) => message.len() + ENTRY_COST,
+            Outgoing::Burst(burst) => burst.len() + burst.count() * ENTRY_COST,
+        };
         Cost {
             all,
             pushed: if self.push { all } else { 0 },
         }
     }
 
-    pub(crate) fn into_message(self) -> Utf8Bytes {
-        self.message
+    /// How many messages it sends.
+    fn count(&self) -> u64 {
+        match &self.body {
+            Outgoing::Message(_) => 1,
+            Outgoing::Burst(burst) => burst.count() as u64,
+        }
+    }
+
+    pub(crate) fn into_outgoing(self) -> Outgoing {
+        self.body
     }
 }
 
@@ -165,7 +185,7 @@ impl Outbox {
     /// Queues a response to the peer's own call; refused only once the connection is closing.
     pub(crate) fn reply(&self, message: Utf8Bytes) -> Pushed {
         self.enqueue(Entry {
-            message,
+            body: Outgoing::Message(message),
             push: false,
         })
     }
@@ -173,7 +193,15 @@ impl Outbox {
     /// Queues a message the server sends on its own, under the bound and the policy.
     pub(crate) fn push(&self, message: Utf8Bytes) -> Pushed {
         self.enqueue(Entry {
-            message,
+            body: Outgoing::Message(message),
+            push: true,
+        })
+    }
+
+    /// Queues a burst of pushes as one entry, under the bound and the policy: all of it or none.
+    pub(crate) fn push_burst(&self, burst: &Arc<Burst>) -> Pushed {
+        self.enqueue(Entry {
+            body: Outgoing::Burst(burst.clone()),
             push: true,
         })
     }
@@ -181,7 +209,16 @@ impl Outbox {
     /// Queues a message once the queue is within its bound, waiting for the connection's task to
     /// write enough; fails once the connection is closing.
     pub(crate) async fn send(&self, message: Utf8Bytes) -> Result<(), Closed> {
-        let mut message = Some(message);
+        self.send_entry(Outgoing::Message(message)).await
+    }
+
+    /// [`send`](Self::send) for several messages, framed together and queued as one entry.
+    pub(crate) async fn send_burst(&self, burst: Arc<Burst>) -> Result<(), Closed> {
+        self.send_entry(Outgoing::Burst(burst)).await
+    }
+
+    async fn send_entry(&self, body: Outgoing) -> Result<(), Closed> {
+        let mut body = Some(body);
         poll_fn(|cx| {
             let mut queue = self.lock();
             if queue.state != State::Open {
@@ -197,10 +234,10 @@ impl Outbox {
                 }
                 return Poll::Pending;
             }
-            let entry = Entry {
-                message: message.take().unwrap_or_default(),
-                push: false,
+            let Some(body) = body.take() else {
+                return Poll::Ready(Ok(()));
             };
+            let entry = Entry { body, push: false };
             queue.queued.add(entry.cost());
             if queue.messages.is_empty() {
                 queue.wake();
@@ -220,7 +257,7 @@ impl Outbox {
         if entry.push && queue.queued.pushed + queue.taken.pushed + cost.all > self.limit {
             match self.policy {
                 SlowReaderPolicy::Drop => {
-                    queue.dropped += 1;
+                    queue.dropped += entry.count();
                     return Pushed::Dropped;
                 }
                 SlowReaderPolicy::Close => {
@@ -251,15 +288,32 @@ impl Outbox {
         Taken(taken)
     }
 
-    /// Takes the oldest message, for a reader in process.
+    /// Takes the oldest message, for a reader in process; a burst is taken apart, its first
+    /// message returned and the others left queued as single pushes.
     pub(crate) fn pop(&self) -> Option<Utf8Bytes> {
         let mut queue = self.lock();
         let entry = queue.messages.pop_front()?;
         queue.queued.sub(entry.cost());
+        let message = match entry.body {
+            Outgoing::Message(message) => message,
+            Outgoing::Burst(burst) => {
+                let mut messages = burst.messages();
+                let first = messages.next()?;
+                for message in messages.rev() {
+                    let entry = Entry {
+                        body: Outgoing::Message(message),
+                        push: true,
+                    };
+                    queue.queued.add(entry.cost());
+                    queue.messages.push_front(entry);
+                }
+                first
+            }
+        };
         if !queue.is_full(self.limit) {
             queue.wake_senders();
         }
-        Some(entry.message)
+        Some(message)
     }
 
     /// Stops counting what [`take`](Self::take) returned, once it has been handed to the socket.
@@ -407,7 +461,13 @@ mod tests {
         assert_eq!(outbox.reply("b".into()), Pushed::Queued);
         let mut taken = Batch::new();
         let cost = outbox.take(&mut taken);
-        let messages: Vec<_> = taken.into_iter().map(Entry::into_message).collect();
+        let messages: Vec<_> = taken
+            .into_iter()
+            .map(|entry| match entry.into_outgoing() {
+                Outgoing::Message(message) => message,
+                Outgoing::Burst(_) => unreachable!("no burst was pushed"),
+            })
+            .collect();
         assert_eq!(messages, ["a", "b"]);
         assert!(!outbox.status().pending);
         assert_eq!(
@@ -481,6 +541,24 @@ mod tests {
         outbox.close();
         let sent = tokio::time::timeout(std::time::Duration::from_secs(5), waiting).await;
         assert_eq!(sent.unwrap().unwrap(), Err(Closed));
+    }
+
+    #[test]
+    fn a_burst_counts_as_its_messages_and_is_taken_apart_in_process() {
+        let outbox = Outbox::new(1024, SlowReaderPolicy::Drop);
+        let burst = Arc::new(Burst::new([&*"x".repeat(100), "b", "c"]));
+        assert_eq!(outbox.push_burst(&burst), Pushed::Queued);
+        assert_eq!(outbox.push("d".into()), Pushed::Queued);
+        assert_eq!(outbox.lock().queued.all, 103 + 4 * ENTRY_COST);
+        let popped: Vec<_> = std::iter::from_fn(|| outbox.pop()).collect();
+        assert_eq!(popped, [message(100), "b".into(), "c".into(), "d".into()]);
+        assert_eq!(outbox.lock().queued, Cost::default());
+
+        // All of a burst or none of it: one over the bound is dropped whole.
+        let big = Arc::new(Burst::new([&*"x".repeat(600), &"x".repeat(600)]));
+        assert_eq!(outbox.push_burst(&big), Pushed::Dropped);
+        assert_eq!(outbox.dropped(), 2, "each of its messages counted");
+        assert_eq!(outbox.pop(), None);
     }
 
     #[test]

@@ -9,17 +9,17 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use hyper::body::Bytes;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
 use super::in_flight::InFlight;
 use super::keepalive::{Keepalive, Step};
-use super::{Batch, Outbox, ReadGate};
+use super::{Batch, Burst, Outbox, Outgoing, ReadGate};
 use crate::dispatch::{Dispatcher, Unclaimed};
 use crate::{Connection, Context};
 
@@ -50,6 +50,9 @@ pub(crate) struct Peer {
     /// Send every message back as it came instead of dispatching it: WebSocket conformance
     /// suites test the connection code with an echo.
     pub echo: bool,
+    /// Which side this is. A server's frames are unmasked, the same for every receiver, so it
+    /// writes a burst's frames as they were made; a client masks each message itself.
+    pub role: Role,
 }
 
 /// Runs the connection until either side closes it. Everything sent on the connection goes
@@ -70,6 +73,7 @@ where
     let mut closing: Option<CloseFrame> = None;
     // Reused for every write, so a busy connection does not allocate per burst.
     let mut batch = Batch::new();
+    let mut unwritten = Unwritten::default();
     let (stop_code, stop_reason) = peer.stop_frame;
     // A write the peer does not take is not waited on for long once stopping.
     let stopped_long_ago = async {
@@ -95,7 +99,7 @@ where
                 CloseCode::Policy,
                 "outbound queue full: the peer is not reading",
             );
-            return force_close(socket, frame).await;
+            return force_close(socket, unwritten, frame).await;
         }
         if status.keepalive_due && closing.is_none() {
             match keepalive.next_step() {
@@ -120,10 +124,13 @@ where
             // other two unpolled, with no waker to register.
             let written = tokio::select! {
                 biased;
-                written = write_queued(&mut socket, outbox, &mut batch) => written,
-                () = outbox.overflow() => continue,
+                written = write_queued(&mut socket, outbox, &mut batch, &mut unwritten, peer.role) => written,
+                () = outbox.overflow() => {
+                    let frame = close_frame(CloseCode::Policy, "outbound queue full: the peer is not reading");
+                    return force_close(socket, unwritten, frame).await;
+                }
                 () = &mut stopped_long_ago => {
-                    return force_close(socket, close_frame(stop_code, stop_reason)).await;
+                    return force_close(socket, unwritten, close_frame(stop_code, stop_reason)).await;
                 }
             };
             if written.is_err() {
@@ -211,7 +218,7 @@ where
             () = &mut grace_over, if !calls.is_empty() => {
                 tracing::debug!(calls = calls.len(), "cancelling calls still running at the stop's deadline");
                 calls.abort_all();
-                return force_close(socket, close_frame(stop_code, stop_reason)).await;
+                return force_close(socket, unwritten, close_frame(stop_code, stop_reason)).await;
             }
         }
     }
@@ -272,21 +279,65 @@ async fn start(calls: &mut InFlight, peer: &Peer, connection: &Connection, paylo
     }
 }
 
-/// Hands everything queued to the socket, then flushes once.
+/// Hands everything queued to the socket, then flushes once. A server writes a burst's frames
+/// straight to the stream, once tungstenite has written all it holds, so that no frame is
+/// split; the part of a burst not yet written is kept in `unwritten` should the write be
+/// abandoned, so that a forced close still ends the stream on a frame's boundary.
 async fn write_queued<S>(
     socket: &mut WebSocketStream<S>,
     outbox: &Outbox,
     batch: &mut Batch,
+    unwritten: &mut Unwritten,
+    role: Role,
 ) -> Result<(), WsError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let taken = outbox.take(batch);
     while let Some(entry) = batch.pop_front() {
-        socket.feed(Message::Text(entry.into_message())).await?;
+        match entry.into_outgoing() {
+            Outgoing::Message(message) => socket.feed(Message::Text(message)).await?,
+            Outgoing::Burst(burst) if role == Role::Server => {
+                socket.flush().await?;
+                unwritten.burst = Some((burst, 0));
+                unwritten.write(socket).await?;
+            }
+            Outgoing::Burst(burst) => {
+                for message in burst.messages() {
+                    socket.feed(Message::Text(message)).await?;
+                }
+            }
+        }
     }
     outbox.release(taken);
     socket.flush().await
+}
+
+/// The burst being written straight to the stream, and how much of it is.
+#[derive(Default)]
+struct Unwritten {
+    burst: Option<(Arc<Burst>, usize)>,
+}
+
+impl Unwritten {
+    /// Writes the rest of the burst, if any.
+    async fn write<S>(&mut self, socket: &mut WebSocketStream<S>) -> Result<(), WsError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        while let Some((burst, written)) = &mut self.burst {
+            let rest = &burst.frames()[*written..];
+            if rest.is_empty() {
+                self.burst = None;
+                break;
+            }
+            match socket.get_mut().write(rest).await? {
+                0 => return Err(WsError::Io(std::io::ErrorKind::WriteZero.into())),
+                n => *written += n,
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Sends our close frame and waits, for a bounded time, for the peer's answer; not past the
@@ -311,11 +362,15 @@ async fn close<S>(
 }
 
 /// Closes a connection at once: whatever is queued is dropped, and the close frame gets a
-/// short while to leave behind what the socket already holds.
-async fn force_close<S>(mut socket: WebSocketStream<S>, frame: CloseFrame)
+/// short while to leave behind what the socket already holds (a burst begun included).
+async fn force_close<S>(mut socket: WebSocketStream<S>, mut unwritten: Unwritten, frame: CloseFrame)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     tracing::debug!(reason = %frame.reason, "closing a WebSocket connection");
-    let _ = tokio::time::timeout(FORCED_CLOSE_TIMEOUT, socket.close(Some(frame))).await;
+    let close = async {
+        unwritten.write(&mut socket).await?;
+        socket.close(Some(frame)).await
+    };
+    let _ = tokio::time::timeout(FORCED_CLOSE_TIMEOUT, close).await;
 }

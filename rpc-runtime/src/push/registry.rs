@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::broker::{Kind, Remote};
 use super::history::Stream;
 use super::{History, PushError, Recovery, StreamPosition};
-use crate::peer::Pushed;
+use crate::peer::{Burst, Pushed};
 use crate::{Connection, ConnectionId};
 
 /// How often, at most, the streams are swept of what they no longer keep.
@@ -419,6 +419,16 @@ pub(super) fn deliver(members: Option<&Members>, message: &Utf8Bytes) -> usize {
         members
             .values()
             .filter(|connection| connection.push(message.clone()) == Pushed::Queued)
+            .count()
+    })
+}
+
+/// Queues a burst for every member, as one entry each; counts those it was queued for.
+pub(super) fn deliver_burst(members: Option<&Members>, burst: &Arc<Burst>) -> usize {
+    members.map_or(0, |members| {
+        members
+            .values()
+            .filter(|connection| connection.push_burst(burst) == Pushed::Queued)
             .count()
     })
 }
