@@ -100,6 +100,7 @@ mod random;
 mod router;
 mod schema;
 mod server;
+mod shared;
 mod state;
 
 /// Wrapping every call a server answers: logging, metrics, rate limits, access checks.
@@ -134,6 +135,7 @@ pub use push::{
 };
 pub use router::{Router, RouterError};
 pub use server::{RpcService, Server, ServerBuilder, ServerHandle};
+pub use shared::Shared;
 /// TLS: the server's [`ServerBuilder::tls`] and the clients' `tls_config`, on rustls.
 #[cfg(feature = "tls")]
 pub mod tls {

@@ -9,7 +9,7 @@ use futures_util::stream;
 use rpc_runtime::client::{ClientError, RpcClient};
 use rpc_runtime::{
     BrokerStatus, Connection, ConnectionId, Context, History, Hub, HubBuilder, Presence, PushError,
-    Recovery, Router, RpcError, Stream, StreamPosition, Topic, methods, rpc_method,
+    Recovery, Router, RpcError, Shared, Stream, StreamPosition, Topic, methods, rpc_method,
     rpc_notification, rpc_subscription,
 };
 use serde::ser::{Serialize, SerializeStruct, Serializer};
@@ -203,7 +203,8 @@ struct Tick<'a> {
 }
 
 /// The tick feed `broadcast_ticks` sends to `subscribe_ticks` subscriptions: server state.
-pub struct Ticks(broadcast::Sender<TickItem>);
+/// Each item is `Shared`, so that it is serialized once for all of them.
+pub struct Ticks(broadcast::Sender<Shared<TickItem>>);
 
 impl Default for Ticks {
     fn default() -> Self {
@@ -212,8 +213,8 @@ impl Default for Ticks {
     }
 }
 
-/// One tick, shared by every subscription it reaches: `{"seq": i, "pad": "xx.."}`.
-#[derive(Clone, schemars::JsonSchema)]
+/// One tick: `{"seq": i, "pad": "xx.."}`.
+#[derive(schemars::JsonSchema)]
 pub struct TickItem {
     seq: u64,
     pad: Arc<str>,
@@ -238,21 +239,20 @@ pub fn broadcast_ticks(cx: Context, count: u64, size: usize) -> Result<usize, Rp
         ));
     }
     let pad: Arc<str> = "x".repeat(size).into();
-    let subscriptions = cx.state::<Ticks>().map(|ticks| &ticks.0);
-    let mut receivers = 0;
-    for seq in 0..count {
-        receivers = cx
-            .hub()
-            .publish("ticks", Tick { seq, pad: &pad })
-            .map_err(push_failed)?;
-        if let Some(subscriptions) = subscriptions {
-            let item = TickItem {
+    // One burst for the topic: framed once, and one entry in each subscriber's queue.
+    let ticks = (0..count).map(|seq| Tick { seq, pad: &pad });
+    let mut receivers = cx.hub().publish_many("ticks", ticks).map_err(push_failed)?;
+    if let Some(subscriptions) = cx.state::<Ticks>().map(|ticks| &ticks.0) {
+        let mut reached = 0;
+        for seq in 0..count {
+            let item = Shared::new(TickItem {
                 seq,
                 pad: pad.clone(),
-            };
+            });
             // No subscriber is no error.
-            receivers += subscriptions.send(item).unwrap_or(0);
+            reached = subscriptions.send(item).unwrap_or(0);
         }
+        receivers += reached;
     }
     Ok(receivers)
 }
@@ -262,7 +262,7 @@ pub fn broadcast_ticks(cx: Context, count: u64, size: usize) -> Result<usize, Rp
 #[rpc_subscription]
 pub fn subscribe_ticks(
     cx: Context,
-) -> Result<impl Stream<Item = TickItem> + Send + 'static, RpcError> {
+) -> Result<impl Stream<Item = Shared<TickItem>> + Send + 'static, RpcError> {
     let ticks = cx
         .state::<Ticks>()
         .ok_or_else(|| RpcError::internal().with_data("this server has no tick feed"))?;

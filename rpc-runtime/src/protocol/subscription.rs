@@ -27,10 +27,16 @@ impl SubscriptionNotices {
     }
 
     // Output: {"jsonrpc":"2.0","method":"ticks","params":{"subscription":7,"result":ITEM}}
-    /// One item's notification. Takes the item, so that the caller does not hold it across
-    /// the send that follows.
-    pub(crate) fn item<T: Serialize>(&self, item: T) -> serde_json::Result<String> {
-        let mut message = String::with_capacity(self.prefix.len() + 128);
+    /// One item's notification, written into `buffer` (cleared first), whose allocation it
+    /// reuses. Takes the item, so that the caller does not hold it across the send that
+    /// follows.
+    pub(crate) fn item<T: Serialize>(
+        &self,
+        mut buffer: String,
+        item: T,
+    ) -> serde_json::Result<String> {
+        buffer.clear();
+        let mut message = buffer;
         message.push_str(&self.prefix);
         message.push_str(r#""result":"#);
         let mut message = crate::json::to_json_after(message, &item)?;
@@ -88,7 +94,7 @@ mod tests {
     #[test]
     fn notices_read_back_as_items() {
         let notices = SubscriptionNotices::new("ticks", 7);
-        let item = notices.item([1, 2]).unwrap();
+        let item = notices.item(String::new(), [1, 2]).unwrap();
         assert_eq!(
             item,
             r#"{"jsonrpc":"2.0","method":"ticks","params":{"subscription":7,"result":[1,2]}}"#
