@@ -1,5 +1,6 @@
-//! `rpc-bench load [--smoke] [--only TEXT] [--before PATH]`: the load harness (see
-//! BENCHMARKS.md); `--before` runs another build's `serve ours` beside ours.
+//! `rpc-bench load [--smoke] [--only TEXT] [--before PATH] [--rounds N]`: the load harness
+//! (see BENCHMARKS.md); `--before` runs another build's `serve ours` beside ours, `--rounds`
+//! measures each server N times in turn and reports each one's median round.
 //! `rpc-bench compile [--smoke]`: the macros' compile cost, ours beside jsonrpsee's.
 //! `rpc-bench attack [--before PATH] [--only TEXT]`: the attacks of issue 9, memory before, peak and after.
 //! `rpc-bench cluster [--smoke]`: fan-out across two and three server processes on Redis and
@@ -31,10 +32,19 @@ fn main() -> ExitCode {
             None => {
                 let only = option(&args, "--only");
                 let before = option(&args, "--before").map(Into::into);
+                let rounds = match option(&args, "--rounds").map(|n| n.parse()) {
+                    None => 1,
+                    Some(Ok(n)) if n > 0 => n,
+                    Some(_) => {
+                        eprintln!("rpc-bench: --rounds takes a number above 0");
+                        return ExitCode::from(2);
+                    }
+                };
                 load::run(load::Options {
                     smoke,
                     only,
                     before,
+                    rounds,
                 })
             }
         },
@@ -45,7 +55,7 @@ fn main() -> ExitCode {
         }),
         _ => {
             eprintln!(
-                "usage: rpc-bench load [--smoke] [--only TEXT] [--before PATH] | cluster [--smoke] | compile [--smoke] | attack [--before PATH] [--only TEXT] | serve <ours|jsonrpsee|limit|floor> ADDR [--redis URL | --redis-cluster URL,..] [--history]"
+                "usage: rpc-bench load [--smoke] [--only TEXT] [--before PATH] [--rounds N] | cluster [--smoke] | compile [--smoke] | attack [--before PATH] [--only TEXT] | serve <ours|jsonrpsee|limit|floor> ADDR [--redis URL | --redis-cluster URL,..] [--history]"
             );
             return ExitCode::from(2);
         }

@@ -116,6 +116,11 @@ pub struct Options {
     /// Another build of this harness whose `serve ours` runs beside ours as "ours before": a
     /// change's cost, measured in the same run.
     pub before: Option<std::path::PathBuf>,
+    /// How many times each server is measured in each scenario, the servers taking turns and
+    /// each round starting one server later, so that a drift of the machine or an order
+    /// effect falls on every server alike; each is reported by its round with the median CPU
+    /// per call.
+    pub rounds: usize,
 }
 
 /// One server's numbers in one scenario.
@@ -190,10 +195,17 @@ pub fn run(options: Options) -> Result<(), Box<dyn std::error::Error + Send + Sy
     let mut report = String::new();
     writeln!(
         report,
-        "Mode: {}, {} s per scenario and server.",
+        "Mode: {}, {} s per scenario and server, {} round(s).",
         if options.smoke { "smoke" } else { "full" },
-        duration.as_secs()
+        duration.as_secs(),
+        options.rounds
     )?;
+    if options.rounds > 1 {
+        writeln!(
+            report,
+            "The servers took turns, each round starting one later; each row is the server's round with the median CPU per call."
+        )?;
+    }
     if pinned {
         writeln!(
             report,
@@ -212,32 +224,46 @@ pub fn run(options: Options) -> Result<(), Box<dyn std::error::Error + Send + Sy
             .is_none_or(|only| scenario.name().contains(only.as_str()))
     });
     for scenario in chosen {
-        let mut rows = Vec::new();
+        // Each server to measure, and the build that serves it: this one, or `--before`'s.
+        let mut runs: Vec<(&'static str, &'static str, Option<&std::path::Path>)> = Vec::new();
         for &server in scenario.servers() {
-            eprintln!("{}: {server}", scenario.name());
-            let process = ServerProcess::spawn(server, pinned)?;
-            let row = runtime
-                .block_on(measure(&process, server, scenario, duration))
-                .map_err(|err| format!("{} against {server}: {err}", scenario.name()))?;
-            rows.push(row);
-            // Gone before the next server starts, as between any two servers.
-            drop(process);
+            runs.push((server, server, None));
             if let (Some(before), "ours") = (&options.before, server) {
-                eprintln!("{}: ours before", scenario.name());
-                let process = ServerProcess::spawn_exe(before, server, pinned)?;
-                let row = runtime
-                    .block_on(measure(&process, server, scenario, duration))
-                    .map_err(|err| format!("{} against ours before: {err}", scenario.name()))?;
-                rows.push(Row {
-                    server: "ours before",
-                    ..row
-                });
+                runs.push(("ours before", server, Some(before.as_path())));
             }
         }
+        let mut measured: Vec<Vec<Row>> = runs.iter().map(|_| Vec::new()).collect();
+        for round in 0..options.rounds {
+            for at in (0..runs.len()).map(|i| (i + round) % runs.len()) {
+                let (label, server, exe) = runs[at];
+                eprintln!("{}: {label} (round {})", scenario.name(), round + 1);
+                let process = match exe {
+                    None => ServerProcess::spawn(server, pinned)?,
+                    Some(exe) => ServerProcess::spawn_exe(exe, server, pinned)?,
+                };
+                let row = runtime
+                    .block_on(measure(&process, server, scenario, duration))
+                    .map_err(|err| format!("{} against {label}: {err}", scenario.name()))?;
+                measured[at].push(Row {
+                    server: label,
+                    ..row
+                });
+                // Gone before the next server starts, as between any two servers.
+                drop(process);
+            }
+        }
+        let rows: Vec<Row> = measured.into_iter().filter_map(median).collect();
         write_table(&mut report, scenario, &rows)?;
     }
     println!("{report}");
     Ok(())
+}
+
+/// The round with the median CPU per call (the upper one of an even count).
+fn median(mut rounds: Vec<Row>) -> Option<Row> {
+    rounds.sort_by_key(|row| row.cpu_per_call);
+    let middle = rounds.len() / 2;
+    rounds.into_iter().nth(middle)
 }
 
 /// The environment variable marking the re-executed, pinned harness.
