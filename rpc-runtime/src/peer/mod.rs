@@ -6,6 +6,7 @@
 mod burst;
 mod calls;
 mod connection;
+mod direct;
 mod feed;
 mod id;
 mod in_flight;
@@ -24,6 +25,7 @@ use crate::defaults::{DEFAULT_MAX_SUBSCRIPTIONS, DEFAULT_OUTBOUND_QUEUE, DEFAULT
 
 pub(crate) use burst::{Burst, BurstBuilder};
 pub use connection::Connection;
+pub(crate) use direct::Direct;
 pub(crate) use feed::feed;
 pub use id::{ConnectionId, ParseConnectionIdError};
 pub(crate) use listeners::{Items, Listeners};

@@ -14,12 +14,13 @@
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::task::{Context, Poll, Waker};
 
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::Burst;
+use super::direct::{Direct, Written};
 
 /// What the server does with a connection whose outbound queue is full when something is pushed
 /// to it: its client is not reading fast enough, or not at all.
@@ -58,6 +59,9 @@ pub(crate) struct Outbox {
     queue: Mutex<Queue>,
     limit: usize,
     policy: SlowReaderPolicy,
+    /// The socket a burst may be written to directly, when the connection has one: weak, so
+    /// that a handle kept past the connection's end does not keep its socket open.
+    direct: OnceLock<Weak<Direct>>,
 }
 
 #[derive(Default)]
@@ -79,6 +83,11 @@ struct Queue {
     waiting_for_room: Vec<Waker>,
     /// A keepalive interval has ended (see `Outbox::keepalive_tick`).
     keepalive_due: bool,
+    /// The task has taken messages and not finished writing them: a burst now goes behind
+    /// them, through the queue.
+    writing: bool,
+    /// A burst written directly left some of its bytes for the task to flush.
+    flush_due: bool,
 }
 
 #[derive(Default, Clone, Copy, PartialEq, Eq)]
@@ -162,6 +171,8 @@ pub(crate) struct Status {
     pub full: bool,
     /// A keepalive interval has ended: time to see whether the peer is still there.
     pub keepalive_due: bool,
+    /// Bytes written directly wait for a flush.
+    pub flush_due: bool,
 }
 
 /// The cost of messages taken for writing, which stays counted against the bound until
@@ -174,7 +185,13 @@ impl Outbox {
             queue: Mutex::new(Queue::default()),
             limit,
             policy,
+            direct: OnceLock::new(),
         }
+    }
+
+    /// Lets bursts be written straight to `direct`, the connection's socket.
+    pub(crate) fn write_directly(&self, direct: Weak<Direct>) {
+        let _ = self.direct.set(direct);
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue> {
@@ -237,6 +254,15 @@ impl Outbox {
             let Some(body) = body.take() else {
                 return Poll::Ready(Ok(()));
             };
+            if let Outgoing::Burst(burst) = &body {
+                if let Some(pushed) = self.write_now(&mut queue, burst) {
+                    return Poll::Ready(if pushed == Pushed::Closed {
+                        Err(Closed)
+                    } else {
+                        Ok(())
+                    });
+                }
+            }
             let entry = Entry { body, push: false };
             queue.queued.add(entry.cost());
             if queue.messages.is_empty() {
@@ -268,6 +294,11 @@ impl Outbox {
                 }
             }
         }
+        if let Outgoing::Burst(burst) = &entry.body {
+            if let Some(pushed) = self.write_now(&mut queue, burst) {
+                return pushed;
+            }
+        }
         queue.queued.add(cost);
         // The task drains the whole queue once woken, so only the first message wakes it.
         if queue.messages.is_empty() {
@@ -277,11 +308,33 @@ impl Outbox {
         Pushed::Queued
     }
 
+    /// Writes a burst straight to the socket, when the connection has one and nothing is
+    /// queued or being written before it: the pushing task does the write, and the connection's
+    /// task is woken only if the socket did not take it all. `None`: queue it.
+    fn write_now(&self, queue: &mut Queue, burst: &Burst) -> Option<Pushed> {
+        if !queue.messages.is_empty() || queue.writing {
+            return None;
+        }
+        let direct = self.direct.get()?.upgrade()?;
+        match direct.try_write(burst.frames())? {
+            Ok(Written::All) => Some(Pushed::Queued),
+            Ok(Written::Behind) => {
+                queue.flush_due = true;
+                queue.wake();
+                Some(Pushed::Queued)
+            }
+            // The connection's task finds the error too, and ends the connection.
+            Err(_) => Some(Pushed::Closed),
+        }
+    }
+
     /// Swaps everything queued for `into`, which must be empty: the task keeps two batches and
     /// trades them, so neither is reallocated and the lock is held for no work per message.
+    /// Until [`written`](Self::written), bursts are queued behind what it took.
     pub(crate) fn take(&self, into: &mut Batch) -> Taken {
         debug_assert!(into.is_empty());
         let mut queue = self.lock();
+        queue.writing = true;
         std::mem::swap(&mut queue.messages, into);
         let taken = std::mem::take(&mut queue.queued);
         queue.taken.add(taken);
@@ -325,6 +378,11 @@ impl Outbox {
         }
     }
 
+    /// What the task took is all on the socket (flushed): bursts may be written directly again.
+    pub(crate) fn written(&self) {
+        self.lock().writing = false;
+    }
+
     /// Everything the connection's task decides on, read under one lock; a close request is
     /// taken.
     pub(crate) fn status(&self) -> Status {
@@ -335,6 +393,7 @@ impl Outbox {
             pending: !queue.messages.is_empty(),
             full: queue.is_full(self.limit),
             keepalive_due: std::mem::take(&mut queue.keepalive_due),
+            flush_due: std::mem::take(&mut queue.flush_due),
         }
     }
 
@@ -352,13 +411,14 @@ impl Outbox {
         self.lock().dropped
     }
 
-    /// Waits until the queue needs its task: something is queued, a close is asked for, a
-    /// keepalive interval has ended, or the connection is closing.
+    /// Waits until the queue needs its task: something is queued or waits to be flushed, a close
+    /// is asked for, a keepalive interval has ended, or the connection is closing.
     pub(crate) async fn needs_attention(&self) {
         self.wait_until(|queue| {
             !queue.messages.is_empty()
                 || queue.close.is_some()
                 || queue.keepalive_due
+                || queue.flush_due
                 || queue.state != State::Open
         })
         .await
@@ -559,6 +619,53 @@ mod tests {
         assert_eq!(outbox.push_burst(&big), Pushed::Dropped);
         assert_eq!(outbox.dropped(), 2, "each of its messages counted");
         assert_eq!(outbox.pop(), None);
+    }
+
+    #[tokio::test]
+    async fn a_burst_goes_straight_to_the_socket_only_when_nothing_is_before_it() {
+        use tokio::io::AsyncReadExt;
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let timeout = std::time::Duration::from_secs(5);
+        let (direct, _io) = Direct::split(server, Default::default(), timeout);
+        let outbox = Outbox::new(1024, SlowReaderPolicy::Close);
+        outbox.write_directly(Arc::downgrade(&direct));
+        let burst = Arc::new(Burst::new(["ab"]));
+
+        assert_eq!(outbox.push("a".into()), Pushed::Queued);
+        assert_eq!(outbox.push_burst(&burst), Pushed::Queued);
+        assert_eq!(outbox.lock().messages.len(), 2, "queued behind the push");
+        let mut taken = Batch::new();
+        let cost = outbox.take(&mut taken);
+        outbox.release(cost);
+        assert_eq!(outbox.push_burst(&burst), Pushed::Queued);
+        assert_eq!(
+            outbox.lock().messages.len(),
+            1,
+            "queued behind what is being written"
+        );
+
+        let mut taken = Batch::new();
+        let cost = outbox.take(&mut taken);
+        outbox.release(cost);
+        outbox.written();
+        assert_eq!(outbox.push_burst(&burst), Pushed::Queued);
+        assert!(!outbox.status().pending, "written, not queued");
+        let mut frame = [0; 4];
+        client.read_exact(&mut frame).await.unwrap();
+        assert_eq!(&frame, b"\x81\x02ab");
+
+        drop((direct, _io));
+        assert_eq!(
+            outbox.push_burst(&burst),
+            Pushed::Queued,
+            "queued once the socket is gone"
+        );
+        assert!(outbox.status().pending);
     }
 
     #[test]

@@ -99,7 +99,7 @@ where
                 CloseCode::Policy,
                 "outbound queue full: the peer is not reading",
             );
-            return force_close(socket, unwritten, frame).await;
+            return force_close(socket, outbox, unwritten, frame).await;
         }
         if status.keepalive_due && closing.is_none() {
             match keepalive.next_step() {
@@ -119,7 +119,7 @@ where
                 reason: reason.into(),
             });
         }
-        if status.pending {
+        if status.pending || status.flush_due {
             // Biased, the write first: one that completes at once (the usual case) leaves the
             // other two unpolled, with no waker to register.
             let written = tokio::select! {
@@ -127,15 +127,16 @@ where
                 written = write_queued(&mut socket, outbox, &mut batch, &mut unwritten, peer.role) => written,
                 () = outbox.overflow() => {
                     let frame = close_frame(CloseCode::Policy, "outbound queue full: the peer is not reading");
-                    return force_close(socket, unwritten, frame).await;
+                    return force_close(socket, outbox, unwritten, frame).await;
                 }
                 () = &mut stopped_long_ago => {
-                    return force_close(socket, unwritten, close_frame(stop_code, stop_reason)).await;
+                    return force_close(socket, outbox, unwritten, close_frame(stop_code, stop_reason)).await;
                 }
             };
             if written.is_err() {
                 return;
             }
+            outbox.written();
             continue;
         }
         if calls.is_empty() {
@@ -218,7 +219,7 @@ where
             () = &mut grace_over, if !calls.is_empty() => {
                 tracing::debug!(calls = calls.len(), "cancelling calls still running at the stop's deadline");
                 calls.abort_all();
-                return force_close(socket, unwritten, close_frame(stop_code, stop_reason)).await;
+                return force_close(socket, outbox, unwritten, close_frame(stop_code, stop_reason)).await;
             }
         }
     }
@@ -361,12 +362,18 @@ async fn close<S>(
     }
 }
 
-/// Closes a connection at once: whatever is queued is dropped, and the close frame gets a
-/// short while to leave behind what the socket already holds (a burst begun included).
-async fn force_close<S>(mut socket: WebSocketStream<S>, mut unwritten: Unwritten, frame: CloseFrame)
-where
+/// Closes a connection at once: whatever is queued is dropped (and nothing more is written
+/// directly), and the close frame gets a short while to leave behind what the socket already
+/// holds (a burst begun included).
+async fn force_close<S>(
+    mut socket: WebSocketStream<S>,
+    outbox: &Outbox,
+    mut unwritten: Unwritten,
+    frame: CloseFrame,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    outbox.close();
     tracing::debug!(reason = %frame.reason, "closing a WebSocket connection");
     let close = async {
         unwritten.write(&mut socket).await?;

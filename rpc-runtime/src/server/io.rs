@@ -27,6 +27,11 @@ impl<S> WriteDeadline<S> {
         }
     }
 
+    /// The socket, for whoever takes over its writes.
+    pub(super) fn into_inner(self) -> S {
+        self.inner
+    }
+
     /// Passes a finished write through; a pending one fails once the deadline passes.
     fn watch<T>(
         &mut self,

@@ -11,15 +11,17 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tracing::Instrument;
 
+use super::io::WriteDeadline;
 use super::response::{Body, status};
 use super::shared::{Shared, Slot};
-use crate::peer::{self, Peer};
+use crate::peer::{self, Direct, Peer};
 
 pub(super) fn is_upgrade<B>(request: &Request<B>) -> bool {
     request.method() == Method::GET
@@ -90,12 +92,6 @@ pub(super) async fn upgrade<B>(
         let hub = task_shared.hub.clone();
         match upgrading.await {
             Ok(upgraded) => {
-                let socket = WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
-                    Role::Server,
-                    Some(config),
-                )
-                .await;
                 hub.register(&connection);
                 task_shared.start_keepalive();
                 let peer = Peer {
@@ -115,10 +111,30 @@ pub(super) async fn upgrade<B>(
                     peer = ?connection.peer_addr(),
                     transport = "websocket",
                 );
-                // A disabled span (no subscriber) costs each poll a branch; a helper choosing
-                // between the bare and the instrumented future kept room for both in the
-                // task, 3 KiB per connection.
-                peer::run(socket, peer).instrument(span).await;
+                // A plain TCP stream (not TLS, not another server's) is shared with whoever
+                // pushes a burst to the connection, who may then write it directly.
+                match upgraded.downcast::<TokioIo<WriteDeadline<TcpStream>>>() {
+                    Ok(parts) => {
+                        let stream = parts.io.into_inner().into_inner();
+                        let timeout = task_shared.config.timeouts.write;
+                        let (direct, io) = Direct::split(stream, parts.read_buf, timeout);
+                        // The task's end closes the socket: pushers only hold it weakly.
+                        connection.outbox().write_directly(Arc::downgrade(&direct));
+                        drop(direct);
+                        let socket =
+                            WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+                        // A disabled span (no subscriber) costs each poll a branch; a helper
+                        // choosing between the bare and the instrumented future kept room for
+                        // both in the task, 3 KiB per connection.
+                        peer::run(socket, peer).instrument(span).await;
+                    }
+                    Err(upgraded) => {
+                        let io = TokioIo::new(upgraded);
+                        let socket =
+                            WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+                        peer::run(socket, peer).instrument(span).await;
+                    }
+                }
                 hub.unregister(connection.id());
             }
             Err(err) => tracing::debug!(?peer, %err, "WebSocket upgrade failed"),
