@@ -252,11 +252,42 @@ pub fn run(options: Options) -> Result<(), Box<dyn std::error::Error + Send + Sy
                 drop(process);
             }
         }
+        let each_round = rounds_against_ours(&measured);
         let rows: Vec<Row> = measured.into_iter().filter_map(median).collect();
         write_table(&mut report, scenario, &rows)?;
+        report.push_str(&each_round);
     }
     println!("{report}");
     Ok(())
+}
+
+/// With more than one round, each round's CPU per call of ours against each other server's in
+/// the same round: the spread the medians hide.
+fn rounds_against_ours(measured: &[Vec<Row>]) -> String {
+    let Some((ours, others)) = measured.split_first() else {
+        return String::new();
+    };
+    if ours.len() < 2 || ours.iter().all(|row| row.cpu_per_call.is_zero()) {
+        return String::new();
+    }
+    let mut out = String::new();
+    for other in others {
+        let ratios: Vec<String> = ours
+            .iter()
+            .zip(other)
+            .map(|(ours, other)| {
+                let ratio = ours.cpu_per_call.as_secs_f64() / other.cpu_per_call.as_secs_f64();
+                format!("{ratio:.2}x")
+            })
+            .collect();
+        let server = other.first().map_or("", |row| row.server);
+        let _ = write!(
+            out,
+            "\nours/{server}, CPU per call in each round: {}\n",
+            ratios.join(", ")
+        );
+    }
+    out
 }
 
 /// The round with the median CPU per call (the upper one of an even count).
