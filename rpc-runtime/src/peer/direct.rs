@@ -12,7 +12,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -51,35 +51,6 @@ pub(crate) enum Written {
 }
 
 impl Direct {
-    /// Splits `stream`: the reading side (with `unread`, what was read past the handshake) and
-    /// this side's writes for the connection's task, and the writer others push through.
-    pub(crate) fn split(
-        stream: TcpStream,
-        unread: Bytes,
-        timeout: Duration,
-    ) -> (Arc<Self>, DirectIo) {
-        let (read, write) = stream.into_split();
-        // Copied: a slice would keep the whole of hyper's read buffer alive, even empty.
-        let unread = match unread.is_empty() {
-            true => Bytes::new(),
-            false => Bytes::copy_from_slice(&unread),
-        };
-        let direct = Arc::new(Direct {
-            writer: Mutex::new(Writer {
-                half: write,
-                behind: BytesMut::new(),
-                timeout,
-                stalled: None,
-            }),
-        });
-        let io = DirectIo {
-            direct: direct.clone(),
-            read,
-            unread,
-        };
-        (direct, io)
-    }
-
     fn lock(&self) -> MutexGuard<'_, Writer> {
         // Every change to the writer is complete before the lock is released.
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
@@ -155,6 +126,37 @@ pub(crate) struct DirectIo {
     unread: Bytes,
 }
 
+impl DirectIo {
+    /// Splits `stream`: its reading side and the task's writes (with `unread`, what was read past
+    /// the handshake), and the writer it shares with whoever pushes to the connection.
+    pub(crate) fn new(stream: TcpStream, unread: Bytes, timeout: Duration) -> Self {
+        let (read, write) = stream.into_split();
+        // Copied: a slice would keep the whole of hyper's read buffer alive, even empty.
+        let unread = match unread.is_empty() {
+            true => Bytes::new(),
+            false => Bytes::copy_from_slice(&unread),
+        };
+        let direct = Arc::new(Direct {
+            writer: Mutex::new(Writer {
+                half: write,
+                behind: BytesMut::new(),
+                timeout,
+                stalled: None,
+            }),
+        });
+        DirectIo {
+            direct,
+            read,
+            unread,
+        }
+    }
+
+    /// The writer, for pushers: held weakly, so that the socket closes with the task.
+    pub(crate) fn writer(&self) -> Weak<Direct> {
+        Arc::downgrade(&self.direct)
+    }
+}
+
 impl AsyncRead for DirectIo {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -207,12 +209,12 @@ mod tests {
             .await
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
-        let (direct, io) = Direct::split(
+        let io = DirectIo::new(
             server,
             Bytes::from_static(b"early "),
             Duration::from_secs(5),
         );
-        (direct, io, client)
+        (io.writer().upgrade().unwrap(), io, client)
     }
 
     #[tokio::test]

@@ -25,7 +25,7 @@ use crate::defaults::{DEFAULT_MAX_SUBSCRIPTIONS, DEFAULT_OUTBOUND_QUEUE, DEFAULT
 
 pub(crate) use burst::{Burst, BurstBuilder};
 pub use connection::Connection;
-pub(crate) use direct::Direct;
+pub(crate) use direct::DirectIo;
 pub(crate) use feed::feed;
 pub use id::{ConnectionId, ParseConnectionIdError};
 pub(crate) use listeners::{Items, Listeners};

@@ -509,6 +509,7 @@ impl Queue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::peer::DirectIo;
 
     fn message(len: usize) -> Utf8Bytes {
         "x".repeat(len).into()
@@ -631,9 +632,9 @@ mod tests {
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
         let timeout = std::time::Duration::from_secs(5);
-        let (direct, _io) = Direct::split(server, Default::default(), timeout);
+        let io = DirectIo::new(server, Default::default(), timeout);
         let outbox = Outbox::new(1024, SlowReaderPolicy::Close);
-        outbox.write_directly(Arc::downgrade(&direct));
+        outbox.write_directly(io.writer());
         let burst = Arc::new(Burst::new(["ab"]));
 
         assert_eq!(outbox.push("a".into()), Pushed::Queued);
@@ -659,7 +660,7 @@ mod tests {
         client.read_exact(&mut frame).await.unwrap();
         assert_eq!(&frame, b"\x81\x02ab");
 
-        drop((direct, _io));
+        drop(io);
         assert_eq!(
             outbox.push_burst(&burst),
             Pushed::Queued,

@@ -16,12 +16,13 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_util::either::Either;
 use tracing::Instrument;
 
 use super::io::WriteDeadline;
 use super::response::{Body, status};
 use super::shared::{Shared, Slot};
-use crate::peer::{self, Direct, Peer};
+use crate::peer::{self, DirectIo, Peer};
 
 pub(super) fn is_upgrade<B>(request: &Request<B>) -> bool {
     request.method() == Method::GET
@@ -112,29 +113,23 @@ pub(super) async fn upgrade<B>(
                     transport = "websocket",
                 );
                 // A plain TCP stream (not TLS, not another server's) is shared with whoever
-                // pushes a burst to the connection, who may then write it directly.
-                match upgraded.downcast::<TokioIo<WriteDeadline<TcpStream>>>() {
+                // pushes a burst to the connection, who may then write it directly. One type
+                // for both, so that the task has room for one connection future, not two.
+                let io = match upgraded.downcast::<TokioIo<WriteDeadline<TcpStream>>>() {
                     Ok(parts) => {
                         let stream = parts.io.into_inner().into_inner();
                         let timeout = task_shared.config.timeouts.write;
-                        let (direct, io) = Direct::split(stream, parts.read_buf, timeout);
-                        // The task's end closes the socket: pushers only hold it weakly.
-                        connection.outbox().write_directly(Arc::downgrade(&direct));
-                        drop(direct);
-                        let socket =
-                            WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-                        // A disabled span (no subscriber) costs each poll a branch; a helper
-                        // choosing between the bare and the instrumented future kept room for
-                        // both in the task, 3 KiB per connection.
-                        peer::run(socket, peer).instrument(span).await;
+                        let io = DirectIo::new(stream, parts.read_buf, timeout);
+                        connection.outbox().write_directly(io.writer());
+                        Either::Left(io)
                     }
-                    Err(upgraded) => {
-                        let io = TokioIo::new(upgraded);
-                        let socket =
-                            WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-                        peer::run(socket, peer).instrument(span).await;
-                    }
-                }
+                    Err(upgraded) => Either::Right(TokioIo::new(upgraded)),
+                };
+                let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+                // A disabled span (no subscriber) costs each poll a branch; a helper choosing
+                // between the bare and the instrumented future kept room for both in the
+                // task, 3 KiB per connection.
+                peer::run(socket, peer).instrument(span).await;
                 hub.unregister(connection.id());
             }
             Err(err) => tracing::debug!(?peer, %err, "WebSocket upgrade failed"),
