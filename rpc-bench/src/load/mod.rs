@@ -84,6 +84,15 @@ impl Scenario {
 
     /// The servers that take part: the limit has no pub/sub, the floor nothing but fan-out and
     /// a constant answer over HTTP.
+    /// What the scenario counts: fan-out a delivery (one item reaching one subscriber), the
+    /// others a call.
+    fn unit(self) -> &'static str {
+        match self {
+            Scenario::Fanout { .. } | Scenario::Stalled { .. } => "delivery",
+            _ => "call",
+        }
+    }
+
     fn servers(self) -> &'static [&'static str] {
         match self {
             Scenario::Fanout { .. } => &["ours", "jsonrpsee", "floor"],
@@ -252,7 +261,7 @@ pub fn run(options: Options) -> Result<(), Box<dyn std::error::Error + Send + Sy
                 drop(process);
             }
         }
-        let each_round = rounds_against_ours(&measured);
+        let each_round = rounds_against_ours(&measured, scenario.unit());
         let rows: Vec<Row> = measured.into_iter().filter_map(median).collect();
         write_table(&mut report, scenario, &rows)?;
         report.push_str(&each_round);
@@ -263,7 +272,7 @@ pub fn run(options: Options) -> Result<(), Box<dyn std::error::Error + Send + Sy
 
 /// With more than one round, each round's CPU per call of ours against each other server's in
 /// the same round: the spread the medians hide.
-fn rounds_against_ours(measured: &[Vec<Row>]) -> String {
+fn rounds_against_ours(measured: &[Vec<Row>], unit: &str) -> String {
     let Some((ours, others)) = measured.split_first() else {
         return String::new();
     };
@@ -283,7 +292,7 @@ fn rounds_against_ours(measured: &[Vec<Row>]) -> String {
         let server = other.first().map_or("", |row| row.server);
         let _ = write!(
             out,
-            "\nours/{server}, CPU per call in each round: {}\n",
+            "\nours/{server}, CPU per {unit} in each round: {}\n",
             ratios.join(", ")
         );
     }
@@ -447,20 +456,19 @@ fn write_table(report: &mut String, scenario: Scenario, rows: &[Row]) -> std::fm
         return Ok(());
     }
     // Fan-out counts deliveries (one item reaching one subscriber) and times whole bursts.
-    let (unit, units, timed, extra) = match scenario {
+    let unit = scenario.unit();
+    let (units, timed, extra) = match scenario {
         Scenario::Fanout { .. } => (
-            "delivery",
             "deliveries",
             "burst ",
             " RSS per subscribed connection (KiB) |",
         ),
         Scenario::Stalled { .. } => (
-            "delivery",
             "deliveries",
             "burst ",
             " RSS stalled / after they close (MiB) |",
         ),
-        _ => ("call", "calls", "", ""),
+        _ => ("calls", "", ""),
     };
     writeln!(
         report,
