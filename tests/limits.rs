@@ -531,6 +531,47 @@ async fn frames_until_close(stream: &mut TcpStream) -> (Vec<String>, u16) {
 }
 
 #[tokio::test]
+async fn a_client_that_sends_pings_and_reads_nothing_stops_being_read() {
+    let server = TestServer::start().await;
+    let MaybeTlsStream::Plain(stream) = server.ws().await.stream.into_inner() else {
+        unreachable!("ws:// is plain TCP")
+    };
+    // Pings of 125 bytes, 64 KiB at a time, never reading the pongs. The server flushes its
+    // answers before it reads again, so once the pongs fill the socket's buffers it stops
+    // reading, and the client's writes stop too: far short of 256 MiB. Were it to keep
+    // reading, it would hold a pong for every ping.
+    let ping = frame(0x89, &[b'p'; 125], true);
+    let chunk: Vec<u8> = ping
+        .iter()
+        .copied()
+        .cycle()
+        .take(ping.len() * 500)
+        .collect();
+    // Where the next write starts in `chunk`, which is whole frames: a partial write resumes.
+    let (mut sent, mut at) = (0usize, 0usize);
+    while sent < 256 * 1024 * 1024 {
+        match tokio::time::timeout(Duration::from_secs(2), stream.writable()).await {
+            Ok(ready) => ready.unwrap(),
+            Err(_) => break,
+        }
+        match stream.try_write(&chunk[at..]) {
+            Ok(n) => {
+                sent += n;
+                at = (at + n) % chunk.len();
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(err) => panic!("{err}"),
+        }
+    }
+    assert!(
+        sent < 256 * 1024 * 1024,
+        "the server kept reading: {sent} bytes"
+    );
+    drop(stream);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn protocol_errors_close_with_1002_after_answering_what_was_accepted() {
     let server = TestServer::start().await;
     let cases: [(&str, Vec<u8>); 5] = [

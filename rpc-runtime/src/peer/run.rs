@@ -92,6 +92,10 @@ where
     let mut stopped = std::pin::pin!(peer.stop.cancelled());
     let gate = ReadGate::for_current_task().await;
     let mut keepalive = Keepalive::default();
+    // Set when tungstenite has answered a ping (or the peer's close) while reading: the answer
+    // is flushed before anything more is read, so that a peer sending pings and reading nothing
+    // stops being read, rather than making this side hold an answer per ping.
+    let mut answered = false;
     loop {
         let status = outbox.status();
         if status.overflowed {
@@ -119,7 +123,7 @@ where
                 reason: reason.into(),
             });
         }
-        if status.pending || status.flush_due {
+        if status.pending || status.flush_due || answered {
             // Biased, the write first: one that completes at once (the usual case) leaves the
             // other two unpolled, with no waker to register.
             let written = tokio::select! {
@@ -137,6 +141,7 @@ where
                 return;
             }
             outbox.written();
+            answered = false;
             continue;
         }
         if calls.is_empty() {
@@ -183,7 +188,7 @@ where
                         }
                         // tungstenite answers pings and the peer's close frame itself; after a
                         // close, the stream ends once the reply is flushed.
-                        Some(Ok(_)) => {}
+                        Some(Ok(_)) => answered = true,
                         Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
                             tracing::debug!(size, max_size, "WebSocket message over the limit");
                             closing = Some(close_frame(CloseCode::Size, "message too large"));
