@@ -295,7 +295,7 @@ async fn a_burst_arrives_whole_and_in_order_between_single_pushes() {
 }
 
 #[tokio::test]
-async fn a_group_burst_reaches_every_member_once() {
+async fn a_group_burst_reaches_every_member_in_order() {
     let server = TestServer::start().await;
     let mut members = Vec::new();
     for _ in 0..3 {

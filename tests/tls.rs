@@ -53,6 +53,15 @@ async fn https_and_wss_answer_calls_and_plain_http_is_not_served() {
     .unwrap();
     assert_eq!(wss.call::<i64>("subtract", (9, 3)).await.unwrap(), 6);
 
+    // A burst over TLS goes message by message (only plain TCP streams take its frames whole).
+    let mut ticks = wss.notifications_for::<u64>("ticks");
+    let subscribed: Vec<String> = wss.call("rpc.subscribe", ["ticks"]).await.unwrap();
+    assert_eq!(subscribed, ["ticks"]);
+    assert_eq!(server.hub().publish_many("ticks", 0..50u64).unwrap(), 1);
+    for n in 0..50 {
+        assert_eq!(timed("a tick", ticks.recv()).await.unwrap().unwrap(), n);
+    }
+
     // Not in the clear, and not to a client that does not trust the certificate.
     let plain = HttpClient::new(&format!("http://localhost:{port}/")).unwrap();
     assert!(

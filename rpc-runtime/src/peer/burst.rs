@@ -2,9 +2,9 @@
 //!
 //! A server's WebSocket frames are unmasked, so a text frame's bytes are the same for every
 //! connection it goes to. A burst published to a topic or group is therefore framed once, into
-//! one buffer; each receiver's queue holds the burst as one entry, and its task writes the
-//! buffer to the socket as it is: no frame made, no byte copied, no queue entry per message
-//! and per receiver.
+//! one buffer, written to each receiver's plain TCP socket as it is (`direct.rs`): no frame
+//! made, no byte copied, no queue entry per message and per receiver. A queue holds a burst as
+//! one entry; a stream that is not shared that way (TLS, a client's) is fed its messages.
 
 use std::ops::Range;
 

@@ -5,10 +5,11 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::Poll;
 
-use super::{BurstBuilder, Connection};
-use crate::protocol::SubscriptionNotices;
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
+
+use super::{BurstBuilder, Connection};
+use crate::protocol::SubscriptionNotices;
 
 /// The most items, and about the most bytes, sent to the connection as one burst: what a
 /// stream already has ready is framed together, up to these.

@@ -194,6 +194,12 @@ impl Outbox {
         let _ = self.direct.set(direct);
     }
 
+    /// Whether the connection's stream is shared for direct writes (and so takes every write
+    /// whole).
+    pub(crate) fn writes_directly(&self) -> bool {
+        self.direct.get().is_some()
+    }
+
     fn lock(&self) -> MutexGuard<'_, Queue> {
         // Every change to the queue is complete before the lock is released.
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)

@@ -12,14 +12,14 @@ use hyper::body::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
 use super::in_flight::InFlight;
 use super::keepalive::{Keepalive, Step};
-use super::{Batch, Burst, Outbox, Outgoing, ReadGate};
+use super::{Batch, Outbox, Outgoing, ReadGate};
 use crate::dispatch::{Dispatcher, Unclaimed};
 use crate::{Connection, Context};
 
@@ -50,9 +50,6 @@ pub(crate) struct Peer {
     /// Send every message back as it came instead of dispatching it: WebSocket conformance
     /// suites test the connection code with an echo.
     pub echo: bool,
-    /// Which side this is. A server's frames are unmasked, the same for every receiver, so it
-    /// writes a burst's frames as they were made; a client masks each message itself.
-    pub role: Role,
 }
 
 /// Runs the connection until either side closes it. Everything sent on the connection goes
@@ -73,7 +70,6 @@ where
     let mut closing: Option<CloseFrame> = None;
     // Reused for every write, so a busy connection does not allocate per burst.
     let mut batch = Batch::new();
-    let mut unwritten = Unwritten::default();
     let (stop_code, stop_reason) = peer.stop_frame;
     // A write the peer does not take is not waited on for long once stopping.
     let stopped_long_ago = async {
@@ -103,7 +99,7 @@ where
                 CloseCode::Policy,
                 "outbound queue full: the peer is not reading",
             );
-            return force_close(socket, outbox, unwritten, frame).await;
+            return force_close(socket, outbox, frame).await;
         }
         if status.keepalive_due && closing.is_none() {
             match keepalive.next_step() {
@@ -128,13 +124,13 @@ where
             // other two unpolled, with no waker to register.
             let written = tokio::select! {
                 biased;
-                written = write_queued(&mut socket, outbox, &mut batch, &mut unwritten, peer.role) => written,
+                written = write_queued(&mut socket, outbox, &mut batch) => written,
                 () = outbox.overflow() => {
                     let frame = close_frame(CloseCode::Policy, "outbound queue full: the peer is not reading");
-                    return force_close(socket, outbox, unwritten, frame).await;
+                    return force_close(socket, outbox, frame).await;
                 }
                 () = &mut stopped_long_ago => {
-                    return force_close(socket, outbox, unwritten, close_frame(stop_code, stop_reason)).await;
+                    return force_close(socket, outbox, close_frame(stop_code, stop_reason)).await;
                 }
             };
             if written.is_err() {
@@ -224,7 +220,7 @@ where
             () = &mut grace_over, if !calls.is_empty() => {
                 tracing::debug!(calls = calls.len(), "cancelling calls still running at the stop's deadline");
                 calls.abort_all();
-                return force_close(socket, outbox, unwritten, close_frame(stop_code, stop_reason)).await;
+                return force_close(socket, outbox, close_frame(stop_code, stop_reason)).await;
             }
         }
     }
@@ -285,16 +281,14 @@ async fn start(calls: &mut InFlight, peer: &Peer, connection: &Connection, paylo
     }
 }
 
-/// Hands everything queued to the socket, then flushes once. A server writes a burst's frames
-/// straight to the stream, once tungstenite has written all it holds, so that no frame is
-/// split; the part of a burst not yet written is kept in `unwritten` should the write be
-/// abandoned, so that a forced close still ends the stream on a frame's boundary.
+/// Hands everything queued to the socket, then flushes once. On a stream shared for direct
+/// writes, which takes every write whole (`DirectIo`), a burst's frames follow what tungstenite
+/// held as they were made; the write cannot stop halfway, so no frame is ever split. Any other
+/// stream (TLS, a client's, which masks) is fed the burst's messages one by one.
 async fn write_queued<S>(
     socket: &mut WebSocketStream<S>,
     outbox: &Outbox,
     batch: &mut Batch,
-    unwritten: &mut Unwritten,
-    role: Role,
 ) -> Result<(), WsError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -303,10 +297,9 @@ where
     while let Some(entry) = batch.pop_front() {
         match entry.into_outgoing() {
             Outgoing::Message(message) => socket.feed(Message::Text(message)).await?,
-            Outgoing::Burst(burst) if role == Role::Server => {
+            Outgoing::Burst(burst) if outbox.writes_directly() => {
                 socket.flush().await?;
-                unwritten.burst = Some((burst, 0));
-                unwritten.write(socket).await?;
+                socket.get_mut().write_all(burst.frames()).await?;
             }
             Outgoing::Burst(burst) => {
                 for message in burst.messages() {
@@ -317,33 +310,6 @@ where
     }
     outbox.release(taken);
     socket.flush().await
-}
-
-/// The burst being written straight to the stream, and how much of it is.
-#[derive(Default)]
-struct Unwritten {
-    burst: Option<(Arc<Burst>, usize)>,
-}
-
-impl Unwritten {
-    /// Writes the rest of the burst, if any.
-    async fn write<S>(&mut self, socket: &mut WebSocketStream<S>) -> Result<(), WsError>
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
-        while let Some((burst, written)) = &mut self.burst {
-            let rest = &burst.frames()[*written..];
-            if rest.is_empty() {
-                self.burst = None;
-                break;
-            }
-            match socket.get_mut().write(rest).await? {
-                0 => return Err(WsError::Io(std::io::ErrorKind::WriteZero.into())),
-                n => *written += n,
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Sends our close frame and waits, for a bounded time, for the peer's answer; not past the
@@ -369,20 +335,12 @@ async fn close<S>(
 
 /// Closes a connection at once: whatever is queued is dropped (and nothing more is written
 /// directly), and the close frame gets a short while to leave behind what the socket already
-/// holds (a burst begun included).
-async fn force_close<S>(
-    mut socket: WebSocketStream<S>,
-    outbox: &Outbox,
-    mut unwritten: Unwritten,
-    frame: CloseFrame,
-) where
+/// holds.
+async fn force_close<S>(mut socket: WebSocketStream<S>, outbox: &Outbox, frame: CloseFrame)
+where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     outbox.close();
     tracing::debug!(reason = %frame.reason, "closing a WebSocket connection");
-    let close = async {
-        unwritten.write(&mut socket).await?;
-        socket.close(Some(frame)).await
-    };
-    let _ = tokio::time::timeout(FORCED_CLOSE_TIMEOUT, close).await;
+    let _ = tokio::time::timeout(FORCED_CLOSE_TIMEOUT, socket.close(Some(frame))).await;
 }

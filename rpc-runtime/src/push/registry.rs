@@ -415,22 +415,19 @@ impl Registry {
 
 /// Queues one encoded message for every member; counts those it was queued for.
 pub(super) fn deliver(members: Option<&Members>, message: &Utf8Bytes) -> usize {
-    members.map_or(0, |members| {
-        members
-            .values()
-            .filter(|connection| connection.push(message.clone()) == Pushed::Queued)
-            .count()
-    })
+    reach_each(members, |connection| connection.push(message.clone()))
 }
 
 /// Queues a burst for every member, as one entry each; counts those it was queued for.
 pub(super) fn deliver_burst(members: Option<&Members>, burst: &Arc<Burst>) -> usize {
-    members.map_or(0, |members| {
-        members
-            .values()
-            .filter(|connection| connection.push_burst(burst) == Pushed::Queued)
-            .count()
-    })
+    reach_each(members, |connection| connection.push_burst(burst))
+}
+
+fn reach_each(members: Option<&Members>, push: impl Fn(&Connection) -> Pushed) -> usize {
+    let members = members.into_iter().flat_map(|members| members.values());
+    members
+        .filter(|&connection| push(connection) == Pushed::Queued)
+        .count()
 }
 
 pub(super) fn sorted<T: Ord>(items: impl Iterator<Item = T>) -> Vec<T> {

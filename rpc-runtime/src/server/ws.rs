@@ -104,7 +104,6 @@ pub(super) async fn upgrade<B>(
                     max_in_flight: task_shared.config.max_in_flight,
                     max_in_flight_bytes: peer::in_flight_bytes(task_shared.config.max_request_size),
                     echo: task_shared.config.websocket_echo,
-                    role: Role::Server,
                 };
                 let span = tracing::debug_span!(
                     "rpc.connection",

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use http::{HeaderMap, Uri, header};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_util::sync::CancellationToken;
 
 use crate::client::ClientError;
@@ -119,7 +119,6 @@ impl Dial {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             max_in_flight_bytes: in_flight_bytes(self.config.max_message_size.unwrap_or(0)),
             echo: false,
-            role: Role::Client,
         };
         let ended = connection.clone();
         let run = async move {
