@@ -399,11 +399,20 @@ async fn a_thousand_clients_coming_back_at_once_recover_with_flat_memory() {
             let _: usize = http.call("publish", ("log", [n])).await.unwrap();
         }
         proxy.refuse(false);
-        for (events, items, _) in &mut clients {
-            until_event(events, |e| matches!(e, ClientEvent::Reconnected { .. })).await;
+        for (i, (events, items, _)) in clients.iter_mut().enumerate() {
+            let event = until_event(events, |e| {
+                matches!(e, ClientEvent::Reconnected { .. } | ClientEvent::Gap { .. })
+            })
+            .await;
+            let what = format!("storm {storm}, client {i}");
+            assert!(
+                matches!(event, ClientEvent::Reconnected { .. }),
+                "{what}: {event:?}"
+            );
             for n in storm * 100 + 1..=(storm + 1) * 100 {
-                let item = timed("a missed one", items.recv()).await.unwrap().unwrap();
-                assert_eq!(item, [n], "storm {storm}");
+                let what = format!("storm {storm}, client {i}, publication {n}");
+                let item = timed(&what, items.recv()).await.unwrap().unwrap();
+                assert_eq!(item, [n], "{what}");
             }
         }
         after.push(rss_kib(server.child.id().unwrap()));

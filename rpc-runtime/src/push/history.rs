@@ -51,7 +51,8 @@ impl History {
     }
 
     /// How long a publication is kept: one older than this is no longer sent to a subscriber
-    /// coming back, which is told that it missed some instead.
+    /// coming back, which is told that it missed some instead. A stream that keeps nothing
+    /// and has had no subscriber here for as long is forgotten, its epoch with it.
     pub fn ttl(mut self, age: Duration) -> Self {
         self.ttl = age;
         self
@@ -96,6 +97,10 @@ pub(crate) struct Stream {
     top: u64,
     /// The publications kept, oldest first, as their subscribers receive them.
     kept: VecDeque<Kept>,
+    /// When it last had a publication or lost its last member here: its epoch and offsets
+    /// are kept for the history's `ttl` after, so that subscribers who all went away at once
+    /// (a network cut) come back to the same stream rather than to a new epoch and a gap.
+    touched: Instant,
 }
 
 struct Kept {
@@ -111,6 +116,7 @@ impl Stream {
             epoch: new_epoch(),
             top: 0,
             kept: VecDeque::new(),
+            touched: Instant::now(),
         }
     }
 
@@ -125,6 +131,7 @@ impl Stream {
     /// their position receive.
     pub(crate) fn append(&mut self, message: &str) -> (u64, Utf8Bytes) {
         let now = Instant::now();
+        self.touched = now;
         self.top += 1;
         let message: Utf8Bytes = with_offset(message, self.top).into();
         self.kept.push_back(Kept {
@@ -149,6 +156,17 @@ impl Stream {
         }
         let after = self.kept.iter().filter(|kept| kept.offset > since.offset);
         Some(after.map(|kept| kept.message.clone()).collect())
+    }
+
+    /// Marks the moment its set lost its last member here.
+    pub(crate) fn touch(&mut self, now: Instant) {
+        self.touched = now;
+    }
+
+    /// Whether it can be forgotten, its set having no member here: it keeps nothing any longer,
+    /// and has been untouched for the history's `ttl`.
+    pub(crate) fn forgettable(&mut self, now: Instant) -> bool {
+        self.trim(now) && now.duration_since(self.touched) > self.history.ttl
     }
 
     /// Forgets what is past the history's size or age; `true` if nothing is left.
@@ -227,5 +245,18 @@ mod tests {
         assert!(stream.since(&at(0, &stream)).is_none());
         assert!(stream.kept.is_empty(), "their memory is freed");
         assert_eq!(stream.since(&at(1, &stream)).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn an_empty_stream_keeps_its_epoch_for_the_ttl_after_its_last_member_left() {
+        let ttl = Duration::from_secs(60);
+        let mut stream = Stream::new(History::new().ttl(ttl));
+        let left = Instant::now();
+        stream.touch(left);
+        assert!(!stream.forgettable(left + ttl / 2), "members may come back");
+        assert!(stream.forgettable(left + ttl * 2));
+        stream.append(&note(1));
+        let now = Instant::now();
+        assert!(!stream.forgettable(now + ttl / 2), "it keeps a publication");
     }
 }

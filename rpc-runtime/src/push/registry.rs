@@ -230,6 +230,11 @@ impl Registry {
         };
         members.remove(&id);
         let emptied = members.is_empty().then(|| sets.remove(&**name)).is_some();
+        if emptied {
+            if let Some(stream) = self.streams[kind as usize].get_mut(&**name) {
+                stream.touch(Instant::now());
+            }
+        }
         let Some(remote) = remote else {
             return;
         };
@@ -394,8 +399,8 @@ impl Registry {
     }
 
     /// At most once a second, when pushes or joins come: forgets what the streams kept past
-    /// their size or age, and the streams left empty whose set has no member here, so that
-    /// the memory of sets gone quiet comes back.
+    /// their size or age, and the streams left empty whose set has had no member here for
+    /// their `ttl`, so that the memory of sets gone quiet comes back.
     fn sweep(&mut self) {
         let now = Instant::now();
         if now.duration_since(self.swept) < SWEEP {
@@ -408,7 +413,7 @@ impl Registry {
                 Kind::Topic => &self.subscribers,
             };
             self.streams[kind as usize]
-                .retain(|name, stream| !stream.trim(now) || sets.contains_key(name));
+                .retain(|name, stream| !stream.forgettable(now) || sets.contains_key(name));
         }
     }
 }
