@@ -294,6 +294,47 @@ async fn headers_that_never_finish_are_cut_off() {
     server.stop().await;
 }
 
+/// The deadline holds for every request of a kept-alive connection, not only its first.
+#[tokio::test]
+async fn a_kept_alive_connection_whose_next_headers_never_finish_is_cut_off() {
+    let builder = Server::builder().header_read_timeout(Duration::from_millis(300));
+    let server = TestServer::start_with(builder, 2).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let body = r#"{"jsonrpc":"2.0","method":"subtract","params":[5,3],"id":1}"#;
+    for _ in 0..3 {
+        let request = format!(
+            "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        while !answer.ends_with(br#""id":1}"#) {
+            let mut chunk = [0; 1024];
+            let read = timed("an answer", stream.read(&mut chunk)).await.unwrap();
+            assert_ne!(
+                read,
+                0,
+                "closed early: {:?}",
+                String::from_utf8_lossy(&answer)
+            );
+            answer.extend_from_slice(&chunk[..read]);
+        }
+        // Within the deadline, again and again: the connection stays.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stream
+        .write_all(b"POST / HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let read = timed("the server closing", stream.read_to_end(&mut rest)).await;
+    assert!(
+        read.is_err() || rest.is_empty() || rest.starts_with(b"HTTP/1.1 408"),
+        "{rest:?}"
+    );
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn a_silent_websocket_is_pinged_then_closed_and_a_live_one_stays() {
     let builder = Server::builder().websocket_ping_interval(Some(Duration::from_millis(150)));

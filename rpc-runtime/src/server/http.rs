@@ -16,6 +16,8 @@ use super::endpoint::respond;
 use super::io::WriteDeadline;
 use super::response::status;
 use super::shared::{Shared, Slot};
+use super::stop::{Until, until_stopped};
+use super::timer::ConnectionTimer;
 use crate::peer::ConnectionId;
 
 /// Serves one accepted connection, over TLS if the server has it.
@@ -54,14 +56,14 @@ where
         }
     });
     let connection = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
+        .timer(ConnectionTimer::default())
         .header_read_timeout(timeouts.header_read)
         .serve_connection(TokioIo::new(io), service)
         .with_upgrades();
     let mut connection = std::pin::pin!(connection);
-    let finished = tokio::select! {
-        finished = connection.as_mut() => finished,
-        () = stop.cancelled() => {
+    let finished = match until_stopped(&stop, connection.as_mut()).await {
+        Until::Finished(finished) => finished,
+        Until::Stopped => {
             // Finishes the request in flight, if any, then closes; one that outlasts the
             // shutdown deadline is cancelled with the connection.
             connection.as_mut().graceful_shutdown();

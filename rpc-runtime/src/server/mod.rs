@@ -3,7 +3,8 @@
 //! `builder` makes a `Server` (`listener`) that keeps the builder's `config`; every connection
 //! holds the `shared` part. `http` serves a connection, `endpoint` answers each request (a
 //! `POST`, or an upgrade that `ws` takes over), `response` makes the plain ones; `io` bounds
-//! writes, `service` is the endpoint as a tower service, `tls` reads PEM files.
+//! writes, `timer` and `stop` keep a connection's deadline and its wait on the server's stop
+//! cheap per request, `service` is the endpoint as a tower service, `tls` reads PEM files.
 
 mod builder;
 mod config;
@@ -14,6 +15,8 @@ mod listener;
 mod response;
 mod service;
 mod shared;
+mod stop;
+mod timer;
 #[cfg(feature = "tls")]
 mod tls;
 mod ws;
