@@ -111,7 +111,8 @@ async fn read_through_cuts(
     let mut seen = Vec::new();
     let mut cuts = 0;
     while seen.last() != Some(&last) {
-        let [n] = timed("an item", items.recv()).await.unwrap().unwrap();
+        let what = format!("an item after {:?}, {cuts} cuts", seen.last());
+        let [n] = timed(&what, items.recv()).await.unwrap().unwrap();
         seen.push(n);
         read.send_replace(n);
         if seen.len() % every == 0 {
@@ -174,7 +175,9 @@ async fn across_two_processes_on_redis_a_client_comes_back_on_the_other_and_lose
         let mut seen = Vec::new();
         let mut on = 0;
         while seen.last() != Some(&2_000) {
-            let [n] = timed("an item", items.recv()).await.unwrap().unwrap();
+            let cuts = seen.len() / 150;
+            let what = format!("an item after {:?} on {url}, {cuts} cuts", seen.last());
+            let [n] = timed(&what, items.recv()).await.unwrap().unwrap();
             seen.push(n);
             read.send_replace(n);
             if seen.len() % 150 == 0 {
