@@ -141,6 +141,37 @@ async fn a_login_call_admits_the_rest_of_the_connection_and_its_topics() {
     server.stop().await;
 }
 
+/// `me` takes the `Connection`, so it is served on WebSocket only: over HTTP a caller its
+/// guard admits learns so; one it refuses learns nothing, not even that it exists.
+#[tokio::test]
+async fn a_websocket_method_over_http_says_where_it_is_served_only_to_those_its_guard_admits() {
+    let server = start(Denial::Hide).await;
+    let url = format!("http://{}/", server.addr);
+    let error = |result: Result<Option<String>, ClientError>| match result {
+        Err(ClientError::Rpc(err)) => (err.code(), err.data().map(|data| data.get().to_owned())),
+        other => panic!("expected an error answer, got {other:?}"),
+    };
+    let anonymous = HttpClient::new(&url).unwrap();
+    assert_eq!(
+        error(anonymous.call("me", ()).await),
+        (codes::METHOD_NOT_FOUND, None)
+    );
+    let authorized = HttpClient::builder()
+        .header(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static(TOKEN),
+        )
+        .build(&url)
+        .unwrap();
+    let (code, data) = error(authorized.call("me", ()).await);
+    assert_eq!(code, codes::METHOD_NOT_FOUND);
+    assert_eq!(
+        data.as_deref(),
+        Some(r#""`me` is served over WebSocket only: call it on a WebSocket connection""#)
+    );
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn a_server_may_say_access_denied_instead_and_batches_are_judged_per_member() {
     let server = start(Denial::Refuse).await;

@@ -181,7 +181,7 @@ async fn returns_user_errors_with_code_message_and_data() {
 }
 
 #[tokio::test]
-async fn hides_each_method_from_the_transport_it_is_off_for() {
+async fn a_method_off_a_transport_is_not_found_there_and_says_where_it_is_served() {
     let server = TestServer::start().await;
     on_both(&server, |mut peer| async move {
         let ws_only = peer
@@ -190,12 +190,22 @@ async fn hides_each_method_from_the_transport_it_is_off_for() {
         let http_only = peer
             .call(r#"{"jsonrpc":"2.0","method":"http_only","id":2}"#)
             .await;
-        let (served, hidden) = match peer {
-            Peer::Http(_) => ((http_only, "http"), ws_only),
-            Peer::Ws(_) => ((ws_only, "ws"), http_only),
+        let (served, off, elsewhere) = match peer {
+            Peer::Http(_) => (
+                (http_only, "http"),
+                ws_only,
+                "`ws_only` is served over WebSocket",
+            ),
+            Peer::Ws(_) => (
+                (ws_only, "ws"),
+                http_only,
+                "`http_only` is served over HTTP",
+            ),
         };
         assert_eq!(served.0["result"], served.1);
-        assert_eq!(error_code(&hidden), -32601);
+        assert_eq!(error_code(&off), -32601);
+        let data = off["error"]["data"].as_str().unwrap_or_default();
+        assert!(data.starts_with(elsewhere), "{off}");
     })
     .await;
     server.stop().await;

@@ -11,8 +11,8 @@ use common::{TestServer, Ws, timed, until};
 use futures_util::StreamExt;
 use rpc_runtime::client::{ClientError, HttpClient, RpcClient, TestClient, WsClient};
 use rpc_runtime::{
-    Connection, ConnectionId, Context, Hub, Refusal, RpcError, Server, SlowReaderPolicy, Topic,
-    methods, rpc_method,
+    Connection, ConnectionId, Context, Hub, Refusal, Server, SlowReaderPolicy, Topic, methods,
+    rpc_method,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -188,7 +188,7 @@ async fn a_connection_is_reachable_after_the_call_and_by_id() {
 }
 
 #[tokio::test]
-async fn push_methods_do_not_exist_over_http() {
+async fn push_methods_over_http_are_not_found_and_say_they_need_a_websocket() {
     let server = TestServer::start().await;
     let http = HttpClient::new(&format!("http://{}/", server.addr)).unwrap();
     for (method, params) in [
@@ -197,7 +197,10 @@ async fn push_methods_do_not_exist_over_http() {
         ("rpc.subscribe", json!(["news"])),
     ] {
         let err = http.call::<Value>(method, params).await.unwrap_err();
-        assert_eq!(err.as_rpc().map(RpcError::code), Some(-32601), "{method}");
+        let err = err.as_rpc().expect("an error answer");
+        assert_eq!(err.code(), -32601, "{method}");
+        let data = err.data().map(|data| data.get()).unwrap_or_default();
+        assert!(data.contains("WebSocket"), "{method}: {data}");
     }
     server.stop().await;
 }

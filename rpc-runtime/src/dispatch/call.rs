@@ -16,7 +16,7 @@ use super::Policy;
 use crate::log::Throttle;
 use crate::method::{MethodKind, MethodResult, Outcome};
 use crate::params::Params;
-use crate::{Context, MethodDescriptor, RpcError};
+use crate::{Context, MethodDescriptor, RpcError, Transport};
 
 /// Wraps every call a server answers: single calls, batch members and notifications alike,
 /// whether or not a method of that name exists. Register one with
@@ -116,6 +116,17 @@ pub(super) async fn invoke(
     };
     if method.guard.is_some_and(|guard| !guard(call.cx)) {
         return Err(policy.denial.error());
+    }
+    // Past its guard, a caller may learn that the method exists elsewhere: a subscription
+    // called over HTTP is a mistake of transport, not of name.
+    if !method.serves(call.cx.transport()) {
+        let served = match call.cx.transport() {
+            Transport::Http => "over WebSocket only: call it on a WebSocket connection",
+            Transport::WebSocket => "over HTTP only: call it in an HTTP POST",
+        };
+        return Err(
+            RpcError::method_not_found().with_data(format!("`{}` is served {served}", method.name))
+        );
     }
     if method.kind == MethodKind::Notification && call.id.is_some() {
         return Err(RpcError::method_not_found().with_data(format!(

@@ -224,10 +224,8 @@ impl Dispatcher {
         cx: &Context,
         unclaimed: Option<&dyn Unclaimed>,
     ) -> Reply {
-        let method = self
-            .router
-            .get(&request.method)
-            .filter(|method| method.serves(cx.transport()));
+        let named = self.router.get(&request.method);
+        let method = named.filter(|method| method.serves(cx.transport()));
         // A notification no method takes, whatever its params (a topic's may be bare): a
         // subscription's item, or one for whoever listens on the connection.
         if method.is_none()
@@ -239,7 +237,9 @@ impl Dispatcher {
         if !request.has_structured_params() && !method.is_some_and(|m| m.scalar_params) {
             return error(request.version, request.id, &RpcError::invalid_request());
         }
-        let result = self.call(method, &request, cx).await;
+        // The chain gets the method even where this transport does not serve it, for its
+        // guard to decide whether the caller learns where it is served.
+        let result = self.call(named, &request, cx).await;
         self.reply(method, &request, result)
     }
 
