@@ -1,6 +1,7 @@
 //! One WebSocket peer, both directions, over real sockets: typed subscriptions (free functions
-//! and services, typed clients, unsubscribing, limits, ends), and calls from the server to a
-//! `WsClient` serving a router (typed, timed out, failed, abandoned, concurrent, batched).
+//! and services, typed clients, unsubscribing, limits, ends; in process on a `TestClient` too),
+//! and calls from the server to a `WsClient` serving a router (typed, timed out, failed,
+//! abandoned, concurrent, batched).
 
 mod common;
 
@@ -10,7 +11,7 @@ use std::time::Duration;
 use common::{TestServer, timed, until};
 use futures_util::{StreamExt, stream};
 use rpc_runtime::client::{
-    Batch, ClientError, RpcClient, Subscription, SubscriptionClient, WsClient,
+    Batch, ClientError, RpcClient, Subscription, SubscriptionClient, TestClient, WsClient,
 };
 use rpc_runtime::{
     Connection, Context, Router, RpcError, Server, Stream, codes, methods, rpc_method, rpc_service,
@@ -148,6 +149,47 @@ async fn a_service_subscription_is_typed_refusable_and_ends_with_its_stream() {
     let refused = client.subscribe_countdown(101).await.unwrap_err();
     assert_eq!(refused.as_rpc().unwrap().code(), codes::INVALID_PARAMS);
     server.stop().await;
+}
+
+#[rpc_method]
+fn ping_me(conn: Connection) {
+    conn.notify("ping", ()).unwrap();
+}
+
+/// The same service in process: a `TestClient` subscribes as a socket's client does, items go
+/// to their subscription and other notifications to the client, each in order.
+#[tokio::test]
+async fn a_test_client_subscribes_in_process_as_over_a_socket() {
+    let router = Counter.into_router().merge(methods![ping_me]).unwrap();
+    let client = TestClient::new(router);
+    let typed = CountdownClient::new(&client);
+    let mut countdown = typed.subscribe_countdown(3).await.unwrap();
+    for expected in [3, 2, 1, 0] {
+        assert_eq!(next(&mut countdown).await, Some(expected));
+    }
+    assert_eq!(next(&mut countdown).await, None, "the stream's end ends it");
+    let refused = typed.subscribe_countdown(101).await.unwrap_err();
+    assert_eq!(refused.as_rpc().unwrap().code(), codes::INVALID_PARAMS);
+
+    let mut forever = typed.forever().await.unwrap();
+    assert_eq!(next(&mut forever).await, Some(0));
+    client.call::<()>("ping_me", ()).await.unwrap();
+    assert_eq!(next(&mut forever).await, Some(1));
+    let ping = timed("the ping", client.next_notification()).await;
+    assert_eq!(ping.unwrap().method(), "ping");
+    let id: u64 = serde_json::from_str(forever.id().get()).unwrap();
+    assert!(forever.unsubscribe().await.unwrap());
+    let again: bool = client.call("stop_forever", [id]).await.unwrap();
+    assert!(!again, "already ended");
+
+    // Dropped, it unsubscribes too: its items (sent every 20 ms) stop.
+    drop(typed.forever().await.unwrap());
+    until("the dropped subscription's items to stop", async || {
+        while client.try_next_notification().is_some() {}
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        client.try_next_notification().is_none()
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -1,19 +1,25 @@
 //! A client that dispatches straight into a router, for tests: the whole protocol path, no
 //! socket.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use http::{HeaderName, HeaderValue};
+use serde_json::value::RawValue;
+use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::exchange::{Exchange, exchanging_client};
-use super::{ClientError, Notification};
+use super::wire::single_outcome;
+use super::{ClientError, Notification, Subscriber, Subscription, SubscriptionClient};
+use crate::defaults::DEFAULT_BUFFER;
 use crate::dispatch::{Dispatcher, Policy, Unclaimed};
-use crate::peer::ConnectionId;
-use crate::peer::Limits;
+use crate::peer::{ConnectionId, Limits, Listeners};
+use crate::protocol::{Message, encode_request, encode_unsubscribe};
 use crate::state::StateMap;
-use crate::{Connection, Context, Hub, Refusal, Router, Transport};
+use crate::{Connection, Context, Hub, Refusal, Router, RpcError, Transport};
 
 /// Calls a [`Router`] in process, through the same parsing, dispatch and encoding as a server,
 /// as if over `transport` (WebSocket unless set), so that handlers can be tested end to end
@@ -58,7 +64,23 @@ struct Inner {
     dispatcher: Dispatcher,
     cx: Context,
     next_id: AtomicU64,
+    /// Where the items of the subscriptions made through this client go.
+    listeners: Listeners,
+    /// What was read off the connection's queue ahead of the caller, to hand subscriptions
+    /// their items as they come: the other messages, oldest first, at most [`READ_AHEAD`].
+    read: Mutex<VecDeque<Utf8Bytes>>,
+    /// Told when the caller takes from `read`, which a full `read` waits for.
+    taken: Arc<Notify>,
+    /// Told when messages are moved to `read`, which a caller waiting for one waits for.
+    arrived: Notify,
+    /// Whether the queue is read as pushes come, which the first subscription starts.
+    reading: AtomicBool,
 }
+
+/// How many pushes that are not a subscription's items the client reads ahead of the caller
+/// (while it has subscriptions); past that the connection's queue holds them, as a client
+/// that does not read would, and its bound and slow-reader policy apply.
+const READ_AHEAD: usize = DEFAULT_BUFFER;
 
 /// Configures a [`TestClient`].
 #[derive(Debug)]
@@ -147,6 +169,11 @@ impl TestClientBuilder {
                 dispatcher: Dispatcher::new(router, Policy::default()),
                 cx,
                 next_id: AtomicU64::new(1),
+                listeners: Listeners::new(DEFAULT_BUFFER, DEFAULT_BUFFER),
+                read: Mutex::new(VecDeque::new()),
+                taken: Arc::new(Notify::new()),
+                arrived: Notify::new(),
+                reading: AtomicBool::new(false),
             }),
         }
     }
@@ -210,11 +237,19 @@ impl TestClient {
         self.inner.cx.hub()
     }
 
-    /// The oldest notification pushed to this client and not yet read, if any.
+    /// The oldest notification pushed to this client and not yet read, if any (the items of
+    /// subscriptions made through [`SubscriptionClient`] go to them instead).
     pub fn try_next_notification(&self) -> Option<Notification> {
         let connection = self.connection()?;
-        let message = connection.outbox().pop()?;
-        Notification::parse(&message)
+        let message = {
+            let mut read = self.inner.read();
+            match read.pop_front() {
+                Some(message) => Some(message),
+                None => self.inner.next_message(connection),
+            }
+        };
+        self.inner.taken.notify_one();
+        Notification::parse(&message?)
     }
 
     /// The next notification pushed to this client, waiting for one; `None` once the
@@ -222,19 +257,81 @@ impl TestClient {
     pub async fn next_notification(&self) -> Option<Notification> {
         let connection = self.connection()?;
         loop {
+            // Made before looking, so that what the reading task moves aside meanwhile wakes it.
+            let arrived = self.inner.arrived.notified();
             if let Some(notification) = self.try_next_notification() {
                 return Some(notification);
             }
-            // Read whole, so that a keepalive tick (from a server sharing the hub) is taken too
-            // and the wait below does not return at once for it again.
-            if connection.outbox().status().close.is_some() {
-                self.inner.end();
-            }
-            if connection.is_closed() {
+            if !self.inner.attend(connection) {
                 return None;
             }
-            connection.outbox().needs_attention().await;
+            tokio::select! {
+                () = connection.outbox().needs_attention() => {}
+                () = arrived => {}
+            }
         }
+    }
+
+    /// The listeners of the subscriptions made through this client.
+    pub(crate) fn listeners(&self) -> &Listeners {
+        &self.inner.listeners
+    }
+
+    /// Calls `method` to end subscription `id`, not waiting for the answer: a dropped
+    /// subscription's, in a task of its own where there is a runtime to run it.
+    pub(crate) fn unsubscribe_unawaited(&self, method: &str, id: &RawValue) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.connection().is_none_or(Connection::is_closed) {
+            return;
+        }
+        let request = encode_unsubscribe(method, id, self.reserve_ids(1));
+        let client = self.clone();
+        runtime.spawn(async move { client.request(&request).await });
+    }
+
+    /// Reads the connection's queue as pushes come, from the first subscription on, so that
+    /// subscriptions get their items without the caller reading notifications.
+    fn read_as_pushed(&self, connection: &Connection) {
+        if self.inner.reading.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // Holds the client weakly, so that dropping its last clone still ends the connection.
+        let (client, connection) = (Arc::downgrade(&self.inner), connection.clone());
+        let taken = self.inner.taken.clone();
+        tokio::spawn(async move {
+            loop {
+                connection.outbox().needs_attention().await;
+                let full = {
+                    let Some(inner) = client.upgrade() else {
+                        return;
+                    };
+                    if !inner.attend(&connection) {
+                        inner.listeners.end();
+                        return;
+                    }
+                    let mut read = inner.read();
+                    let before = read.len();
+                    while read.len() < READ_AHEAD {
+                        let Some(message) = inner.next_message(&connection) else {
+                            break;
+                        };
+                        read.push_back(message);
+                    }
+                    if read.len() > before {
+                        inner.arrived.notify_waiters();
+                    }
+                    read.len() >= READ_AHEAD
+                };
+                if full {
+                    tokio::select! {
+                        () = taken.notified() => {}
+                        () = connection.closed() => {}
+                    }
+                }
+            }
+        });
     }
 
     /// Closes the connection, for every clone, as a client hanging up would: it leaves its
@@ -248,6 +345,34 @@ impl TestClient {
 }
 
 impl Inner {
+    fn read(&self) -> MutexGuard<'_, VecDeque<Utf8Bytes>> {
+        // Each change is one push or pop.
+        self.read.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The next message off the connection's queue that is not an item of a subscription
+    /// made through this client, those handed to their subscriptions on the way.
+    fn next_message(&self, connection: &Connection) -> Option<Utf8Bytes> {
+        loop {
+            let message = connection.outbox().pop()?;
+            match Message::parse(&message) {
+                Ok(Message::Request(request))
+                    if request.id.is_none() && self.listeners.item(&request) => {}
+                _ => return Some(message),
+            }
+        }
+    }
+
+    /// Takes what the queue asks of the connection's reader besides its messages: a close a
+    /// handler asked for ends the connection, a keepalive tick (from a server sharing the hub)
+    /// is taken so that the next wait does not return at once for it; `false` once closed.
+    fn attend(&self, connection: &Connection) -> bool {
+        if connection.outbox().status().close.is_some() {
+            self.end();
+        }
+        !connection.is_closed()
+    }
+
     fn end(&self) {
         if let Some(connection) = self.cx.connection() {
             self.cx.hub().unregister(connection.id());
@@ -263,6 +388,53 @@ impl Drop for Inner {
 }
 
 exchanging_client!(TestClient);
+
+impl SubscriptionClient for TestClient {
+    /// The items are routed from before the subscription starts: the answer is read and its
+    /// id listened for before the method's stream is started.
+    async fn subscribe_raw(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+        unsubscribe: &str,
+    ) -> Result<Subscription<Box<RawValue>>, ClientError> {
+        let Some(connection) = self.connection() else {
+            return Err(ClientError::Rpc(RpcError::method_not_found().with_data(
+                "subscriptions need a WebSocket connection: a TestClient over HTTP has none",
+            )));
+        };
+        let call = self.reserve_ids(1);
+        let mut request = String::new();
+        encode_request(
+            &mut request,
+            method,
+            params.as_deref().map(RawValue::get),
+            Some(call),
+        );
+        let unclaimed = Some(connection as &dyn Unclaimed);
+        let reply = (self.inner.dispatcher)
+            .answer_bytes(request.as_bytes(), &self.inner.cx, unclaimed)
+            .await;
+        let outcome = match reply.text.as_deref() {
+            Some(answer) => single_outcome(answer, call),
+            None => Err(ClientError::Decode("a subscribe call got no answer".into())),
+        };
+        let items = outcome
+            .as_ref()
+            .ok()
+            .map(|id| self.inner.listeners.subscribe(id));
+        connection.hand_over(reply);
+        let id = outcome?;
+        self.read_as_pushed(connection);
+        let items = items.expect("listened for with the id");
+        Ok(Subscription::new(
+            Subscriber::Local(self.clone()),
+            id,
+            unsubscribe.to_owned(),
+            items,
+        ))
+    }
+}
 
 impl Exchange for TestClient {
     async fn exchange(&self, message: String) -> Result<Option<String>, ClientError> {

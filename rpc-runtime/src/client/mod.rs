@@ -32,6 +32,7 @@ pub use local::{TestClient, TestClientBuilder};
 pub use notification::Notification;
 #[cfg(feature = "client")]
 pub use notification::{Notifications, TypedNotifications};
+pub(crate) use subscription::Subscriber;
 pub use subscription::{Subscription, SubscriptionClient};
 
 mod shared;

@@ -13,13 +13,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use super::{ClientError, RpcClient, decode, encode_params};
+use super::{ClientError, RpcClient, TestClient, decode, encode_params};
 use crate::Connection;
-use crate::peer::Items;
+use crate::peer::{Items, Listeners};
 use crate::protocol::encode_unsubscribe;
 
 /// A client that can subscribe: one whose connection carries the server's notifications
-/// ([`WsClient`](super::WsClient), and a server's [`Connection`] to its client).
+/// ([`WsClient`](super::WsClient), a server's [`Connection`] to its client, and a WebSocket
+/// [`TestClient`]).
 pub trait SubscriptionClient: RpcClient {
     /// Calls `method`, which answers a subscription id, and returns the subscription's items
     /// as raw JSON; `unsubscribe` is the method that ends it.
@@ -79,23 +80,63 @@ pub struct Subscription<T> {
     item: PhantomData<fn() -> T>,
 }
 
-/// Where a subscription is: its connection and id, which a reconnecting client replaces.
-pub(crate) type Target = Arc<Mutex<(Connection, Box<RawValue>)>>;
+/// Where a subscription is: who made it and its id, which a reconnecting client replaces.
+pub(crate) type Target = Arc<Mutex<(Subscriber, Box<RawValue>)>>;
 
-fn target(target: &Target) -> MutexGuard<'_, (Connection, Box<RawValue>)> {
+fn target(target: &Target) -> MutexGuard<'_, (Subscriber, Box<RawValue>)> {
     // Replaced whole, never left half-written.
     target.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Who a subscription was made through, which routes its items and ends it.
+#[derive(Clone, Debug)]
+pub(crate) enum Subscriber {
+    /// A connection to the serving side.
+    Connection(Connection),
+    /// A test client, which dispatches in process.
+    Local(TestClient),
+}
+
+impl Subscriber {
+    fn listeners(&self) -> &Listeners {
+        match self {
+            Subscriber::Connection(connection) => connection.listeners(),
+            Subscriber::Local(client) => client.listeners(),
+        }
+    }
+
+    async fn unsubscribe(&self, method: &str, id: &RawValue) -> Result<bool, ClientError> {
+        match self {
+            Subscriber::Connection(connection) => connection.call(method, [id]).await,
+            Subscriber::Local(client) => client.call(method, [id]).await,
+        }
+    }
+
+    /// Ends subscription `id` without waiting for the answer, which is dropped.
+    fn unsubscribe_unawaited(&self, method: &str, id: &RawValue) {
+        match self {
+            Subscriber::Connection(connection) => {
+                if connection.is_closed() {
+                    return;
+                }
+                let call = connection.pending().reserve_ids(1);
+                let request = encode_unsubscribe(method, id, call);
+                let _ = connection.outbox().push(request.into());
+            }
+            Subscriber::Local(client) => client.unsubscribe_unawaited(method, id),
+        }
+    }
+}
+
 impl<T> Subscription<T> {
     pub(crate) fn new(
-        connection: Connection,
+        subscriber: Subscriber,
         id: Box<RawValue>,
         unsubscribe: String,
         items: Items,
     ) -> Self {
         Subscription {
-            target: Arc::new(Mutex::new((connection, id))),
+            target: Arc::new(Mutex::new((subscriber, id))),
             unsubscribe,
             items,
             done: false,
@@ -128,9 +169,9 @@ impl<T> Subscription<T> {
     /// Ends the subscription and waits for the server's answer: whether it still existed.
     pub async fn unsubscribe(mut self) -> Result<bool, ClientError> {
         self.done = true;
-        let (connection, id) = target(&self.target).clone();
-        connection.listeners().unsubscribe(id.get());
-        connection.call(&self.unsubscribe, [&id]).await
+        let (subscriber, id) = target(&self.target).clone();
+        subscriber.listeners().unsubscribe(id.get());
+        subscriber.unsubscribe(&self.unsubscribe, &id).await
     }
 }
 
@@ -159,15 +200,9 @@ impl<T> Drop for Subscription<T> {
         if self.done {
             return;
         }
-        let (connection, id) = &*target(&self.target);
+        let (subscriber, id) = &*target(&self.target);
         // Also while a reconnecting client is away: it then does not subscribe again.
-        connection.listeners().unsubscribe(id.get());
-        if connection.is_closed() {
-            return;
-        }
-        // Sent without waiting: an unsubscribe nobody awaits, whose answer is dropped when read.
-        let call = connection.pending().reserve_ids(1);
-        let request = encode_unsubscribe(&self.unsubscribe, id, call);
-        let _ = connection.outbox().push(request.into());
+        subscriber.listeners().unsubscribe(id.get());
+        subscriber.unsubscribe_unawaited(&self.unsubscribe, id);
     }
 }

@@ -7,7 +7,8 @@ use tokio::sync::oneshot;
 use super::Waiter;
 use crate::Connection;
 use crate::client::{
-    Batch, BatchResponse, ClientError, RpcClient, Subscription, SubscriptionClient, wire,
+    Batch, BatchResponse, ClientError, RpcClient, Subscriber, Subscription, SubscriptionClient,
+    wire,
 };
 use crate::protocol::encode_request;
 
@@ -76,7 +77,7 @@ impl SubscriptionClient for Connection {
             .exchange(id, request, Waiter::Subscribe(sender), answer)
             .await?;
         Ok(Subscription::new(
-            self.clone(),
+            Subscriber::Connection(self.clone()),
             subscription,
             unsubscribe.to_owned(),
             items,

@@ -27,6 +27,15 @@ pub(crate) struct Listeners {
     pub(crate) kept: bool,
 }
 
+impl std::fmt::Debug for Listeners {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listeners")
+            .field("subscriptions", &lock(&self.subscriptions).len())
+            .field("kept", &self.kept)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Where one subscription's items go.
 struct Sink {
     items: mpsc::Sender<Box<RawValue>>,
@@ -164,31 +173,39 @@ impl Listeners {
                 position.offset = position.offset.max(offset);
             }
         }
-        if let Some(params) = notification.params {
-            if let Some(item) = SubscriptionItem::parse(params) {
-                let mut subscriptions = lock(&self.subscriptions);
-                let key = item.subscription.get();
-                if let Some(sink) = subscriptions.get(key) {
-                    let Some(result) = item.result else {
-                        // No result: the server ended the subscription.
-                        subscriptions.remove(key);
-                        return;
-                    };
-                    if sink.items.try_send(result.to_owned()).is_err() {
-                        // Full (or dropped): a subscriber this far behind is cut off rather
-                        // than left to hold the connection's memory.
-                        sink.lagged.store(true, Ordering::Release);
-                        subscriptions.remove(key);
-                    }
-                    return;
-                }
-            }
+        if self.item(notification) {
+            return;
         }
         if let Some(sender) = &*lock(&self.notifications) {
             if sender.receiver_count() > 0 {
                 let _ = sender.send(Notification::from_request(notification));
             }
         }
+    }
+
+    /// Routes an item of a subscription this side made (or the server's word that it ended) to
+    /// its subscriber; `false` if `notification` is not one.
+    pub(crate) fn item(&self, notification: &Request<'_>) -> bool {
+        let Some(item) = notification.params.and_then(SubscriptionItem::parse) else {
+            return false;
+        };
+        let mut subscriptions = lock(&self.subscriptions);
+        let key = item.subscription.get();
+        let Some(sink) = subscriptions.get(key) else {
+            return false;
+        };
+        let Some(result) = item.result else {
+            // No result: the server ended the subscription.
+            subscriptions.remove(key);
+            return true;
+        };
+        if sink.items.try_send(result.to_owned()).is_err() {
+            // Full (or dropped): a subscriber this far behind is cut off rather than left to
+            // hold the connection's memory.
+            sink.lagged.store(true, Ordering::Release);
+            subscriptions.remove(key);
+        }
+        true
     }
 
     /// Ends every stream: the connection has ended.
