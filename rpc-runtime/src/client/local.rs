@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use futures_util::future::BoxFuture;
 use http::{HeaderName, HeaderValue};
 use serde_json::value::RawValue;
 use tokio::sync::Notify;
@@ -13,7 +14,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::exchange::{Exchange, exchanging_client};
 use super::wire::single_outcome;
-use super::{ClientError, Notification, Subscriber, Subscription, SubscriptionClient};
+use super::{ClientError, Notification, RpcClient, Subscriber, Subscription, SubscriptionClient};
 use crate::defaults::DEFAULT_BUFFER;
 use crate::dispatch::{Dispatcher, Policy, Unclaimed};
 use crate::peer::{ConnectionId, Limits, Listeners};
@@ -272,25 +273,6 @@ impl TestClient {
         }
     }
 
-    /// The listeners of the subscriptions made through this client.
-    pub(crate) fn listeners(&self) -> &Listeners {
-        &self.inner.listeners
-    }
-
-    /// Calls `method` to end subscription `id`, not waiting for the answer: a dropped
-    /// subscription's, in a task of its own where there is a runtime to run it.
-    pub(crate) fn unsubscribe_unawaited(&self, method: &str, id: &RawValue) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        if self.connection().is_none_or(Connection::is_closed) {
-            return;
-        }
-        let request = encode_unsubscribe(method, id, self.reserve_ids(1));
-        let client = self.clone();
-        runtime.spawn(async move { client.request(&request).await });
-    }
-
     /// Reads the connection's queue as pushes come, from the first subscription on, so that
     /// subscriptions get their items without the caller reading notifications.
     fn read_as_pushed(&self, connection: &Connection) {
@@ -389,6 +371,33 @@ impl Drop for Inner {
 
 exchanging_client!(TestClient);
 
+impl Subscriber for TestClient {
+    fn listeners(&self) -> &Listeners {
+        &self.inner.listeners
+    }
+
+    fn unsubscribe<'a>(
+        &'a self,
+        method: &'a str,
+        id: &'a RawValue,
+    ) -> BoxFuture<'a, Result<bool, ClientError>> {
+        Box::pin(self.call(method, [id]))
+    }
+
+    /// In a task of its own, where there is a runtime to run it: a dropped subscription's.
+    fn unsubscribe_unawaited(&self, method: &str, id: &RawValue) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.connection().is_none_or(Connection::is_closed) {
+            return;
+        }
+        let request = encode_unsubscribe(method, id, self.reserve_ids(1));
+        let client = self.clone();
+        runtime.spawn(async move { client.request(&request).await });
+    }
+}
+
 impl SubscriptionClient for TestClient {
     /// The items are routed from before the subscription starts: the answer is read and its
     /// id listened for before the method's stream is started.
@@ -428,7 +437,7 @@ impl SubscriptionClient for TestClient {
         self.read_as_pushed(connection);
         let items = items.expect("listened for with the id");
         Ok(Subscription::new(
-            Subscriber::Local(self.clone()),
+            Arc::new(self.clone()),
             id,
             unsubscribe.to_owned(),
             items,

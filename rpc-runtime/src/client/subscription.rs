@@ -1,6 +1,7 @@
 //! Typed subscriptions from the subscriber's side: a [`Stream`] of the items a server's
 //! subscription method sends.
 
+use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -9,18 +10,17 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
 use futures_util::Stream;
+use futures_util::future::BoxFuture;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use super::{ClientError, RpcClient, TestClient, decode, encode_params};
-use crate::Connection;
+use super::{ClientError, RpcClient, decode, encode_params};
 use crate::peer::{Items, Listeners};
-use crate::protocol::encode_unsubscribe;
 
 /// A client that can subscribe: one whose connection carries the server's notifications
-/// ([`WsClient`](super::WsClient), a server's [`Connection`] to its client, and a WebSocket
-/// [`TestClient`]).
+/// ([`WsClient`](super::WsClient), a server's [`Connection`](crate::Connection) to its client,
+/// and a WebSocket [`TestClient`](super::TestClient)).
 pub trait SubscriptionClient: RpcClient {
     /// Calls `method`, which answers a subscription id, and returns the subscription's items
     /// as raw JSON; `unsubscribe` is the method that ends it.
@@ -81,56 +81,36 @@ pub struct Subscription<T> {
 }
 
 /// Where a subscription is: who made it and its id, which a reconnecting client replaces.
-pub(crate) type Target = Arc<Mutex<(Subscriber, Box<RawValue>)>>;
+pub(crate) type Target = Arc<Mutex<Place>>;
 
-fn target(target: &Target) -> MutexGuard<'_, (Subscriber, Box<RawValue>)> {
+/// Who a subscription was made through, and its id there.
+pub(crate) type Place = (Arc<dyn Subscriber>, Box<RawValue>);
+
+fn target(target: &Target) -> MutexGuard<'_, Place> {
     // Replaced whole, never left half-written.
     target.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Who a subscription was made through, which routes its items and ends it.
-#[derive(Clone, Debug)]
-pub(crate) enum Subscriber {
-    /// A connection to the serving side.
-    Connection(Connection),
-    /// A test client, which dispatches in process.
-    Local(TestClient),
-}
+/// Who a subscription was made through, which routes its items and ends it: a connection to
+/// the serving side, or a test client, which dispatches in process.
+pub(crate) trait Subscriber: Send + Sync + fmt::Debug {
+    /// Where the subscription's items are routed.
+    fn listeners(&self) -> &Listeners;
 
-impl Subscriber {
-    fn listeners(&self) -> &Listeners {
-        match self {
-            Subscriber::Connection(connection) => connection.listeners(),
-            Subscriber::Local(client) => client.listeners(),
-        }
-    }
-
-    async fn unsubscribe(&self, method: &str, id: &RawValue) -> Result<bool, ClientError> {
-        match self {
-            Subscriber::Connection(connection) => connection.call(method, [id]).await,
-            Subscriber::Local(client) => client.call(method, [id]).await,
-        }
-    }
+    /// Calls `method` to end subscription `id`: whether it still existed.
+    fn unsubscribe<'a>(
+        &'a self,
+        method: &'a str,
+        id: &'a RawValue,
+    ) -> BoxFuture<'a, Result<bool, ClientError>>;
 
     /// Ends subscription `id` without waiting for the answer, which is dropped.
-    fn unsubscribe_unawaited(&self, method: &str, id: &RawValue) {
-        match self {
-            Subscriber::Connection(connection) => {
-                if connection.is_closed() {
-                    return;
-                }
-                let call = connection.pending().reserve_ids(1);
-                let request = encode_unsubscribe(method, id, call);
-                let _ = connection.outbox().push(request.into());
-            }
-            Subscriber::Local(client) => client.unsubscribe_unawaited(method, id),
-        }
-    }
+    fn unsubscribe_unawaited(&self, method: &str, id: &RawValue);
 }
 
 impl<T> Subscription<T> {
     pub(crate) fn new(
-        subscriber: Subscriber,
+        subscriber: Arc<dyn Subscriber>,
         id: Box<RawValue>,
         unsubscribe: String,
         items: Items,

@@ -1,16 +1,19 @@
 //! Calls from this side of a connection to the other, whichever side this is: the connection is
 //! an [`RpcClient`] of its peer, and the answers it reads are routed back to the callers.
 
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
 use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 
-use super::Waiter;
+use super::{Listeners, Waiter};
 use crate::Connection;
 use crate::client::{
     Batch, BatchResponse, ClientError, RpcClient, Subscriber, Subscription, SubscriptionClient,
     wire,
 };
-use crate::protocol::encode_request;
+use crate::protocol::{encode_request, encode_unsubscribe};
 
 impl RpcClient for Connection {
     async fn call_raw(
@@ -77,11 +80,34 @@ impl SubscriptionClient for Connection {
             .exchange(id, request, Waiter::Subscribe(sender), answer)
             .await?;
         Ok(Subscription::new(
-            Subscriber::Connection(self.clone()),
+            Arc::new(self.clone()),
             subscription,
             unsubscribe.to_owned(),
             items,
         ))
+    }
+}
+
+impl Subscriber for Connection {
+    fn listeners(&self) -> &Listeners {
+        Connection::listeners(self)
+    }
+
+    fn unsubscribe<'a>(
+        &'a self,
+        method: &'a str,
+        id: &'a RawValue,
+    ) -> BoxFuture<'a, Result<bool, ClientError>> {
+        Box::pin(self.call(method, [id]))
+    }
+
+    fn unsubscribe_unawaited(&self, method: &str, id: &RawValue) {
+        if self.is_closed() {
+            return;
+        }
+        let call = self.pending().reserve_ids(1);
+        let request = encode_unsubscribe(method, id, call);
+        let _ = self.outbox().push(request.into());
     }
 }
 

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::dial::Dial;
 use crate::Connection;
-use crate::client::subscription::{Subscriber, Target};
+use crate::client::subscription::{Place, Target};
 use crate::client::{ClientError, RpcClient};
 use crate::push::{Recovery, StreamPosition};
 
@@ -171,7 +171,7 @@ struct Resubscription {
     method: String,
     params: Option<Box<RawValue>>,
     /// Gone when the subscription has been dropped or unsubscribed.
-    target: Weak<Mutex<(Subscriber, Box<RawValue>)>>,
+    target: Weak<Mutex<Place>>,
 }
 
 impl Shared {
@@ -360,7 +360,7 @@ async fn restore(shared: &Shared, connection: &Connection) {
             .await
         {
             Ok(id) => {
-                let moved = (Subscriber::Connection(connection.clone()), id);
+                let moved: Place = (Arc::new(connection.clone()), id);
                 *target.lock().unwrap_or_else(PoisonError::into_inner) = moved;
                 shared.tell(ClientEvent::Gap { name: method });
             }
