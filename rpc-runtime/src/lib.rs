@@ -217,9 +217,16 @@ pub use rpc_macros::rpc_subscription;
 /// is also implemented for `Arc<State>`, so that a state kept outside (to push from, to
 /// inspect) is served with `Arc::clone(&state).into_router()`.
 ///
-/// Methods take `&self` and may be `async fn`; they accept the same `#[rpc_method(...)]` and
-/// `#[rpc_notification(...)]` attributes as free functions (unmarked methods are
-/// `#[rpc_method]`s). `namespace = "math"` prefixes every method name with `math.`.
+/// Methods take `&self` and may be `async fn`; they accept the same `#[rpc_method(...)]`,
+/// `#[rpc_notification(...)]` and `#[rpc_subscription(...)]` attributes as free functions
+/// (unmarked methods are `#[rpc_method]`s). `namespace = "math"` prefixes every method name
+/// with `math.`.
+///
+/// A `#[rpc_subscription]` method returns its stream as a free one does (`impl Stream<Item =
+/// T>`, or a `Result` of one to refuse); the implementation adds `+ Send + 'static`. Its client
+/// method subscribes and returns a typed [`Subscription`](client::Subscription), on any
+/// [`SubscriptionClient`](client::SubscriptionClient): a `WsClient`, or a `TestClient` in
+/// process (the second example).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -251,6 +258,41 @@ pub use rpc_macros::rpc_subscription;
 /// assert_eq!(client.add(3).await.unwrap(), 5);
 /// client.reset().await.unwrap();
 /// assert_eq!(client.add(1).await.unwrap(), 1);
+/// # }
+/// ```
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use futures_util::{StreamExt, stream};
+/// use rpc_runtime::client::TestClient;
+/// use rpc_runtime::{RpcError, Stream, rpc_service};
+///
+/// #[rpc_service]
+/// trait Countdown {
+///     /// Counts down from `from` to 0, then ends; refuses more than 100.
+///     #[rpc_subscription]
+///     fn subscribe_countdown(&self, from: u64) -> Result<impl Stream<Item = u64>, RpcError>;
+/// }
+///
+/// struct Counter;
+///
+/// impl Countdown for Counter {
+///     fn subscribe_countdown(
+///         &self,
+///         from: u64,
+///     ) -> Result<impl Stream<Item = u64> + Send + 'static, RpcError> {
+///         if from > 100 {
+///             return Err(RpcError::invalid_params("at most 100"));
+///         }
+///         Ok(stream::iter((0..=from).rev()))
+///     }
+/// }
+///
+/// let client = CountdownClient::new(TestClient::new(Counter.into_router()));
+/// let countdown = client.subscribe_countdown(2).await.unwrap();
+/// let items: Vec<u64> = countdown.map(Result::unwrap).collect().await;
+/// assert_eq!(items, [2, 1, 0]);
+/// assert!(client.subscribe_countdown(101).await.is_err());
 /// # }
 /// ```
 pub use rpc_macros::rpc_service;

@@ -28,8 +28,8 @@ use crate::{Connection, Context, Hub, Refusal, Router, RpcError, Transport};
 ///
 /// Over WebSocket the client is a connection too: registered with its [`Hub`], it receives what
 /// handlers push ([`next_notification`](Self::next_notification)), joins groups and subscribes
-/// to topics, and [`connect`](TestClientBuilder::connect) and [`close`](Self::close) run the
-/// hub's hooks.
+/// to topics, makes typed subscriptions ([`SubscriptionClient`]), and
+/// [`connect`](TestClientBuilder::connect) and [`close`](Self::close) run the hub's hooks.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
