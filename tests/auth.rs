@@ -54,6 +54,33 @@ fn public() -> &'static str {
     "hello"
 }
 
+/// Refuses with its own error, saying why.
+fn token_or_why(cx: &Context) -> Result<(), RpcError> {
+    match cx.headers().get("authorization") {
+        Some(value) if value == TOKEN => Ok(()),
+        Some(_) => Err(RpcError::new(-32001, "unauthorized").with_data("the token is not valid")),
+        None => Err(RpcError::new(-32001, "unauthorized").with_data("no token")),
+    }
+}
+
+/// Looks the token up in a store, awaited.
+async fn token_in_store(cx: Context) -> bool {
+    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    cx.headers()
+        .get("authorization")
+        .is_some_and(|value| value == TOKEN)
+}
+
+#[rpc_method(guard = token_or_why)]
+fn statement() -> &'static str {
+    "all well"
+}
+
+#[rpc_method(guard = token_in_store)]
+async fn audit() -> u64 {
+    7
+}
+
 fn hub() -> Hub {
     Hub::builder()
         .topic(Topic::new("vault").guard(logged_in))
@@ -62,7 +89,11 @@ fn hub() -> Hub {
 
 async fn start(denial: Denial) -> TestServer {
     let builder = Server::builder().denial(denial).hub(hub());
-    TestServer::start_router(builder, methods![login, balance, me, public]).await
+    TestServer::start_router(
+        builder,
+        methods![login, balance, me, public, statement, audit],
+    )
+    .await
 }
 
 fn rpc_code(result: Result<impl std::fmt::Debug, ClientError>) -> i64 {
@@ -169,6 +200,49 @@ async fn a_websocket_method_over_http_says_where_it_is_served_only_to_those_its_
         data.as_deref(),
         Some(r#""`me` is served over WebSocket only: call it on a WebSocket connection""#)
     );
+    server.stop().await;
+}
+
+/// A guard may answer its own error, or be awaited; what it refuses, `rpc.methods` does not
+/// list.
+#[tokio::test]
+async fn a_guard_may_refuse_with_its_own_error_or_be_awaited() {
+    let server = start(Denial::Hide).await;
+    let url = format!("http://{}/", server.addr);
+    let anonymous = HttpClient::new(&url).unwrap();
+    match anonymous.call::<String>("statement", ()).await {
+        Err(ClientError::Rpc(err)) => {
+            assert_eq!(err.code(), -32001);
+            assert_eq!(err.message(), "unauthorized");
+            assert_eq!(err.data().map(|data| data.get()), Some(r#""no token""#));
+        }
+        other => panic!("expected the guard's error, got {other:?}"),
+    }
+    assert_eq!(
+        rpc_code(anonymous.call::<u64>("audit", ()).await),
+        codes::METHOD_NOT_FOUND
+    );
+    let listed: Vec<String> = anonymous.call("rpc.methods", ()).await.unwrap();
+    assert!(
+        !listed
+            .iter()
+            .any(|name| name == "statement" || name == "audit"),
+        "{listed:?}"
+    );
+
+    let authorized = HttpClient::builder()
+        .header(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static(TOKEN),
+        )
+        .build(&url)
+        .unwrap();
+    let statement: String = authorized.call("statement", ()).await.unwrap();
+    assert_eq!(statement, "all well");
+    assert_eq!(authorized.call::<u64>("audit", ()).await.unwrap(), 7);
+    let listed: Vec<String> = authorized.call("rpc.methods", ()).await.unwrap();
+    assert!(listed.iter().any(|name| name == "statement"), "{listed:?}");
+    assert!(listed.iter().any(|name| name == "audit"), "{listed:?}");
     server.stop().await;
 }
 

@@ -89,6 +89,7 @@ mod defaults;
 mod discover;
 mod dispatch;
 mod error;
+mod guard;
 mod json;
 mod log;
 mod method;
@@ -125,7 +126,8 @@ pub use error::{RpcError, codes};
 /// The stream a `#[rpc_subscription]` returns; re-exported so that its signature needs no
 /// other crate.
 pub use futures_util::Stream;
-pub use method::{Guard, MethodDescriptor, MethodKind};
+pub use guard::{Guard, GuardAnswer, IntoGuard};
+pub use method::{MethodDescriptor, MethodKind};
 pub use peer::{Connection, ConnectionId, ParseConnectionIdError, SlowReaderPolicy};
 #[cfg(feature = "redis")]
 pub use push::{BrokerError, RedisBroker, RedisBrokerBuilder};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::params::Params;
 use crate::schema::{SchemaFn, schema};
-use crate::{Context, RpcError, Transport};
+use crate::{Context, Guard, RpcError, Transport};
 
 /// A method's result, serialized to JSON text, or its error.
 #[doc(hidden)]
@@ -23,10 +23,6 @@ pub enum Outcome {
 /// Reads the params and starts the call. Params are read before the call is started, so the
 /// future owns its arguments and does not borrow the message.
 pub(crate) type Handler = Arc<dyn Fn(Context, Params<'_>) -> Outcome + Send + Sync>;
-
-/// Decides whether the caller of a method may call it, from its [`Context`]: headers, values
-/// kept on the connection at login, state. Named by `#[rpc_method(guard = ..)]`.
-pub type Guard = fn(&Context) -> bool;
 
 /// What a method's annotations say of it, for `rpc.discover`; the macros fill it in.
 #[doc(hidden)]
@@ -176,7 +172,7 @@ impl MethodDescriptor {
             item: None,
         };
         Some(MethodDescriptor {
-            guard: self.guard,
+            guard: self.guard.clone(),
             ..unsubscribe.with_docs(docs)
         })
     }

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
-use crate::method::Guard;
+use crate::Guard;
+use crate::guard::Verdict;
 use crate::schema::{self, SchemaFn};
 use crate::{Context, MethodDescriptor, MethodKind, Router, Transport};
 
@@ -61,7 +62,7 @@ impl Document {
                 let object = object(method, &mut generator);
                 let entry = Entry {
                     name: method.name(),
-                    guard: method.guard,
+                    guard: method.guard.clone(),
                     http: method.serves(Transport::Http),
                     websocket: method.serves(Transport::WebSocket),
                     object: None,
@@ -137,30 +138,41 @@ impl Document {
         }
     }
 
-    /// The methods `cx`'s caller may call.
-    fn visible<'a>(&'a self, cx: &'a Context) -> impl Iterator<Item = &'a Entry> {
-        self.methods.iter().filter(move |entry| {
+    /// The methods `cx`'s caller may call, on its transport and past their guards.
+    async fn visible(&self, cx: &Context) -> Vec<&Entry> {
+        let mut visible = Vec::new();
+        for entry in &self.methods {
             let transport = match cx.transport() {
                 Transport::Http => entry.http,
                 Transport::WebSocket => entry.websocket,
             };
-            transport && entry.guard.is_none_or(|allowed| allowed(cx))
-        })
+            if !transport {
+                continue;
+            }
+            if let Some(guard) = &entry.guard {
+                if !matches!(guard.check(cx).await, Verdict::Admit) {
+                    continue;
+                }
+            }
+            visible.push(entry);
+        }
+        visible
     }
 
     /// The names of the methods `cx`'s caller may call, in order.
-    pub(crate) fn names_for(&self, cx: &Context) -> Vec<&'static str> {
-        self.visible(cx).map(|entry| entry.name).collect()
+    pub(crate) async fn names_for(&self, cx: &Context) -> Vec<&'static str> {
+        let visible = self.visible(cx).await;
+        visible.into_iter().map(|entry| entry.name).collect()
     }
 
     /// The document as `cx`'s caller is shown it: the methods it may call and the schemas they
     /// name, as JSON text.
-    pub(crate) fn for_caller(&self, cx: &Context) -> String {
+    pub(crate) async fn for_caller(&self, cx: &Context) -> String {
         let mut out = self.head.clone();
         out.push_str(r#","methods":["#);
         let mut schemas = BTreeSet::new();
         let mut first = true;
-        for entry in self.visible(cx) {
+        for entry in self.visible(cx).await {
             let Some(object) = &entry.object else {
                 continue;
             };

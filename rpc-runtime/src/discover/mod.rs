@@ -30,7 +30,12 @@ pub(crate) fn methods(router: &Router, info: &Info, aiohttp_names: bool) -> Rout
             MethodKind::Call,
             true,
             true,
-            move |cx: Context, _: Params<'_>| Ok(Outcome::Ready(Ok(document.for_caller(&cx)))),
+            move |cx: Context, _: Params<'_>| {
+                let document = document.clone();
+                Ok(Outcome::Pending(Box::pin(async move {
+                    Ok(document.for_caller(&cx).await)
+                })))
+            },
         )
     };
     let mut discovery = Router::new()
@@ -45,9 +50,10 @@ pub(crate) fn methods(router: &Router, info: &Info, aiohttp_names: bool) -> Rout
             true,
             true,
             move |cx: Context, _: Params<'_>| {
-                Ok(Outcome::Ready(crate::method::encode(
-                    &document.names_for(&cx),
-                )))
+                let document = document.clone();
+                Ok(Outcome::Pending(Box::pin(async move {
+                    crate::method::encode(&document.names_for(&cx).await)
+                })))
             },
         );
         discovery = discovery

@@ -13,6 +13,7 @@ use serde_json::value::RawValue;
 use tracing::Instrument;
 
 use super::Policy;
+use crate::guard::Verdict;
 use crate::log::Throttle;
 use crate::method::{MethodKind, MethodResult, Outcome};
 use crate::params::Params;
@@ -114,8 +115,12 @@ pub(super) async fn invoke(
     let Some(method) = method else {
         return Err(RpcError::method_not_found());
     };
-    if method.guard.is_some_and(|guard| !guard(call.cx)) {
-        return Err(policy.denial.error());
+    if let Some(guard) = &method.guard {
+        match guard.check(call.cx).await {
+            Verdict::Admit => {}
+            Verdict::Deny => return Err(policy.denial.error()),
+            Verdict::Refuse(err) => return Err(err),
+        }
     }
     // Past its guard, a caller may learn that the method exists elsewhere: a subscription
     // called over HTTP is a mistake of transport, not of name.

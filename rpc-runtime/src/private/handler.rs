@@ -7,9 +7,10 @@ pub use crate::method::encode;
 use crate::method::{MethodResult, Outcome};
 use crate::{Connection, Context, RpcError};
 
-/// Names the type a guard must have, so that a wrong one fails at the user's path.
-pub const fn guard(guard: crate::Guard) -> crate::Guard {
-    guard
+/// Makes the guard `#[rpc_method(guard = ..)]` names; one of a shape no guard has fails here,
+/// at the user's path, with `IntoGuard`'s message.
+pub fn guard<Shape>(guard: impl crate::IntoGuard<Shape>) -> crate::Guard {
+    guard.into_guard()
 }
 
 /// The result of a handler that returns `()`, and of every notification: `null`, without
