@@ -12,6 +12,19 @@ use serde_json::value::RawValue;
 
 use crate::RpcError;
 
+/// What a method's param may be: any type serde can deserialize from JSON. The reader's bound,
+/// so that a param that is not one is reported in these words at the user's param type.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a method's param: it does not implement `serde::Deserialize`",
+    label = "not `Deserialize`",
+    note = "derive it (`#[derive(serde::Deserialize)]`) or take a type that implements it"
+)]
+pub trait MethodParam: DeserializeOwned {}
+
+#[diagnostic::do_not_recommend]
+impl<T: DeserializeOwned> MethodParam for T {}
+
 /// The params of one call, as raw JSON (an array, an object, or absent).
 #[derive(Clone, Copy, Debug)]
 pub struct Params<'a> {
@@ -87,7 +100,7 @@ impl<'a> Params<'a> {
 
 impl<const N: usize> ParamReader<'_, N> {
     /// Reads the param at `index`, which must be present.
-    pub fn required<T: DeserializeOwned>(&self, index: usize) -> Result<T, RpcError> {
+    pub fn required<T: MethodParam>(&self, index: usize) -> Result<T, RpcError> {
         match self.slots[index] {
             Some(raw) => self.decode(index, raw),
             None => Err(RpcError::invalid_params(format!(
@@ -98,7 +111,7 @@ impl<const N: usize> ParamReader<'_, N> {
     }
 
     /// Reads the param at `index`; absent or `null` give `None`.
-    pub fn optional<T: DeserializeOwned>(&self, index: usize) -> Result<Option<T>, RpcError> {
+    pub fn optional<T: MethodParam>(&self, index: usize) -> Result<Option<T>, RpcError> {
         match self.slots[index] {
             Some(raw) => self.decode(index, raw),
             None => Ok(None),
@@ -106,7 +119,7 @@ impl<const N: usize> ParamReader<'_, N> {
     }
 
     /// Reads the variadic param at `index`: the remaining positional params, or by name an array.
-    pub fn rest<T: DeserializeOwned>(&self, index: usize) -> Result<Vec<T>, RpcError> {
+    pub fn rest<T: MethodParam>(&self, index: usize) -> Result<Vec<T>, RpcError> {
         if self.named {
             return match self.slots[index] {
                 Some(raw) => self.decode(index, raw),

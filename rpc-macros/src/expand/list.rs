@@ -10,7 +10,9 @@ use syn::spanned::Spanned;
 //     const __RPC_NAMES: &[&str] = &[<subtract as MethodDef>::NAME, <subtract as MethodDef>::UNSUBSCRIBE,
 //                                    <math::add as MethodDef>::NAME, <math::add as MethodDef>::UNSUBSCRIBE];
 //     const __RPC_PATHS: &[&str] = &["subtract", "subtract", "math::add", "math::add"];
-//     const _: () = assert_unique_name(__RPC_NAMES, __RPC_PATHS, 1);   // and 2, 3
+//     const _: () = if let Some(message) = duplicate(__RPC_NAMES, __RPC_PATHS, 1) {
+//         panic!("{}", message.as_str())
+//     };                                                                 // and 2, 3
 //     router(vec![<subtract as MethodDef>::descriptor(), <math::add as MethodDef>::descriptor()])
 // }
 pub(crate) fn expand_list(paths: &[syn::Path]) -> TokenStream {
@@ -25,13 +27,18 @@ pub(crate) fn expand_list(paths: &[syn::Path]) -> TokenStream {
         .map(|path| quote!(#path).to_string().replace(' ', ""))
         .collect();
     // Each entry's name, then its unsubscribe name (empty but for subscriptions).
-    let checks = paths.iter().enumerate().flat_map(|(index, path)| {
-        [2 * index, 2 * index + 1].into_iter().skip(usize::from(index == 0)).map(move |slot| {
+    let checks =
+        paths.iter().enumerate().flat_map(|(index, path)| {
+            [2 * index, 2 * index + 1].into_iter().skip(usize::from(index == 0)).map(move |slot| {
             quote_spanned! {path.span()=>
-                const _: () = ::rpc_runtime::__private::list::assert_unique_name(__RPC_NAMES, __RPC_PATHS, #slot);
+                const _: () = if let ::core::option::Option::Some(message) =
+                    ::rpc_runtime::__private::list::duplicate(__RPC_NAMES, __RPC_PATHS, #slot)
+                {
+                    ::core::panic!("{}", message.as_str())
+                };
             }
         })
-    });
+        });
     let check = quote! {
         const __RPC_NAMES: &[&str] = &[#(#defs::NAME, #defs::UNSUBSCRIBE),*];
         const __RPC_PATHS: &[&str] = &[#(#shown, #shown),*];

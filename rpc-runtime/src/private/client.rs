@@ -20,6 +20,18 @@ pub use crate::client::{ClientError, RpcClient, Subscription, SubscriptionClient
 
 type Params = Result<Option<Box<RawValue>>, ClientError>;
 
+/// What a typed client sends as a param: any `serde::Serialize` type. A service's param types
+/// go both ways, so one that is not `Serialize` is reported in these words at the param.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a param of the service's client: it does not implement `serde::Serialize`",
+    label = "not `Serialize`",
+    note = "a service's params are read by its server and sent by its client: derive both `serde::Serialize` and `serde::Deserialize`"
+)]
+pub trait ClientParam: serde::Serialize {}
+
+#[diagnostic::do_not_recommend]
+impl<T: serde::Serialize + ?Sized> ClientParam for T {}
+
 /// A typed client's call: `method`'s result decoded as `R`.
 pub fn call<C: RpcClient, R: DeserializeOwned>(
     client: &C,
@@ -66,7 +78,7 @@ impl PositionalParams {
     }
 
     /// Appends one param.
-    pub fn push<T: serde::Serialize + ?Sized>(&mut self, value: &T) {
+    pub fn push<T: ClientParam + ?Sized>(&mut self, value: &T) {
         if self.error.is_some() {
             return;
         }
@@ -77,7 +89,7 @@ impl PositionalParams {
     }
 
     /// Appends each item of a variadic param.
-    pub fn extend<T: serde::Serialize>(&mut self, values: &[T]) {
+    pub fn extend<T: ClientParam>(&mut self, values: &[T]) {
         values.iter().for_each(|value| self.push(value));
     }
 

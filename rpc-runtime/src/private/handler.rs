@@ -3,7 +3,6 @@
 
 use std::future::Future;
 
-pub use crate::method::encode;
 use crate::method::{MethodResult, Outcome};
 use crate::{Connection, Context, RpcError};
 
@@ -19,9 +18,34 @@ pub fn unit() -> MethodResult {
     Ok(String::from("null"))
 }
 
+/// What a method may return: any `serde::Serialize` type. Generated code encodes through it
+/// so that a result that is not one is reported in these words, at the user's return type,
+/// rather than as serde's bound inside our code with its list of implementors.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a method's result: it does not implement `serde::Serialize`",
+    label = "not `Serialize`",
+    note = "derive it (`#[derive(serde::Serialize)]`) or return a type that implements it"
+)]
+pub trait MethodOutput {
+    /// The value as the call's result.
+    fn encode(&self) -> MethodResult;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: serde::Serialize + ?Sized> MethodOutput for T {
+    fn encode(&self) -> MethodResult {
+        crate::method::encode(self)
+    }
+}
+
+/// Serializes a handler's return value.
+pub fn encode<T: MethodOutput + ?Sized>(value: &T) -> MethodResult {
+    value.encode()
+}
+
 /// Serializes a handler's `Ok` value; its error was converted by [`HandlerError`].
-pub fn encode_result<T: serde::Serialize>(result: Result<T, RpcError>) -> MethodResult {
-    result.and_then(|value| encode(&value))
+pub fn encode_result<T: MethodOutput>(result: Result<T, RpcError>) -> MethodResult {
+    result.and_then(|value| value.encode())
 }
 
 /// A handler's error on its way to the caller. Generated code calls

@@ -17,12 +17,13 @@ pub fn router(methods: Vec<MethodDescriptor>) -> Router {
         .unwrap_or_else(|err| unreachable!("methods![] checks names at compile time: {err}"))
 }
 
-/// Fails compilation when `names[index]` repeats an earlier name; `paths` are the list's
-/// entries as written, for the message.
-pub const fn assert_unique_name(names: &[&str], paths: &[&str], index: usize) {
+/// What is wrong when `names[index]` repeats an earlier name, `None` when it does not; `paths`
+/// are the list's entries as written, for the message. The caller panics with it in its own
+/// constant, at the user's entry, so that the error has no frame of ours to show.
+pub const fn duplicate(names: &[&str], paths: &[&str], index: usize) -> Option<Message> {
     // The empty unsubscribe name of a method that is no subscription.
     if names[index].is_empty() {
-        return;
+        return None;
     }
     let mut earlier = 0;
     while earlier < index {
@@ -58,10 +59,11 @@ pub const fn assert_unique_name(names: &[&str], paths: &[&str], index: usize) {
                 message.push(names[index]);
                 message.push("`: rename one, as in `#[rpc_method(\"other.name\")]`");
             }
-            panic!("{}", message.as_str());
+            return Some(message);
         }
         earlier += 1;
     }
+    None
 }
 
 const fn str_eq(a: &str, b: &str) -> bool {
@@ -80,7 +82,7 @@ const fn str_eq(a: &str, b: &str) -> bool {
 }
 
 /// A fixed buffer to build a compile-time panic message in, since `const` code cannot format.
-struct Message {
+pub struct Message {
     bytes: [u8; 256],
     len: usize,
 }
@@ -121,7 +123,8 @@ impl Message {
         }
     }
 
-    const fn as_str(&self) -> &str {
+    /// The message.
+    pub const fn as_str(&self) -> &str {
         match std::str::from_utf8(self.bytes.split_at(self.len).0) {
             Ok(text) => text,
             // Truncation split a character; the names are lost, the fact is not.
