@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use futures_util::StreamExt;
-use rpc_runtime::client::{ClientError, SubscriptionClient, WsClient};
+use rpc_runtime::client::{ClientError, WsClient};
 use rpc_runtime::{Connection, Context, RpcError, Server, Stream, rpc_service};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -87,10 +87,8 @@ async fn play(url: &str) -> Result<(), ClientError> {
         .router(Cautious.into_router())
         .connect(url)
         .await?;
-    let mut events = client
-        .subscribe::<Event>("subscribe_events", (), "unsubscribe_events")
-        .await?;
     let files = FilesClient::new(client.clone());
+    let mut events = files.subscribe_events().await?;
     for name in ["draft.txt", "thesis.txt"] {
         println!("delete {name}: {}", files.delete(name.into()).await?);
     }
