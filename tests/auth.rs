@@ -96,6 +96,17 @@ async fn start(denial: Denial) -> TestServer {
     .await
 }
 
+/// An HTTP client that sends the token with every call.
+fn authorized(url: &str) -> HttpClient {
+    HttpClient::builder()
+        .header(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static(TOKEN),
+        )
+        .build(url)
+        .unwrap()
+}
+
 fn rpc_code(result: Result<impl std::fmt::Debug, ClientError>) -> i64 {
     match result {
         Err(ClientError::Rpc(err)) => err.code(),
@@ -116,13 +127,7 @@ async fn a_guarded_method_does_not_exist_for_callers_without_a_token() {
         anonymous.call::<String>("public", ()).await.unwrap(),
         "hello"
     );
-    let authorized = HttpClient::builder()
-        .header(
-            http::header::AUTHORIZATION,
-            http::HeaderValue::from_static(TOKEN),
-        )
-        .build(&url)
-        .unwrap();
+    let authorized = authorized(&url);
     assert_eq!(authorized.call::<u64>("balance", ()).await.unwrap(), 42);
 
     // The handshake's token holds for the whole WebSocket connection.
@@ -187,13 +192,7 @@ async fn a_websocket_method_over_http_says_where_it_is_served_only_to_those_its_
         error(anonymous.call("me", ()).await),
         (codes::METHOD_NOT_FOUND, None)
     );
-    let authorized = HttpClient::builder()
-        .header(
-            http::header::AUTHORIZATION,
-            http::HeaderValue::from_static(TOKEN),
-        )
-        .build(&url)
-        .unwrap();
+    let authorized = authorized(&url);
     let (code, data) = error(authorized.call("me", ()).await);
     assert_eq!(code, codes::METHOD_NOT_FOUND);
     assert_eq!(
@@ -230,13 +229,7 @@ async fn a_guard_may_refuse_with_its_own_error_or_be_awaited() {
         "{listed:?}"
     );
 
-    let authorized = HttpClient::builder()
-        .header(
-            http::header::AUTHORIZATION,
-            http::HeaderValue::from_static(TOKEN),
-        )
-        .build(&url)
-        .unwrap();
+    let authorized = authorized(&url);
     let statement: String = authorized.call("statement", ()).await.unwrap();
     assert_eq!(statement, "all well");
     assert_eq!(authorized.call::<u64>("audit", ()).await.unwrap(), 7);

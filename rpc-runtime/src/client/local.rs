@@ -242,15 +242,19 @@ impl TestClient {
     /// subscriptions made through [`SubscriptionClient`] go to them instead).
     pub fn try_next_notification(&self) -> Option<Notification> {
         let connection = self.connection()?;
-        let message = {
-            let mut read = self.inner.read();
-            match read.pop_front() {
-                Some(message) => Some(message),
-                None => self.inner.next_message(connection),
+        // Held while the queue is read too, so that nothing the reading task moves aside
+        // meanwhile is overtaken.
+        let mut read = self.inner.read();
+        let message = match read.pop_front() {
+            // Room again for the reading task, if it waits for some.
+            Some(message) => {
+                self.inner.taken.notify_one();
+                message
             }
+            None => self.inner.next_message(connection)?,
         };
-        self.inner.taken.notify_one();
-        Notification::parse(&message?)
+        drop(read);
+        Notification::parse(&message)
     }
 
     /// The next notification pushed to this client, waiting for one; `None` once the
