@@ -22,6 +22,11 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// The default limit on calls one WebSocket connection has running at once: 1,024.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
 
+/// The default limit on the streams one HTTP/2 connection may have open at once: 128, as
+/// nginx's. Each holds at most a request and its response, so this bounds what one connection
+/// can make the server hold.
+pub const DEFAULT_MAX_STREAMS: u32 = 128;
+
 /// The default bound on what a connection may have queued for sending: 1 MiB.
 pub const DEFAULT_OUTBOUND_QUEUE: usize = 1024 * 1024;
 

@@ -47,6 +47,7 @@ pub struct HttpClient {
 pub struct HttpClientBuilder {
     headers: super::Headers,
     timeout: Duration,
+    http2_only: bool,
     #[cfg(feature = "tls")]
     tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
@@ -79,6 +80,15 @@ impl HttpClientBuilder {
         V::Error: std::fmt::Display,
     {
         self.headers.insert(name, value);
+        self
+    }
+
+    /// Speaks HTTP/2 from the first byte, without asking: h2c on `http://` URLs (the server
+    /// must support it, as ours does), and on `https://` HTTP/2 only. Calls made at once share
+    /// one connection as streams. Without it, `http://` is HTTP/1.1 and `https://` is
+    /// HTTP/2 when the server picks it by ALPN, HTTP/1.1 otherwise.
+    pub fn http2_prior_knowledge(mut self) -> Self {
+        self.http2_only = true;
         self
     }
 
@@ -115,15 +125,22 @@ impl HttpClientBuilder {
         #[cfg(not(feature = "tls"))]
         let connector = HttpConnector::new();
         #[cfg(feature = "tls")]
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(std::sync::Arc::unwrap_or_clone(
-                self.tls.unwrap_or_else(super::tls::default_config),
-            ))
-            .https_or_http()
-            .enable_http1()
-            .build();
+        let connector = {
+            let tls = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(std::sync::Arc::unwrap_or_clone(
+                    self.tls.unwrap_or_else(super::tls::default_config),
+                ))
+                .https_or_http();
+            if self.http2_only {
+                tls.enable_http2().build()
+            } else {
+                tls.enable_all_versions().build()
+            }
+        };
         Ok(HttpClient {
-            client: Client::builder(TokioExecutor::new()).build(connector),
+            client: Client::builder(TokioExecutor::new())
+                .http2_only(self.http2_only)
+                .build(connector),
             uri,
             headers,
             timeout: self.timeout,
@@ -138,11 +155,13 @@ impl HttpClient {
         HttpClient::builder().build(url)
     }
 
-    /// A builder with the defaults: 60 s timeout, no extra headers.
+    /// A builder with the defaults: 60 s timeout, no extra headers, HTTP/1.1 (or HTTP/2 when
+    /// a TLS server picks it).
     pub fn builder() -> HttpClientBuilder {
         HttpClientBuilder {
             headers: super::Headers::default(),
             timeout: DEFAULT_REQUEST_TIMEOUT,
+            http2_only: false,
             #[cfg(feature = "tls")]
             tls: None,
         }

@@ -139,15 +139,28 @@ impl ServerBuilder {
         self
     }
 
+    /// The most streams (requests) one HTTP/2 connection may have open at once;
+    /// [`DEFAULT_MAX_STREAMS`](crate::DEFAULT_MAX_STREAMS) (128) by default. The client
+    /// learns it in the connection's settings and waits for a stream to end before opening
+    /// another; one that does not wait has the stream refused.
+    pub fn max_streams_per_connection(mut self, streams: u32) -> Self {
+        self.config.max_streams = streams.max(1);
+        self
+    }
+
     /// How long a client may take to send a request's headers; 30 s by default. Past it the
-    /// connection is closed.
+    /// connection is closed. The same bounds a connection's first bytes (the TLS handshake,
+    /// or HTTP/2's preface), and an HTTP/2 connection with no request running: after this
+    /// long it is closed gracefully (a `GOAWAY`; streams still being sent get the shutdown
+    /// timeout to finish).
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.config.timeouts.header_read = timeout;
         self
     }
 
     /// How long a client may take to send a request's body, once its headers are in; 30 s by
-    /// default. Past it the request gets `408 Request Timeout` and the connection closes.
+    /// default. Past it the request gets `408 Request Timeout` and, on HTTP/1, the connection
+    /// closes.
     pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
         self.config.timeouts.body_read = timeout;
         self
@@ -163,7 +176,8 @@ impl ServerBuilder {
 
     /// How often a WebSocket connection the client has sent nothing on is pinged; 30 s by
     /// default, `None` to never ping. A connection silent for two intervals (no message, no
-    /// pong) is closed with 1001.
+    /// pong) is closed with 1001. HTTP/2 connections are pinged at the same interval when
+    /// they send nothing, and closed when a ping is not answered within it.
     pub fn websocket_ping_interval(mut self, interval: Option<Duration>) -> Self {
         self.config.timeouts.websocket_ping = interval;
         self
@@ -279,7 +293,8 @@ impl ServerBuilder {
     #[cfg(feature = "tls")]
     /// Serves `https://` and `wss://` instead of `http://` and `ws://`, with `config`. The
     /// handshake must finish within the [`header_read_timeout`](Self::header_read_timeout).
-    /// See [`tls_config_from_pem`](crate::tls::tls_config_from_pem) for the usual case of a certificate and key in PEM files.
+    /// A client that picks `h2` by ALPN is served HTTP/2, any other HTTP/1.1; offer `h2`
+    /// in `config.alpn_protocols` to serve HTTP/2. See [`tls_config_from_pem`](crate::tls::tls_config_from_pem) for the usual case of a certificate and key in PEM files.
     pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
         self.config.tls = Some(config);
         self

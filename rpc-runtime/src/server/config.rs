@@ -6,7 +6,7 @@ use http::HeaderValue;
 
 use crate::defaults::{
     DEFAULT_IO_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_REQUEST_SIZE,
-    DEFAULT_WEBSOCKET_READ_BUFFER,
+    DEFAULT_MAX_STREAMS, DEFAULT_WEBSOCKET_READ_BUFFER,
 };
 use crate::peer::Limits;
 
@@ -20,6 +20,7 @@ pub(super) struct Config {
     pub timeouts: Timeouts,
     pub max_connections: usize,
     pub max_in_flight: usize,
+    pub max_streams: u32,
     pub allowed_origins: Option<Vec<HeaderValue>>,
     pub websocket_echo: bool,
     #[cfg(feature = "tls")]
@@ -42,6 +43,7 @@ impl Default for Config {
             },
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            max_streams: DEFAULT_MAX_STREAMS,
             allowed_origins: None,
             websocket_echo: false,
             #[cfg(feature = "tls")]

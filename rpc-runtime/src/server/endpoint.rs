@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::task::Poll;
 
 use http::header::{ALLOW, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
-use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body as HttpBody, Bytes};
 
@@ -61,6 +61,7 @@ where
         return too_large();
     }
 
+    let version = request.version();
     let (parts, body) = request.into_parts();
     let mut reading = std::pin::pin!(read_body(body, shared.config.max_request_size));
     // A body hyper already holds whole (the usual case) is read without arming a timer.
@@ -79,9 +80,12 @@ where
         Err(_) => {
             let mut response = status(StatusCode::REQUEST_TIMEOUT, "request body too slow");
             // The rest of the body may still be coming: nothing more on this connection.
-            response
-                .headers_mut()
-                .insert(CONNECTION, HeaderValue::from_static("close"));
+            // (HTTP/2 ends the stream alone, and has no such header.)
+            if version < Version::HTTP_2 {
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+            }
             return response;
         }
     };

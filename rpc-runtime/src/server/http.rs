@@ -1,26 +1,42 @@
-//! HTTP/1.1 connections: served by hyper with the server's deadlines (over TLS when it has
-//! it), each request answered by `endpoint`; those past the connection limit refused.
+//! HTTP connections: HTTP/1.1, and HTTP/2 over TLS (by ALPN) or in the clear with prior
+//! knowledge (h2c), served by hyper with the server's deadlines, each request answered by
+//! `endpoint`; those past the connection limit refused.
 
 use std::convert::Infallible;
+use std::future::{Future, pending};
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
 
-use http::StatusCode;
-use http::header::{CONNECTION, HeaderValue};
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use http::header::{HeaderValue, RETRY_AFTER};
+use http::{Request, StatusCode};
+use hyper::body::{Body as HttpBody, Incoming};
+use hyper::server::conn::{http1, http2};
+use hyper::service::{HttpService, service_fn};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
-use super::config::Timeouts;
+use super::config::Config;
 use super::endpoint::respond;
+use super::idle::Activity;
 use super::io::WriteDeadline;
-use super::response::status;
+use super::response::{Body, status};
 use super::shared::{Shared, Slot};
+use super::sniff::{Version, sniff};
 use super::stop::{Until, until_stopped};
 use super::timer::ConnectionTimer;
 use crate::peer::ConnectionId;
 
 /// Serves one accepted connection, over TLS if the server has it.
+///
+/// A connection is held at most twice the header read timeout before its first request is
+/// read: once for its first bytes (the TLS handshake, or telling HTTP/2's preface from
+/// HTTP/1), once for the rest of the request head.
 pub(super) async fn serve_connection(
     shared: Arc<Shared>,
     stream: TcpStream,
@@ -28,74 +44,196 @@ pub(super) async fn serve_connection(
     slot: Slot,
 ) {
     let io = WriteDeadline::new(stream, shared.config.timeouts.write);
+    let first_bytes = shared.config.timeouts.header_read;
     #[cfg(feature = "tls")]
     if let Some(config) = shared.config.tls.clone() {
         let handshake = tokio_rustls::TlsAcceptor::from(config).accept(io);
-        match tokio::time::timeout(shared.config.timeouts.header_read, handshake).await {
-            Ok(Ok(tls)) => serve(shared, tls, peer, slot).await,
+        match tokio::time::timeout(first_bytes, handshake).await {
+            Ok(Ok(tls)) => {
+                let version = match tls.get_ref().1.alpn_protocol() {
+                    Some(b"h2") => Version::Http2,
+                    _ => Version::Http1,
+                };
+                serve(shared, tls, version, peer, slot).await;
+            }
             Ok(Err(err)) => tracing::debug!(%peer, %err, "TLS handshake failed"),
             Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
         }
         return;
     }
-    serve(shared, io, peer, slot).await;
+    if let Some((version, io)) = sniff(io, first_bytes).await {
+        serve(shared, io, version, peer, slot).await;
+    }
 }
 
 /// `_slot` counts the connection until hyper is done with it (a WebSocket takes its own).
-async fn serve<I>(shared: Arc<Shared>, io: I, peer: SocketAddr, _slot: Slot)
+async fn serve<I>(shared: Arc<Shared>, io: I, version: Version, peer: SocketAddr, _slot: Slot)
 where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let connection_id = ConnectionId::next();
     let (stop, timeouts) = (shared.stop.clone(), shared.config.timeouts);
-    let service = service_fn(move |request| {
-        let shared = shared.clone();
-        async move {
-            let response = respond(&shared, request, Some(peer), connection_id, true).await;
-            Ok::<_, Infallible>(response)
+    let io = TokioIo::new(io);
+    let finished = match version {
+        Version::Http1 => {
+            let service = service_fn(move |request| {
+                let shared = shared.clone();
+                async move {
+                    let response = respond(&shared, request, Some(peer), connection_id, true).await;
+                    Ok::<_, Infallible>(response)
+                }
+            });
+            let connection = http1::Builder::new()
+                .timer(ConnectionTimer::default())
+                .header_read_timeout(timeouts.header_read)
+                .serve_connection(io, service)
+                .with_upgrades();
+            until_done(connection, &stop, pending(), timeouts.shutdown).await
         }
-    });
-    let connection = hyper::server::conn::http1::Builder::new()
-        .timer(ConnectionTimer::default())
-        .header_read_timeout(timeouts.header_read)
-        .serve_connection(TokioIo::new(io), service)
-        .with_upgrades();
-    let mut connection = std::pin::pin!(connection);
-    let finished = match until_stopped(&stop, connection.as_mut()).await {
-        Until::Finished(finished) => finished,
-        Until::Stopped => {
-            // Finishes the request in flight, if any, then closes; one that outlasts the
-            // shutdown deadline is cancelled with the connection.
-            connection.as_mut().graceful_shutdown();
-            match tokio::time::timeout(timeouts.shutdown, connection).await {
-                Ok(finished) => finished,
-                Err(_) => return,
-            }
+        Version::Http2 => {
+            let (activity, builder) = (Activity::new(), http2_builder(&shared.config));
+            let running = activity.clone();
+            let service = service_fn(move |request| {
+                let (shared, running) = (shared.clone(), running.begin());
+                async move {
+                    let response = respond(&shared, request, Some(peer), connection_id, true).await;
+                    drop(running);
+                    Ok::<_, Infallible>(response)
+                }
+            });
+            let connection = builder.serve_connection(io, service);
+            let idle = activity.idle(timeouts.header_read);
+            until_done(connection, &stop, idle, timeouts.shutdown).await
         }
     };
-    if let Err(err) = finished {
+    if let Some(Err(err)) = finished {
         tracing::debug!(%peer, %err, "HTTP connection ended with an error");
     }
 }
 
-/// Answers every request of a connection over the limit with 503, then closes it.
-pub(super) async fn refuse(stream: TcpStream, timeouts: Timeouts) {
-    let service = service_fn(|_request| async {
-        let mut response = status(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too many connections, try again later",
-        );
-        let headers = response.headers_mut();
-        headers.insert(CONNECTION, HeaderValue::from_static("close"));
-        headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
-        Ok::<_, Infallible>(response)
-    });
-    let io = TokioIo::new(WriteDeadline::new(stream, timeouts.write));
-    let connection = hyper::server::conn::http1::Builder::new()
+/// HTTP/2 with the server's bounds: streams at once per connection, and pings at the
+/// WebSocket ping interval, a peer that answers none within it being dropped.
+fn http2_builder(config: &Config) -> http2::Builder<TokioExecutor> {
+    let mut builder = http2::Builder::new(TokioExecutor::new());
+    builder
         .timer(TokioTimer::new())
-        .header_read_timeout(timeouts.header_read)
-        .keep_alive(false)
-        .serve_connection(io, service);
-    // Whatever the client does, a refused connection is gone within one header timeout.
-    let _ = tokio::time::timeout(timeouts.header_read, connection).await;
+        .max_concurrent_streams(config.max_streams)
+        .keep_alive_interval(config.timeouts.websocket_ping);
+    if let Some(interval) = config.timeouts.websocket_ping {
+        builder.keep_alive_timeout(interval);
+    }
+    builder
+}
+
+/// A hyper connection that can be asked to finish what it has and close.
+trait Graceful: Future<Output = hyper::Result<()>> {
+    fn graceful_shutdown(self: Pin<&mut Self>);
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl<I, S, B> Graceful for http1::UpgradeableConnection<I, S>
+where
+    S: HttpService<Incoming, ResBody = B>,
+    S::Error: Into<BoxError>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    B: HttpBody + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    fn graceful_shutdown(self: Pin<&mut Self>) {
+        http1::UpgradeableConnection::graceful_shutdown(self);
+    }
+}
+
+impl<I, S, B, E> Graceful for http2::Connection<I, S, E>
+where
+    S: HttpService<Incoming, ResBody = B>,
+    S::Error: Into<BoxError>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    B: HttpBody + 'static,
+    B::Error: Into<BoxError>,
+    E: hyper::rt::bounds::Http2ServerConnExec<S::Future, B>,
+{
+    fn graceful_shutdown(self: Pin<&mut Self>) {
+        http2::Connection::graceful_shutdown(self);
+    }
+}
+
+/// Drives `connection` until it ends, or until the server stops or `idle` completes: then it
+/// finishes the requests in flight, if any, and closes; one that outlasts the shutdown
+/// deadline is cancelled with the connection (`None`).
+async fn until_done<C: Graceful>(
+    connection: C,
+    stop: &CancellationToken,
+    idle: impl Future<Output = ()>,
+    shutdown: Duration,
+) -> Option<hyper::Result<()>> {
+    let mut connection = std::pin::pin!(connection);
+    let served = {
+        let mut served = until_stopped(stop, connection.as_mut());
+        let mut idle = std::pin::pin!(idle);
+        std::future::poll_fn(|cx| match idle.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Until::Stopped),
+            Poll::Pending => Pin::new(&mut served).poll(cx),
+        })
+        .await
+    };
+    match served {
+        Until::Finished(finished) => Some(finished),
+        Until::Stopped => {
+            connection.as_mut().graceful_shutdown();
+            tokio::time::timeout(shutdown, connection).await.ok()
+        }
+    }
+}
+
+/// Answers a connection over the limit with 503, then closes it: after the first answer,
+/// when the server stops, or within one header read timeout, whichever comes first.
+pub(super) async fn refuse(stream: TcpStream, shared: Arc<Shared>) {
+    let timeouts = shared.config.timeouts;
+    let refusing = async {
+        let io = WriteDeadline::new(stream, timeouts.write);
+        let Some((version, io)) = sniff(io, timeouts.header_read).await else {
+            return;
+        };
+        let io = TokioIo::new(io);
+        let answered = Arc::new(Notify::new());
+        let service = service_fn({
+            let answered = answered.clone();
+            move |_: Request<Incoming>| {
+                answered.notify_one();
+                async { Ok::<_, Infallible>(busy()) }
+            }
+        });
+        let answered = answered.notified();
+        match version {
+            Version::Http1 => {
+                let connection = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(timeouts.header_read)
+                    .keep_alive(false)
+                    .serve_connection(io, service)
+                    .with_upgrades();
+                until_done(connection, &shared.stop, answered, timeouts.shutdown).await
+            }
+            Version::Http2 => {
+                let connection = http2_builder(&shared.config).serve_connection(io, service);
+                until_done(connection, &shared.stop, answered, timeouts.shutdown).await
+            }
+        };
+    };
+    let _ = tokio::time::timeout(timeouts.header_read, refusing).await;
+}
+
+/// 503, to retry in a second.
+fn busy() -> http::Response<Body> {
+    let mut response = status(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "too many connections, try again later",
+    );
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    response
 }

@@ -10,11 +10,13 @@ mod builder;
 mod config;
 mod endpoint;
 mod http;
+mod idle;
 mod io;
 mod listener;
 mod response;
 mod service;
 mod shared;
+mod sniff;
 mod stop;
 mod timer;
 #[cfg(feature = "tls")]

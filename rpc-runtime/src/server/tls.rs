@@ -7,7 +7,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 /// A server configuration from a PEM certificate chain (leaf first) and its PEM private key,
-/// offering HTTP/1.1 by ALPN.
+/// offering HTTP/2 and HTTP/1.1 by ALPN (WebSocket clients ask for HTTP/1.1).
 pub fn tls_config_from_pem(
     cert_chain: &[u8],
     private_key: &[u8],
@@ -20,7 +20,7 @@ pub fn tls_config_from_pem(
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .map_err(invalid)?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 

@@ -22,6 +22,7 @@ use tracing::Instrument;
 use super::io::WriteDeadline;
 use super::response::{Body, status};
 use super::shared::{Shared, Slot};
+use super::sniff::Replay;
 use crate::peer::{self, DirectIo, Peer};
 
 pub(super) fn is_upgrade<B>(request: &Request<B>) -> bool {
@@ -114,11 +115,18 @@ pub(super) async fn upgrade<B>(
                 // A plain TCP stream (not TLS, not another server's) is shared with whoever
                 // pushes a burst to the connection, who may then write it directly. One type
                 // for both, so that the task has room for one connection future, not two.
-                let io = match upgraded.downcast::<TokioIo<WriteDeadline<TcpStream>>>() {
+                let io = match upgraded.downcast::<TokioIo<Replay<WriteDeadline<TcpStream>>>>() {
                     Ok(parts) => {
-                        let stream = parts.io.into_inner().into_inner();
+                        // hyper has read the sniffed bytes again long before: they begin
+                        // the upgrade's request, or one before it.
+                        let (unread, io) = parts.io.into_inner().into_parts();
+                        let read = if unread.is_empty() {
+                            parts.read_buf
+                        } else {
+                            [unread, parts.read_buf].concat().into()
+                        };
                         let timeout = task_shared.config.timeouts.write;
-                        let io = DirectIo::new(stream, parts.read_buf, timeout);
+                        let io = DirectIo::new(io.into_inner(), read, timeout);
                         connection.outbox().write_directly(io.writer());
                         Either::Left(io)
                     }

@@ -1,0 +1,375 @@
+//! HTTP/2 beside HTTP/1.1 on one port: h2c with prior knowledge and h2 over TLS by ALPN, with
+//! the limits and deadlines HTTP/1 has; curl as the third-party client, hyper's own HTTP/2
+//! client for what curl cannot do (a body that never ends, a dropped connection), and ours.
+
+mod common;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::{TestServer, timed, until};
+use futures_util::stream;
+use http::{Request, StatusCode};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
+use hyper::client::conn::http2::{self, SendRequest};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rpc_runtime::client::{HttpClient, RpcClient};
+use rpc_runtime::tls::{rustls, tls_config_from_pem};
+use rpc_runtime::{Context, Router, Server, ServerBuilder, methods, rpc_method};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+
+/// The connection a call arrived on, after long enough for the next call to overlap it.
+#[rpc_method]
+async fn which_connection(cx: Context) -> u64 {
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    cx.connection_id().get()
+}
+
+/// Calls running at once, and the most there ever were.
+#[derive(Default)]
+struct Running {
+    now: AtomicUsize,
+    most: AtomicUsize,
+}
+
+#[rpc_method]
+async fn overlap(cx: Context) {
+    let running = cx.state::<Arc<Running>>().expect("registered");
+    let now = running.now.fetch_add(1, Ordering::SeqCst) + 1;
+    running.most.fetch_max(now, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    running.now.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// Set when a `hang` call is dropped unfinished.
+#[derive(Default)]
+struct Hung {
+    started: AtomicBool,
+    cancelled: AtomicBool,
+}
+
+struct OnDrop(Arc<Hung>);
+
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        self.0.cancelled.store(true, Ordering::SeqCst);
+    }
+}
+
+#[rpc_method]
+async fn hang(cx: Context) {
+    let hung = cx.state::<Arc<Hung>>().expect("registered").clone();
+    hung.started.store(true, Ordering::SeqCst);
+    let _dropped = OnDrop(hung);
+    std::future::pending::<()>().await;
+}
+
+fn router() -> Router {
+    common::router()
+        .merge(methods![which_connection, overlap, hang])
+        .expect("no name taken twice")
+}
+
+async fn start(builder: ServerBuilder) -> TestServer {
+    TestServer::start_router(builder, router()).await
+}
+
+const SUBTRACT: &str = r#"{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":1}"#;
+
+/// Runs curl with `args` and the call, answering its body and the HTTP version it used.
+async fn curl(args: &[&str], url: &str) -> (String, String) {
+    let output = timed(
+        "curl",
+        tokio::process::Command::new("curl")
+            .args(["--silent", "--show-error", "--max-time", "10"])
+            .args(args)
+            .args(["--header", "content-type: application/json"])
+            .args(["--data", SUBTRACT, "--write-out", "\n%{http_version}", url])
+            .output(),
+    )
+    .await
+    .expect("curl runs (scripts/test installs it)");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        output.status.success(),
+        "curl {args:?}: {stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (body, version) = stdout.rsplit_once('\n').unwrap();
+    (body.to_owned(), version.to_owned())
+}
+
+#[tokio::test]
+async fn curl_speaks_http2_in_the_clear_with_prior_knowledge_and_http1_beside_it() {
+    let server = start(Server::builder()).await;
+    let url = format!("http://{}/", server.addr);
+    let answer = r#"{"jsonrpc":"2.0","result":19,"id":1}"#;
+    assert_eq!(
+        curl(&["--http2-prior-knowledge"], &url).await,
+        (answer.to_owned(), "2".to_owned())
+    );
+    assert_eq!(
+        curl(&["--http1.1"], &url).await,
+        (answer.to_owned(), "1.1".to_owned())
+    );
+    server.stop().await;
+}
+
+/// A certificate for `localhost` written where curl can read it, the server's configuration,
+/// and a client configuration trusting only it.
+fn certificate() -> (
+    PathBuf,
+    Arc<rustls::ServerConfig>,
+    Arc<rustls::ClientConfig>,
+) {
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let server = tls_config_from_pem(
+        made.cert.pem().as_bytes(),
+        made.signing_key.serialize_pem().as_bytes(),
+    )
+    .unwrap();
+    let path = std::env::temp_dir().join(format!("rpc-http2-{}.pem", std::process::id()));
+    std::fs::write(&path, made.cert.pem()).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(made.cert.der().clone()).unwrap();
+    let client = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    (path, server, Arc::new(client))
+}
+
+#[tokio::test]
+async fn over_tls_alpn_picks_http2_for_curl_and_for_our_client() {
+    let (pem, server_config, client_config) = certificate();
+    let server = start(Server::builder().tls(server_config)).await;
+    let port = server.addr.port();
+    let url = format!("https://localhost:{port}/");
+    let resolve = format!("localhost:{port}:127.0.0.1");
+    let tls = ["--cacert", pem.to_str().unwrap(), "--resolve", &resolve];
+    let (body, version) = curl(&[&tls[..], &["--http2"]].concat(), &url).await;
+    assert_eq!(
+        (body.as_str(), version.as_str()),
+        (r#"{"jsonrpc":"2.0","result":19,"id":1}"#, "2")
+    );
+    let (_, version) = curl(&[&tls[..], &["--http1.1"]].concat(), &url).await;
+    assert_eq!(version, "1.1", "a client that offers only HTTP/1.1 gets it");
+    let _ = std::fs::remove_file(&pem);
+
+    // Ours negotiates HTTP/2 by default: two calls at once share its one connection.
+    let client = HttpClient::builder()
+        .tls_config(client_config)
+        .build(&format!("https://localhost:{port}/"))
+        .unwrap();
+    let (a, b) = calls_at_once(&client).await;
+    assert_eq!(a, b, "two calls at once on one HTTP/2 connection");
+    server.stop().await;
+}
+
+/// Which connections two overlapping calls arrived on.
+async fn calls_at_once(client: &HttpClient) -> (u64, u64) {
+    let first = client.call::<u64>("which_connection", ());
+    let second = client.call::<u64>("which_connection", ());
+    let (a, b) = timed("two calls", async { tokio::join!(first, second) }).await;
+    (a.unwrap(), b.unwrap())
+}
+
+#[tokio::test]
+async fn our_client_with_prior_knowledge_multiplexes_calls_on_one_connection() {
+    let server = start(Server::builder()).await;
+    let url = format!("http://{}/", server.addr);
+    let h2 = HttpClient::builder()
+        .http2_prior_knowledge()
+        .build(&url)
+        .unwrap();
+    let (a, b) = calls_at_once(&h2).await;
+    assert_eq!(a, b, "streams of one HTTP/2 connection");
+    assert_eq!(h2.call::<i64>("subtract", (42, 23)).await.unwrap(), 19);
+
+    // HTTP/1.1 has one request at a time per connection: the second call needs its own.
+    let h1 = HttpClient::new(&url).unwrap();
+    let (a, b) = calls_at_once(&h1).await;
+    assert_ne!(a, b, "HTTP/1.1 calls at once take two connections");
+    server.stop().await;
+}
+
+type Body = BoxBody<Bytes, Infallible>;
+
+/// An HTTP/2 connection made by hyper's own client, and the task driving it.
+async fn h2c(addr: SocketAddr) -> (SendRequest<Body>, JoinHandle<hyper::Result<()>>) {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (send, connection) = timed(
+        "the HTTP/2 handshake",
+        http2::handshake(TokioExecutor::new(), TokioIo::new(stream)),
+    )
+    .await
+    .unwrap();
+    (send, tokio::spawn(connection))
+}
+
+fn post(body: Body) -> Request<Body> {
+    Request::post("/")
+        .header("content-type", "application/json")
+        .body(body)
+        .unwrap()
+}
+
+fn call(text: &str) -> Request<Body> {
+    post(Full::new(Bytes::from(text.to_owned())).boxed())
+}
+
+async fn status(send: &mut SendRequest<Body>, request: Request<Body>) -> StatusCode {
+    let response = timed("an HTTP/2 response", send.send_request(request))
+        .await
+        .unwrap();
+    response.status()
+}
+
+#[tokio::test]
+async fn streams_past_the_limit_wait_for_one_to_end() {
+    let running = Arc::new(Running::default());
+    let builder = Server::builder()
+        .max_streams_per_connection(2)
+        .state(running.clone());
+    let server = start(builder).await;
+    let client = HttpClient::builder()
+        .http2_prior_knowledge()
+        .build(&format!("http://{}/", server.addr))
+        .unwrap();
+    // Once the client has the server's settings: before them, it cannot know the limit.
+    assert_eq!(client.call::<i64>("subtract", (42, 23)).await.unwrap(), 19);
+    let calls = (0..6).map(|_| client.call::<()>("overlap", ()));
+    let answered = timed("six calls", futures_util::future::join_all(calls)).await;
+    assert!(answered.iter().all(Result::is_ok), "{answered:?}");
+    assert_eq!(
+        running.most.load(Ordering::SeqCst),
+        2,
+        "two streams at once"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_connection_with_no_request_running_is_closed_after_the_header_timeout() {
+    let timeout = Duration::from_millis(300);
+    let server = start(Server::builder().header_read_timeout(timeout)).await;
+    let (mut send, connection) = h2c(server.addr).await;
+    // Requests keep it open past the timeout...
+    for _ in 0..4 {
+        assert_eq!(status(&mut send, call(SUBTRACT)).await, StatusCode::OK);
+        tokio::time::sleep(timeout / 2).await;
+    }
+    // ...then, with none, it goes within a timeout (and not before).
+    let idle = Instant::now();
+    timed("the idle connection closing", connection)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(idle.elapsed() >= timeout / 2, "{:?}", idle.elapsed());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_half_sent_preface_is_cut_off_at_the_header_timeout() {
+    let server = start(Server::builder().header_read_timeout(Duration::from_millis(300))).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
+    let mut rest = Vec::new();
+    let read = timed("the server closing", stream.read_to_end(&mut rest)).await;
+    assert!(read.is_err() || rest.is_empty(), "{rest:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_body_that_never_ends_gets_408_and_the_connection_serves_on() {
+    let server = start(Server::builder().body_read_timeout(Duration::from_millis(300))).await;
+    let (mut send, _connection) = h2c(server.addr).await;
+    let start = stream::iter([Ok(Frame::data(Bytes::from_static(b"[1,")))]);
+    let endless = StreamBody::new(futures_util::StreamExt::chain(start, stream::pending()));
+    assert_eq!(
+        status(&mut send, post(endless.boxed())).await,
+        StatusCode::REQUEST_TIMEOUT
+    );
+    assert_eq!(status(&mut send, call(SUBTRACT)).await, StatusCode::OK);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_gets_413() {
+    let server = start(Server::builder().max_request_size(64)).await;
+    let (mut send, _connection) = h2c(server.addr).await;
+    let big = format!(
+        r#"{{"jsonrpc":"2.0","method":"echo","params":["{}"],"id":1}}"#,
+        "x".repeat(100)
+    );
+    assert_eq!(
+        status(&mut send, call(&big)).await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(status(&mut send, call(SUBTRACT)).await, StatusCode::OK);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn past_the_connection_limit_an_http2_client_gets_503() {
+    let server = start(Server::builder().max_connections(1)).await;
+    let (mut first, _held) = h2c(server.addr).await;
+    assert_eq!(status(&mut first, call(SUBTRACT)).await, StatusCode::OK);
+    let (mut second, _refused) = h2c(server.addr).await;
+    assert_eq!(
+        status(&mut second, call(SUBTRACT)).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(status(&mut first, call(SUBTRACT)).await, StatusCode::OK);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_call_whose_connection_closes_is_cancelled() {
+    let hung = Arc::new(Hung::default());
+    let server = start(Server::builder().state(hung.clone())).await;
+    let (mut send, connection) = h2c(server.addr).await;
+    let request = send.send_request(call(r#"{"jsonrpc":"2.0","method":"hang","id":1}"#));
+    let pending = tokio::spawn(request);
+    until("the call running", async || {
+        hung.started.load(Ordering::SeqCst)
+    })
+    .await;
+    pending.abort();
+    connection.abort();
+    drop(send);
+    until("the call cancelled", async || {
+        hung.cancelled.load(Ordering::SeqCst)
+    })
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_stopping_server_answers_the_call_in_flight_then_closes() {
+    let server = start(Server::builder()).await;
+    let (mut send, connection) = h2c(server.addr).await;
+    let held = send.send_request(call(r#"{"jsonrpc":"2.0","method":"gate_wait","id":1}"#));
+    let held = tokio::spawn(held);
+    let stopping = server.stop_while_held().await;
+    let response = timed("the held call", held).await.unwrap().unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(
+        &body[..],
+        br#"{"jsonrpc":"2.0","result":"released","id":1}"#
+    );
+    timed("the connection closing", connection)
+        .await
+        .unwrap()
+        .unwrap();
+    timed("the stop", stopping).await.unwrap();
+}
