@@ -242,3 +242,16 @@ async fn finishes_calls_in_flight_when_stopping() {
     );
     timed("stop", stopping).await.unwrap();
 }
+
+/// A connection that never sent a byte (an HTTP client's pool opens such spares) has nothing
+/// to finish: a stop does not wait out its header read timeout for it.
+#[tokio::test]
+async fn a_connection_that_sent_nothing_does_not_hold_up_a_stop() {
+    let builder = Server::builder().header_read_timeout(std::time::Duration::from_secs(60));
+    let server = TestServer::start_with(builder, 2).await;
+    let silent = TcpStream::connect(server.addr).await.unwrap();
+    // Accepted, and waiting for its first bytes.
+    assert_eq!(server.http().post(CALL).await.status, StatusCode::OK);
+    server.stop().await;
+    drop(silent);
+}

@@ -45,23 +45,28 @@ pub(super) async fn serve_connection(
 ) {
     let io = WriteDeadline::new(stream, shared.config.timeouts.write);
     let first_bytes = shared.config.timeouts.header_read;
+    // A connection that has sent no request yet has nothing to finish when the server stops
+    // (an HTTP client's pool opens some it never uses).
+    let stop = shared.stop.clone();
     #[cfg(feature = "tls")]
     if let Some(config) = shared.config.tls.clone() {
         let handshake = tokio_rustls::TlsAcceptor::from(config).accept(io);
-        match tokio::time::timeout(first_bytes, handshake).await {
-            Ok(Ok(tls)) => {
+        let handshake = stop.run_until_cancelled(tokio::time::timeout(first_bytes, handshake));
+        match handshake.await {
+            None => {}
+            Some(Ok(Ok(tls))) => {
                 let version = match tls.get_ref().1.alpn_protocol() {
                     Some(b"h2") => Version::Http2,
                     _ => Version::Http1,
                 };
                 serve(shared, tls, version, peer, slot).await;
             }
-            Ok(Err(err)) => tracing::debug!(%peer, %err, "TLS handshake failed"),
-            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+            Some(Ok(Err(err))) => tracing::debug!(%peer, %err, "TLS handshake failed"),
+            Some(Err(_)) => tracing::debug!(%peer, "TLS handshake timed out"),
         }
         return;
     }
-    if let Some((version, io)) = sniff(io, first_bytes).await {
+    if let Some(Some((version, io))) = stop.run_until_cancelled(sniff(io, first_bytes)).await {
         serve(shared, io, version, peer, slot).await;
     }
 }
@@ -160,20 +165,20 @@ where
     }
 }
 
-/// Drives `connection` until it ends, or until the server stops or `idle` completes: then it
+/// Drives `connection` until it ends, or until the server stops or `close_when` completes: then it
 /// finishes the requests in flight, if any, and closes; one that outlasts the shutdown
 /// deadline is cancelled with the connection (`None`).
 async fn until_done<C: Graceful>(
     connection: C,
     stop: &CancellationToken,
-    idle: impl Future<Output = ()>,
+    close_when: impl Future<Output = ()>,
     shutdown: Duration,
 ) -> Option<hyper::Result<()>> {
     let mut connection = std::pin::pin!(connection);
     let served = {
         let mut served = until_stopped(stop, connection.as_mut());
-        let mut idle = std::pin::pin!(idle);
-        std::future::poll_fn(|cx| match idle.as_mut().poll(cx) {
+        let mut close_when = std::pin::pin!(close_when);
+        std::future::poll_fn(|cx| match close_when.as_mut().poll(cx) {
             Poll::Ready(()) => Poll::Ready(Until::Stopped),
             Poll::Pending => Pin::new(&mut served).poll(cx),
         })
@@ -194,7 +199,8 @@ pub(super) async fn refuse(stream: TcpStream, shared: Arc<Shared>) {
     let timeouts = shared.config.timeouts;
     let refusing = async {
         let io = WriteDeadline::new(stream, timeouts.write);
-        let Some((version, io)) = sniff(io, timeouts.header_read).await else {
+        let sniffing = sniff(io, timeouts.header_read);
+        let Some(Some((version, io))) = shared.stop.run_until_cancelled(sniffing).await else {
             return;
         };
         let io = TokioIo::new(io);
