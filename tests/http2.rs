@@ -278,6 +278,35 @@ async fn a_connection_with_no_request_running_is_closed_after_the_header_timeout
     server.stop().await;
 }
 
+/// HTTP/2's flow control lets a client take none of a response while its socket reads on,
+/// which no write deadline sees: the response ended its request, so the connection idles out.
+#[tokio::test]
+async fn a_response_the_client_never_lets_through_goes_with_its_idle_connection() {
+    let timeout = Duration::from_millis(300);
+    let builder = Server::builder()
+        .header_read_timeout(timeout)
+        .shutdown_timeout(timeout);
+    let server = start(builder).await;
+    let stream = TcpStream::connect(server.addr).await.unwrap();
+    let (mut send, connection) = http2::Builder::new(TokioExecutor::new())
+        .initial_stream_window_size(0)
+        .handshake::<_, Body>(TokioIo::new(stream))
+        .await
+        .unwrap();
+    let connection = tokio::spawn(connection);
+    let response = timed("the response head", send.send_request(call(SUBTRACT)))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    timed("the connection ending", connection)
+        .await
+        .unwrap()
+        .ok();
+    let body = timed("the body", response.into_body().collect()).await;
+    assert!(body.is_err(), "no byte of it was let through: {body:?}");
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn a_half_sent_preface_is_cut_off_at_the_header_timeout() {
     let server = start(Server::builder().header_read_timeout(Duration::from_millis(300))).await;
