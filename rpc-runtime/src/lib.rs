@@ -21,8 +21,8 @@
 //            queue, calls it made and their answers, subscriptions both ways, its task.
 // push/      The `Hub`: connections, groups, topics, change feeds, hooks, the built-in topic
 //            methods; `broker/` reaches other processes (Redis behind a feature).
-// server/    The listener and its builder: HTTP and WebSocket on one path, limits, TLS, the
-//            endpoint as a tower service.
+// server/    The listener and its builder: HTTP/1.1, HTTP/2 and WebSocket on one path, limits,
+//            TLS, the endpoint as a tower service.
 // client/    `WsClient`, `HttpClient`, `TestClient`, batches, typed subscriptions, for
 //            `RpcClient` and the clients `#[rpc_service]` generates.
 // log.rs     Log lines an attacker can provoke, throttled.
@@ -77,6 +77,9 @@
 //! # Transports
 //! - HTTP/1.1 `POST` with `Content-Type: application/json` (else 415); other verbs get 405; an
 //!   answer with nothing to send (notifications only) is 204; a body over the limit is 413.
+//! - HTTP/2, the same: over TLS when the client picks `h2` by ALPN, and in the clear with prior
+//!   knowledge (h2c); streams of one connection run concurrently, up to
+//!   [`ServerBuilder::max_streams_per_connection`].
 //! - WebSocket (a `GET` upgrade on the same path): text frames carry JSON-RPC. Binary frames are
 //!   accepted too and read as UTF-8 JSON-RPC (answered in text frames). Calls on one connection
 //!   run concurrently and each response is sent as soon as it is ready. A message over the limit

@@ -1,10 +1,12 @@
 //! The server: one listener answering JSON-RPC over HTTP `POST` and WebSocket on one path.
 //!
 //! `builder` makes a `Server` (`listener`) that keeps the builder's `config`; every connection
-//! holds the `shared` part. `http` serves a connection, `endpoint` answers each request (a
-//! `POST`, or an upgrade that `ws` takes over), `response` makes the plain ones; `io` bounds
-//! writes, `timer` and `stop` keep a connection's deadline and its wait on the server's stop
-//! cheap per request, `service` is the endpoint as a tower service, `tls` reads PEM files.
+//! holds the `shared` part. `http` serves a connection in the HTTP version `sniff` tells (or
+//! ALPN), `endpoint` answers each request (a `POST`, or an upgrade that `ws` takes over),
+//! `response` makes the plain ones; `io` bounds writes, `timer` and `stop` keep a connection's
+//! deadline and its wait on the server's stop cheap per request, `idle` tells when an HTTP/2
+//! connection has had no request for too long, `service` is the endpoint as a tower service,
+//! `tls` reads PEM files.
 
 mod builder;
 mod config;

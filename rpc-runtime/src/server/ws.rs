@@ -117,8 +117,8 @@ pub(super) async fn upgrade<B>(
                 // for both, so that the task has room for one connection future, not two.
                 let io = match upgraded.downcast::<TokioIo<Replay<WriteDeadline<TcpStream>>>>() {
                     Ok(parts) => {
-                        // hyper has read the sniffed bytes again long before: they begin
-                        // the upgrade's request, or one before it.
+                        // Whatever hyper has not read of the sniffed bytes comes first
+                        // (nothing, in practice: they begin the connection's first request).
                         let (unread, io) = parts.io.into_inner().into_parts();
                         let read = if unread.is_empty() {
                             parts.read_buf
