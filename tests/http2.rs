@@ -6,7 +6,6 @@ mod common;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -21,7 +20,6 @@ use hyper::body::Frame;
 use hyper::client::conn::http2::{self, SendRequest};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rpc_runtime::client::{HttpClient, RpcClient};
-use rpc_runtime::tls::{rustls, tls_config_from_pem};
 use rpc_runtime::{Context, Router, Server, ServerBuilder, methods, rpc_method};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -124,33 +122,12 @@ async fn curl_speaks_http2_in_the_clear_with_prior_knowledge_and_http1_beside_it
     server.stop().await;
 }
 
-/// A certificate for `localhost` written where curl can read it, the server's configuration,
-/// and a client configuration trusting only it.
-fn certificate() -> (
-    PathBuf,
-    Arc<rustls::ServerConfig>,
-    Arc<rustls::ClientConfig>,
-) {
-    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let server = tls_config_from_pem(
-        made.cert.pem().as_bytes(),
-        made.signing_key.serialize_pem().as_bytes(),
-    )
-    .unwrap();
-    let path = std::env::temp_dir().join(format!("rpc-http2-{}.pem", std::process::id()));
-    std::fs::write(&path, made.cert.pem()).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(made.cert.der().clone()).unwrap();
-    let client = rustls::ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    (path, server, Arc::new(client))
-}
-
 #[tokio::test]
 async fn over_tls_alpn_picks_http2_for_curl_and_for_our_client() {
-    let (pem, server_config, client_config) = certificate();
-    let server = start(Server::builder().tls(server_config)).await;
+    let certificate = common::tls::certificate();
+    let pem = std::env::temp_dir().join(format!("rpc-http2-{}.pem", std::process::id()));
+    std::fs::write(&pem, &certificate.pem).unwrap();
+    let server = start(Server::builder().tls(certificate.server)).await;
     let port = server.addr.port();
     let url = format!("https://localhost:{port}/");
     let resolve = format!("localhost:{port}:127.0.0.1");
@@ -166,7 +143,7 @@ async fn over_tls_alpn_picks_http2_for_curl_and_for_our_client() {
 
     // Ours negotiates HTTP/2 by default: two calls at once share its one connection.
     let client = HttpClient::builder()
-        .tls_config(client_config)
+        .tls_config(certificate.client)
         .build(&format!("https://localhost:{port}/"))
         .unwrap();
     let (a, b) = calls_at_once(&client).await;
@@ -362,8 +339,15 @@ async fn past_the_connection_limit_an_http2_client_gets_503() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn a_call_whose_connection_closes_is_cancelled() {
+/// A server with a `hang` call running on an HTTP/2 connection: the server, what the call
+/// records, the connection, its task, and the task awaiting the call's response.
+async fn a_hanging_call() -> (
+    TestServer,
+    Arc<Hung>,
+    SendRequest<Body>,
+    JoinHandle<hyper::Result<()>>,
+    JoinHandle<hyper::Result<hyper::Response<hyper::body::Incoming>>>,
+) {
     let hung = Arc::new(Hung::default());
     let server = start(Server::builder().state(hung.clone())).await;
     let (mut send, connection) = h2c(server.addr).await;
@@ -373,6 +357,12 @@ async fn a_call_whose_connection_closes_is_cancelled() {
         hung.started.load(Ordering::SeqCst)
     })
     .await;
+    (server, hung, send, connection, pending)
+}
+
+#[tokio::test]
+async fn a_call_whose_connection_closes_is_cancelled() {
+    let (server, hung, send, connection, pending) = a_hanging_call().await;
     pending.abort();
     connection.abort();
     drop(send);
@@ -385,15 +375,7 @@ async fn a_call_whose_connection_closes_is_cancelled() {
 
 #[tokio::test]
 async fn a_call_whose_stream_is_reset_is_cancelled_and_the_connection_serves_on() {
-    let hung = Arc::new(Hung::default());
-    let server = start(Server::builder().state(hung.clone())).await;
-    let (mut send, _connection) = h2c(server.addr).await;
-    let request = send.send_request(call(r#"{"jsonrpc":"2.0","method":"hang","id":1}"#));
-    let pending = tokio::spawn(request);
-    until("the call running", async || {
-        hung.started.load(Ordering::SeqCst)
-    })
-    .await;
+    let (server, hung, mut send, _connection, pending) = a_hanging_call().await;
     // Dropping the response resets its stream (RST_STREAM), nothing else.
     pending.abort();
     until("the call cancelled", async || {

@@ -3,32 +3,17 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::{TestServer, timed};
 use rpc_runtime::Server;
 use rpc_runtime::client::{HttpClient, RpcClient, WsClient};
-use rpc_runtime::tls::{rustls, tls_config_from_pem};
-
-/// A server certificate for `localhost`, and a client configuration that trusts only it.
-fn certificate() -> (Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig>) {
-    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let server = tls_config_from_pem(
-        made.cert.pem().as_bytes(),
-        made.signing_key.serialize_pem().as_bytes(),
-    )
-    .unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(made.cert.der().clone()).unwrap();
-    let client = rustls::ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    (server, Arc::new(client))
-}
 
 #[tokio::test]
 async fn https_and_wss_answer_calls_and_plain_http_is_not_served() {
-    let (server_config, client_config) = certificate();
+    let common::tls::Certificate {
+        server: server_config,
+        client: client_config,
+        ..
+    } = common::tls::certificate();
     let server = TestServer::start_with(Server::builder().tls(server_config), 2).await;
     let port = server.addr.port();
 

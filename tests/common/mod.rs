@@ -9,6 +9,7 @@ pub mod spec;
 pub mod proxy;
 pub mod redis;
 pub mod running;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
