@@ -426,6 +426,57 @@ async fn a_publish_sent_right_after_a_subscribe_is_answered_always_arrives(backe
     assert_eq!(lost(&mut ann).await + lost(&mut bob).await, 0);
 }
 
+/// A job that publishes and drops its hub at once: what it published still reaches the
+/// subscriber on the other process, though the hub was dropped with its pushes still queued for
+/// Redis (its broker's task writes them before it says goodbye).
+async fn a_hub_dropped_right_after_publishing_loses_nothing(backend: Backend) {
+    let node = Node::start(&backend).await;
+    let mut reader = node.client().await;
+    reader.call("rpc.subscribe", json!(["news"])).await;
+    for round in 0..10 {
+        let hub = spec::hub()
+            .broker(backend.broker().connect().await.unwrap())
+            .build();
+        for n in 0..100 {
+            hub.publish("news", [round, n]).unwrap();
+        }
+        drop(hub);
+        for n in 0..100 {
+            let news = timed("a publish of a dropped hub", reader.notification()).await;
+            assert_eq!(news["params"], json!([round, n]));
+        }
+    }
+}
+
+/// A job that publishes, flushes and ends, its runtime (and the broker's task with it) gone
+/// as soon as the flush returns: what it published had reached Redis, and so the subscriber.
+async fn a_flushed_publish_outlives_its_runtime(backend: Backend) {
+    let node = Node::start(&backend).await;
+    let mut reader = node.client().await;
+    reader.call("rpc.subscribe", json!(["news"])).await;
+    for round in 0..5 {
+        let broker = backend.broker();
+        let job = tokio::task::spawn_blocking(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let hub = spec::hub().broker(broker.connect().await.unwrap()).build();
+                for n in 0..100 {
+                    hub.publish("news", [round, n]).unwrap();
+                }
+                hub.flush().await;
+            });
+        });
+        timed("the job", job).await.unwrap();
+        for n in 0..100 {
+            let news = timed("a flushed publish", reader.notification()).await;
+            assert_eq!(news["params"], json!([round, n]));
+        }
+    }
+}
+
 /// Two publishers on two processes interleave their pushes into one group whose members are
 /// on three processes: every member sees the same sequence.
 async fn members_on_every_process_see_one_order(backend: Backend) {
@@ -923,6 +974,8 @@ on_single_and_cluster!(
     a_process_that_falls_behind_counts_what_it_missed_and_subscribes_again,
     a_push_sent_right_after_a_join_is_answered_always_arrives,
     a_publish_sent_right_after_a_subscribe_is_answered_always_arrives,
+    a_hub_dropped_right_after_publishing_loses_nothing,
+    a_flushed_publish_outlives_its_runtime,
     members_on_every_process_see_one_order,
     a_retained_value_racing_a_first_subscriber_arrives_once,
     presence_reads_every_process_members_with_what_they_joined_with,

@@ -562,6 +562,29 @@ impl Hub {
         self.read().names_of(Kind::Topic, id)
     }
 
+    /// Returns once every push this hub made before the call has reached Redis: published,
+    /// and kept where its group or topic has history. A push made while Redis was away, or
+    /// while the broker's queue was full, was delivered to this process's connections and
+    /// counted as lost ([`BrokerStatus::lost`]) instead; one that Redis is lost under while
+    /// this waits is too. Without a broker, at once: pushes are queued to this process's
+    /// connections as they are made. For a process that publishes and ends:
+    ///
+    /// ```no_run
+    /// # async fn job(hub: rpc_runtime::Hub) -> Result<(), rpc_runtime::PushError> {
+    /// hub.publish("news", "the last item")?;
+    /// hub.flush().await; // before the runtime, and the broker's task with it, goes
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// A hub dropped without it still sends what it had queued, for as long as its runtime
+    /// runs, but nothing waits for that.
+    pub async fn flush(&self) {
+        if let Some(remote) = &self.inner.remote {
+            remote.flush().await;
+        }
+    }
+
     /// How the hub's broker is doing; `None` without one.
     pub fn broker_status(&self) -> Option<BrokerStatus> {
         self.inner.remote.as_ref().map(|remote| remote.status())

@@ -112,12 +112,16 @@ pub(crate) trait Remote: Send + Sync + 'static {
         history: History,
     ) -> BoxFuture<'static, Result<Recovery, PushError>>;
 
+    /// Done once every push handed over before it has been written to Redis, or delivered
+    /// here and counted as lost (Redis went away meanwhile).
+    fn flush(&self) -> BoxFuture<'static, ()>;
+
     /// The members of a group on every live process, in order.
     fn presence(&self, group: &str) -> BoxFuture<'static, Result<Vec<Presence>, PushError>>;
 
     fn status(&self) -> BrokerStatus;
 
-    /// The hub is gone: say goodbye and stop.
+    /// The hub is gone: send what it handed over, say goodbye and stop.
     fn close(&self);
 }
 

@@ -86,6 +86,8 @@ pub(super) enum Outgoing {
         keep: History,
         answer: oneshot::Sender<Result<Recovery, PushError>>,
     },
+    /// A [`Remote::flush`] waiting: answered once every step before it has been sent.
+    Flush(oneshot::Sender<()>),
     Membership {
         group: Arc<str>,
         id: ConnectionId,
@@ -406,6 +408,22 @@ impl Remote for Link {
             ))));
         }
         Box::pin(async move { answered.await.unwrap_or_else(|_| Err(unreachable())) })
+    }
+
+    fn flush(&self) -> BoxFuture<'static, ()> {
+        if !self.connected.load(Ordering::Acquire) {
+            // Nothing is queued while Redis is away: the hub delivered it here, counted as lost.
+            return Box::pin(std::future::ready(()));
+        }
+        let queue = self.queue.clone();
+        Box::pin(async move {
+            let (done, flushed) = oneshot::channel();
+            // Waits for room rather than fail: a full queue is what a flush is for. Either
+            // end dropped (the session lost Redis or stopped), there is nothing left to wait for.
+            if queue.send(Outgoing::Flush(done)).await.is_ok() {
+                let _ = flushed.await;
+            }
+        })
     }
 
     fn presence(&self, group: &str) -> BoxFuture<'static, Result<Vec<Presence>, PushError>> {

@@ -13,7 +13,7 @@ use futures_util::future::try_join_all;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, ConnectionInfo, Msg, RedisError, RedisResult, Value};
 use tokio::sync::mpsc;
-use tokio::time::{MissedTickBehavior, interval, sleep};
+use tokio::time::{MissedTickBehavior, interval, sleep, timeout};
 
 use super::super::{Inbound, Kind, Local, Route};
 use super::inbox::{Inbox, Incoming, inbox};
@@ -168,8 +168,7 @@ async fn serve(
     loop {
         tokio::select! {
             () = link.closed.cancelled() => {
-                // Goodbye, so that the others need not wait for this process to go silent.
-                let _ = bye(link, &session.shards).await;
+                close(link, inbound, outgoing, &session.shards).await;
                 return Ok(());
             }
             incoming = session.inbox.next() => {
@@ -374,11 +373,10 @@ async fn send(
     let hub = inbound.hub();
     let mut unreached = 0;
     for (step, at) in steps.into_iter().zip(answer_at) {
-        let answer = std::mem::replace(&mut answers[at], Value::Nil);
         match step {
             // Nobody subscribed to a process's channel: that process has gone.
             Outgoing::Publish { direct: true, .. } => {
-                unreached += usize::from(answer == Value::Int(0));
+                unreached += usize::from(answers[at] == Value::Int(0));
             }
             // Handed to the hub before any later push from Redis is delivered: the member's
             // floor is where the read found the stream, and Redis brings back only later ones
@@ -391,6 +389,7 @@ async fn send(
                 keep,
                 answer: reply,
             } => {
+                let answer = std::mem::replace(&mut answers[at], Value::Nil);
                 let read =
                     recovery::read(answer, since.as_ref(), keep).map(|(recovery, missed)| {
                         if let Some(hub) = &hub {
@@ -399,6 +398,9 @@ async fn send(
                         recovery
                     });
                 let _ = reply.send(read.map_err(|err| PushError::Broker(err.to_string())));
+            }
+            Outgoing::Flush(done) => {
+                let _ = done.send(());
             }
             _ => {}
         }
@@ -498,6 +500,7 @@ fn add(batch: &mut Batch<'_>, link: &Link, shards: &Shards, step: &Outgoing) {
                 }
             }
         }
+        Outgoing::Flush(_) => {}
     }
 }
 
@@ -518,7 +521,8 @@ fn fail(link: &Link, inbound: &Inbound, steps: Vec<Outgoing>) {
                 let _ = answer.send(Err(PushError::Broker("lost Redis".into())));
                 continue;
             }
-            Outgoing::Membership { .. } => continue,
+            // Dropped, the flush returns: what it waited for is lost, or delivered here.
+            Outgoing::Membership { .. } | Outgoing::Flush(_) => continue,
         };
         pushes += 1;
         let (Some(frame), Some(hub)) = (frame, &hub) else {
@@ -644,6 +648,29 @@ async fn clear(link: &Link, shards: &Shards, node: &str, events: Option<Told>) -
         .arg(&groups_key)
         .exec_async(&mut conn)
         .await
+}
+
+/// The hub is gone. What it handed over is still sent: a publish that returned is not lost
+/// because its hub was dropped right after (the last items of a job that publishes and ends).
+/// Then goodbye, so that the others need not wait for this process to go silent. Redis gets a
+/// node timeout for all of it, no more.
+async fn close(
+    link: &Link,
+    inbound: &Inbound,
+    outgoing: &mut mpsc::Receiver<Outgoing>,
+    shards: &Shards,
+) {
+    let sent = async {
+        while let Ok(first) = outgoing.try_recv() {
+            send(link, inbound, shards, first, outgoing).await?;
+        }
+        bye(link, shards).await
+    };
+    match timeout(link.node_timeout(), sent).await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => tracing::warn!(%err, "Redis broker: lost Redis while closing"),
+        Err(_) => tracing::warn!("Redis broker: Redis did not answer while closing"),
+    }
 }
 
 async fn bye(link: &Link, shards: &Shards) -> RedisResult<()> {
