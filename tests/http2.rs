@@ -6,11 +6,13 @@ mod common;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use common::tls::Certificate;
 use common::{TestServer, timed, until};
 use futures_util::stream;
 use http::{Request, StatusCode};
@@ -122,32 +124,84 @@ async fn curl_speaks_http2_in_the_clear_with_prior_knowledge_and_http1_beside_it
     server.stop().await;
 }
 
+/// What curl needs to reach a server on loopback by the name `localhost` and trust the test's
+/// certificate, which it reads from a file, removed when this is dropped.
+struct CurlTls {
+    pem: PathBuf,
+    args: [String; 4],
+}
+
+impl CurlTls {
+    fn new(certificate: &Certificate, port: u16) -> CurlTls {
+        let pem = std::env::temp_dir().join(format!("rpc-http2-{}-{port}.pem", std::process::id()));
+        std::fs::write(&pem, &certificate.pem).unwrap();
+        let args = [
+            "--cacert".to_owned(),
+            pem.to_str().unwrap().to_owned(),
+            "--resolve".to_owned(),
+            format!("localhost:{port}:127.0.0.1"),
+        ];
+        CurlTls { pem, args }
+    }
+
+    /// curl over TLS with `more` arguments.
+    async fn run(&self, more: &str, url: &str) -> (String, String) {
+        let mut args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        args.push(more);
+        curl(&args, url).await
+    }
+}
+
+impl Drop for CurlTls {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.pem);
+    }
+}
+
 #[tokio::test]
 async fn over_tls_alpn_picks_http2_for_curl_and_for_our_client() {
     let certificate = common::tls::certificate();
-    let pem = std::env::temp_dir().join(format!("rpc-http2-{}.pem", std::process::id()));
-    std::fs::write(&pem, &certificate.pem).unwrap();
-    let server = start(Server::builder().tls(certificate.server)).await;
+    let server = start(Server::builder().tls(certificate.server.clone())).await;
     let port = server.addr.port();
     let url = format!("https://localhost:{port}/");
-    let resolve = format!("localhost:{port}:127.0.0.1");
-    let tls = ["--cacert", pem.to_str().unwrap(), "--resolve", &resolve];
-    let (body, version) = curl(&[&tls[..], &["--http2"]].concat(), &url).await;
+    let curl = CurlTls::new(&certificate, port);
+    let (body, version) = curl.run("--http2", &url).await;
     assert_eq!(
         (body.as_str(), version.as_str()),
         (r#"{"jsonrpc":"2.0","result":19,"id":1}"#, "2")
     );
-    let (_, version) = curl(&[&tls[..], &["--http1.1"]].concat(), &url).await;
+    let (_, version) = curl.run("--http1.1", &url).await;
     assert_eq!(version, "1.1", "a client that offers only HTTP/1.1 gets it");
-    let _ = std::fs::remove_file(&pem);
 
     // Ours negotiates HTTP/2 by default: two calls at once share its one connection.
     let client = HttpClient::builder()
         .tls_config(certificate.client)
-        .build(&format!("https://localhost:{port}/"))
+        .build(&url)
         .unwrap();
     let (a, b) = calls_at_once(&client).await;
     assert_eq!(a, b, "two calls at once on one HTTP/2 connection");
+    server.stop().await;
+}
+
+/// A TLS client past the connection limit gets its 503 over TLS, in the version it chose,
+/// rather than a plain-text answer its TLS layer cannot read.
+#[tokio::test]
+async fn past_the_connection_limit_a_tls_client_gets_503_over_tls() {
+    let certificate = common::tls::certificate();
+    let builder = Server::builder()
+        .tls(certificate.server.clone())
+        .max_connections(1);
+    let server = start(builder).await;
+    // Accepted first, it holds the one slot while its handshake waits for the header timeout.
+    let _held = TcpStream::connect(server.addr).await.unwrap();
+    let url = format!("https://localhost:{}/", server.addr.port());
+    let curl = CurlTls::new(&certificate, server.addr.port());
+    let busy = "too many connections, try again later".to_owned();
+    assert_eq!(
+        curl.run("--http2", &url).await,
+        (busy.clone(), "2".to_owned())
+    );
+    assert_eq!(curl.run("--http1.1", &url).await, (busy, "1.1".to_owned()));
     server.stop().await;
 }
 

@@ -123,7 +123,8 @@ impl ServerBuilder {
 
     /// The most connections open at once, HTTP and WebSocket together;
     /// [`DEFAULT_MAX_CONNECTIONS`](crate::DEFAULT_MAX_CONNECTIONS) (10,000) by default. Past it a new connection is answered
-    /// `503 Service Unavailable` and closed; those already open are unaffected.
+    /// `503 Service Unavailable` (over TLS, once its handshake is done, if the server has
+    /// it) and closed; those already open are unaffected.
     pub fn max_connections(mut self, connections: usize) -> Self {
         self.config.max_connections = connections;
         self

@@ -27,7 +27,7 @@ use super::idle::Activity;
 use super::io::WriteDeadline;
 use super::response::{Body, status};
 use super::shared::{Shared, Slot};
-use super::sniff::{Version, sniff};
+use super::sniff::{Replay, Version, sniff};
 use super::stop::{Until, until_stopped};
 use super::timer::ConnectionTimer;
 use crate::peer::ConnectionId;
@@ -43,32 +43,61 @@ pub(super) async fn serve_connection(
     peer: SocketAddr,
     slot: Slot,
 ) {
+    match open(&shared, stream, peer).await {
+        Some((version, Opened::Clear(io))) => serve(shared, io, version, peer, slot).await,
+        #[cfg(feature = "tls")]
+        Some((version, Opened::Tls(io))) => serve(shared, io, version, peer, slot).await,
+        None => {}
+    }
+}
+
+/// A connection whose first bytes have come: the HTTP version is known.
+// Unpacked as soon as it is made: a box would cost every read and write of the connection an
+// indirection to save one move.
+#[allow(clippy::large_enum_variant)]
+enum Opened {
+    Clear(Replay<WriteDeadline<TcpStream>>),
+    #[cfg(feature = "tls")]
+    Tls(tokio_rustls::server::TlsStream<WriteDeadline<TcpStream>>),
+}
+
+/// The connection's first bytes, within the header read timeout: the TLS handshake, whose
+/// ALPN tells the version, if the server has TLS; otherwise enough to tell HTTP/2's preface
+/// from HTTP/1. `None` if they did not come in time or the server stopped first: a connection
+/// that has sent no request yet has nothing to finish (an HTTP client's pool opens some it
+/// never uses).
+// `peer` names a failed handshake, of which there are none without TLS.
+#[cfg_attr(not(feature = "tls"), allow(unused_variables))]
+async fn open(shared: &Shared, stream: TcpStream, peer: SocketAddr) -> Option<(Version, Opened)> {
     let io = WriteDeadline::new(stream, shared.config.timeouts.write);
     let first_bytes = shared.config.timeouts.header_read;
-    // A connection that has sent no request yet has nothing to finish when the server stops
-    // (an HTTP client's pool opens some it never uses).
-    let stop = shared.stop.clone();
     #[cfg(feature = "tls")]
     if let Some(config) = shared.config.tls.clone() {
         let handshake = tokio_rustls::TlsAcceptor::from(config).accept(io);
-        let handshake = stop.run_until_cancelled(tokio::time::timeout(first_bytes, handshake));
-        match handshake.await {
-            None => {}
-            Some(Ok(Ok(tls))) => {
+        let handshake = tokio::time::timeout(first_bytes, handshake);
+        return match shared.stop.run_until_cancelled(handshake).await? {
+            Ok(Ok(tls)) => {
                 let version = match tls.get_ref().1.alpn_protocol() {
                     Some(b"h2") => Version::Http2,
                     _ => Version::Http1,
                 };
-                serve(shared, tls, version, peer, slot).await;
+                Some((version, Opened::Tls(tls)))
             }
-            Some(Ok(Err(err))) => tracing::debug!(%peer, %err, "TLS handshake failed"),
-            Some(Err(_)) => tracing::debug!(%peer, "TLS handshake timed out"),
-        }
-        return;
+            Ok(Err(err)) => {
+                tracing::debug!(%peer, %err, "TLS handshake failed");
+                None
+            }
+            Err(_) => {
+                tracing::debug!(%peer, "TLS handshake timed out");
+                None
+            }
+        };
     }
-    if let Some(Some((version, io))) = stop.run_until_cancelled(sniff(io, first_bytes)).await {
-        serve(shared, io, version, peer, slot).await;
-    }
+    let (version, io) = shared
+        .stop
+        .run_until_cancelled(sniff(io, first_bytes))
+        .await??;
+    Some((version, Opened::Clear(io)))
 }
 
 /// `_slot` counts the connection until hyper is done with it (a WebSocket takes its own).
@@ -193,43 +222,51 @@ async fn until_done<C: Graceful>(
     }
 }
 
-/// Answers a connection over the limit with 503, then closes it: after the first answer,
-/// when the server stops, or within one header read timeout, whichever comes first.
-pub(super) async fn refuse(stream: TcpStream, shared: Arc<Shared>) {
-    let timeouts = shared.config.timeouts;
+/// Answers a connection over the limit with 503 (over TLS if the server has it), then closes
+/// it: after the first answer, when the server stops, or within one header read timeout from
+/// its accept, whichever comes first.
+pub(super) async fn refuse(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     let refusing = async {
-        let io = WriteDeadline::new(stream, timeouts.write);
-        let sniffing = sniff(io, timeouts.header_read);
-        let Some(Some((version, io))) = shared.stop.run_until_cancelled(sniffing).await else {
-            return;
-        };
-        let io = TokioIo::new(io);
-        let answered = Arc::new(Notify::new());
-        let service = service_fn({
-            let answered = answered.clone();
-            move |_: Request<Incoming>| {
-                answered.notify_one();
-                async { Ok::<_, Infallible>(busy()) }
-            }
-        });
-        let answered = answered.notified();
-        match version {
-            Version::Http1 => {
-                let connection = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(timeouts.header_read)
-                    .keep_alive(false)
-                    .serve_connection(io, service)
-                    .with_upgrades();
-                until_done(connection, &shared.stop, answered, timeouts.shutdown).await
-            }
-            Version::Http2 => {
-                let connection = http2_builder(&shared.config).serve_connection(io, service);
-                until_done(connection, &shared.stop, answered, timeouts.shutdown).await
-            }
-        };
+        match open(&shared, stream, peer).await {
+            Some((version, Opened::Clear(io))) => answer_busy(&shared, io, version).await,
+            #[cfg(feature = "tls")]
+            Some((version, Opened::Tls(io))) => answer_busy(&shared, io, version).await,
+            None => {}
+        }
     };
-    let _ = tokio::time::timeout(timeouts.header_read, refusing).await;
+    let _ = tokio::time::timeout(shared.config.timeouts.header_read, refusing).await;
+}
+
+async fn answer_busy<I>(shared: &Shared, io: I, version: Version)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let timeouts = shared.config.timeouts;
+    let io = TokioIo::new(io);
+    let answered = Arc::new(Notify::new());
+    let service = service_fn({
+        let answered = answered.clone();
+        move |_: Request<Incoming>| {
+            answered.notify_one();
+            async { Ok::<_, Infallible>(busy()) }
+        }
+    });
+    let answered = answered.notified();
+    match version {
+        Version::Http1 => {
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(timeouts.header_read)
+                .keep_alive(false)
+                .serve_connection(io, service)
+                .with_upgrades();
+            until_done(connection, &shared.stop, answered, timeouts.shutdown).await
+        }
+        Version::Http2 => {
+            let connection = http2_builder(&shared.config).serve_connection(io, service);
+            until_done(connection, &shared.stop, answered, timeouts.shutdown).await
+        }
+    };
 }
 
 /// 503, to retry in a second.

@@ -85,7 +85,7 @@ impl Server {
                         }
                         None => {
                             if let Ok(turn) = refusing.clone().try_acquire_owned() {
-                                let refusal = http::refuse(stream, shared.clone());
+                                let refusal = http::refuse(stream, peer, shared.clone());
                                 shared.connections.spawn(async move {
                                     refusal.await;
                                     drop(turn);
