@@ -5,10 +5,13 @@
 mod common;
 
 use std::convert::Infallible;
+use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{self, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -23,7 +26,7 @@ use hyper::client::conn::http2::{self, SendRequest};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rpc_runtime::client::{HttpClient, RpcClient};
 use rpc_runtime::{Context, Router, Server, ServerBuilder, methods, rpc_method};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
@@ -175,10 +178,18 @@ async fn over_tls_alpn_picks_http2_for_curl_and_for_our_client() {
 
     // Ours negotiates HTTP/2 by default: two calls at once share its one connection.
     let client = HttpClient::builder()
-        .tls_config(certificate.client)
+        .tls_config(certificate.client.clone())
         .build(&url)
         .unwrap();
     let (a, b) = calls_at_once(&client).await;
+    assert_eq!(a, b, "two calls at once on one HTTP/2 connection");
+    // Told HTTP/2 only, it offers nothing else and gets it.
+    let only = HttpClient::builder()
+        .tls_config(certificate.client)
+        .http2_prior_knowledge()
+        .build(&url)
+        .unwrap();
+    let (a, b) = calls_at_once(&only).await;
     assert_eq!(a, b, "two calls at once on one HTTP/2 connection");
     server.stop().await;
 }
@@ -437,6 +448,79 @@ async fn a_call_whose_stream_is_reset_is_cancelled_and_the_connection_serves_on(
     })
     .await;
     assert_eq!(status(&mut send, call(SUBTRACT)).await, StatusCode::OK);
+    server.stop().await;
+}
+
+/// A socket whose reads stop when told: its client then never sees the server's pings, so
+/// never answers them, though the connection stays open.
+struct Deaf {
+    stream: TcpStream,
+    deaf: Arc<AtomicBool>,
+}
+
+impl AsyncRead for Deaf {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut task::Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if self.deaf.load(Ordering::SeqCst) {
+            return Poll::Pending;
+        }
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Deaf {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut task::Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+/// A call is running, so the connection is not idle: only the unanswered ping tells the
+/// server the client is gone.
+#[tokio::test]
+async fn a_client_that_stops_answering_pings_is_dropped_and_its_call_cancelled() {
+    let hung = Arc::new(Hung::default());
+    let builder = Server::builder()
+        .state(hung.clone())
+        .websocket_ping_interval(Some(Duration::from_millis(200)));
+    let server = start(builder).await;
+    let deaf = Arc::new(AtomicBool::new(false));
+    let stream = Deaf {
+        stream: TcpStream::connect(server.addr).await.unwrap(),
+        deaf: deaf.clone(),
+    };
+    let (mut send, connection) = timed(
+        "the HTTP/2 handshake",
+        http2::handshake(TokioExecutor::new(), TokioIo::new(stream)),
+    )
+    .await
+    .unwrap();
+    let _connection = tokio::spawn(connection);
+    let _pending =
+        tokio::spawn(send.send_request(call(r#"{"jsonrpc":"2.0","method":"hang","id":1}"#)));
+    until("the call running", async || {
+        hung.started.load(Ordering::SeqCst)
+    })
+    .await;
+    deaf.store(true, Ordering::SeqCst);
+    until("the call cancelled", async || {
+        hung.cancelled.load(Ordering::SeqCst)
+    })
+    .await;
     server.stop().await;
 }
 
