@@ -197,6 +197,28 @@ impl Subtract for Ws {
     }
 }
 
+/// A refused request whose body is far more than the server reads of it (64 KiB) still gets
+/// its 503, whether the rest went through or the server's close cut it short.
+#[tokio::test]
+async fn a_refused_request_with_a_large_body_gets_its_503() {
+    let server = TestServer::start_with(Server::builder().max_connections(1), 1).await;
+    let _held = server.ws().await;
+    let mut refused = TcpStream::connect(server.addr).await.unwrap();
+    let body = vec![b' '; 4 << 20];
+    let head = format!(
+        "POST / HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n",
+        body.len()
+    );
+    refused.write_all(head.as_bytes()).await.unwrap();
+    // Sent whole, or cut short by the server closing: the answer is what this is about.
+    let _ = timed("the body", refused.write_all(&body)).await;
+    let mut answer = Vec::new();
+    let _ = timed("the answer", refused.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer:?}");
+}
+
 #[tokio::test]
 async fn connections_past_the_limit_get_503_and_the_open_ones_keep_serving() {
     let builder = Server::builder().max_connections(2);

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use http::header::{HeaderValue, RETRY_AFTER};
 use http::{Request, StatusCode};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::{Body as HttpBody, Incoming};
 use hyper::server::conn::{http1, http2};
 use hyper::service::{HttpService, service_fn};
@@ -207,9 +208,11 @@ async fn until_done<C: Graceful>(
     let served = {
         let mut served = until_stopped(stop, connection.as_mut());
         let mut close_when = std::pin::pin!(close_when);
-        std::future::poll_fn(|cx| match close_when.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Until::Stopped),
-            Poll::Pending => Pin::new(&mut served).poll(cx),
+        // The connection first: what it was handed (an answer whose body has just ended) is
+        // then written ahead of the GOAWAY a close adds.
+        std::future::poll_fn(|cx| match Pin::new(&mut served).poll(cx) {
+            Poll::Ready(done) => Poll::Ready(done),
+            Poll::Pending => close_when.as_mut().poll(cx).map(|()| Until::Stopped),
         })
         .await
     };
@@ -223,7 +226,7 @@ async fn until_done<C: Graceful>(
 }
 
 /// Answers a connection over the limit with 503 (over TLS if the server has it), then closes
-/// it: after the first answer, when the server stops, or within one header read timeout from
+/// it: once the first answer is handed to the connection, when the server stops, or within one header read timeout from
 /// its accept, whichever comes first.
 pub(super) async fn refuse(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     let refusing = async {
@@ -237,6 +240,10 @@ pub(super) async fn refuse(stream: TcpStream, peer: SocketAddr, shared: Arc<Shar
     let _ = tokio::time::timeout(shared.config.timeouts.header_read, refusing).await;
 }
 
+/// The most of a refused request's body read before the answer (within the refusal's one
+/// header read timeout, like the rest of it).
+const REFUSED_BODY_READ: usize = 64 * 1024;
+
 async fn answer_busy<I>(shared: &Shared, io: I, version: Version)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -246,9 +253,16 @@ where
     let answered = Arc::new(Notify::new());
     let service = service_fn({
         let answered = answered.clone();
-        move |_: Request<Incoming>| {
-            answered.notify_one();
-            async { Ok::<_, Infallible>(busy()) }
+        move |request: Request<Incoming>| {
+            let answered = answered.clone();
+            async move {
+                // A body left unread gets an HTTP/2 stream reset after the answer, which
+                // clients such as curl 7.88 take for a failed answer; read, a little of it.
+                let _ = Limited::new(request.into_body(), REFUSED_BODY_READ)
+                    .collect()
+                    .await;
+                Ok::<_, Infallible>(busy().map(|body| Sent { body, answered }))
+            }
         }
     });
     let answered = answered.notified();
@@ -267,6 +281,40 @@ where
             until_done(connection, &shared.stop, answered, timeouts.shutdown).await
         }
     };
+}
+
+/// A body that says when hyper is done with it: the whole answer has then been handed to the
+/// connection. Closing earlier, when the request is merely read, let HTTP/2's GOAWAY reach the
+/// client before the answer (an HTTP/2 stream runs on its own task), and curl gave the stream up.
+struct Sent {
+    body: Body,
+    answered: Arc<Notify>,
+}
+
+impl HttpBody for Sent {
+    type Data = <Body as HttpBody>::Data;
+    type Error = <Body as HttpBody>::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl Drop for Sent {
+    fn drop(&mut self) {
+        self.answered.notify_one();
+    }
 }
 
 /// 503, to retry in a second.
