@@ -390,17 +390,65 @@ async fn a_body_over_the_limit_gets_413() {
     server.stop().await;
 }
 
+/// A server of one connection, that connection (served), and a second one (refused), each
+/// with its task.
+async fn over_the_limit() -> (
+    TestServer,
+    [(SendRequest<Body>, JoinHandle<hyper::Result<()>>); 2],
+) {
+    let server = start(Server::builder().max_connections(1)).await;
+    let (mut first, held) = h2c(server.addr).await;
+    assert_eq!(status(&mut first, call(SUBTRACT)).await, StatusCode::OK);
+    let second = h2c(server.addr).await;
+    (server, [(first, held), second])
+}
+
 #[tokio::test]
 async fn past_the_connection_limit_an_http2_client_gets_503() {
-    let server = start(Server::builder().max_connections(1)).await;
-    let (mut first, _held) = h2c(server.addr).await;
-    assert_eq!(status(&mut first, call(SUBTRACT)).await, StatusCode::OK);
-    let (mut second, _refused) = h2c(server.addr).await;
+    let (server, [(mut first, _held), (mut second, _refused)]) = over_the_limit().await;
     assert_eq!(
         status(&mut second, call(SUBTRACT)).await,
         StatusCode::SERVICE_UNAVAILABLE
     );
     assert_eq!(status(&mut first, call(SUBTRACT)).await, StatusCode::OK);
+    server.stop().await;
+}
+
+/// A refused request's body is read before its 503 (up to 64 KiB): answered with its body
+/// unread, the stream would be reset after the answer, which some clients (curl 7.88) take for
+/// a failed request.
+#[tokio::test]
+async fn a_refused_http2_request_is_answered_once_its_body_is_in() {
+    let (server, [_held, (mut refused, _connection)]) = over_the_limit().await;
+    let sent = Arc::new(AtomicBool::new(false));
+    let parts = stream::unfold(0, {
+        let sent = sent.clone();
+        move |part| {
+            let sent = sent.clone();
+            async move {
+                let data = match part {
+                    0 => b"[1,".as_slice(),
+                    1 => {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        b"2]".as_slice()
+                    }
+                    _ => {
+                        sent.store(true, Ordering::SeqCst);
+                        return None;
+                    }
+                };
+                Some((Ok(Frame::data(Bytes::from_static(data))), part + 1))
+            }
+        }
+    });
+    assert_eq!(
+        status(&mut refused, post(StreamBody::new(parts).boxed())).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert!(
+        sent.load(Ordering::SeqCst),
+        "answered before the body was in"
+    );
     server.stop().await;
 }
 

@@ -430,10 +430,8 @@ async fn a_publish_sent_right_after_a_subscribe_is_answered_always_arrives(backe
 /// subscriber on the other process, though the hub was dropped with its pushes still queued for
 /// Redis (its broker's task writes them before it says goodbye).
 async fn a_hub_dropped_right_after_publishing_loses_nothing(backend: Backend) {
-    let node = Node::start(&backend).await;
-    let mut reader = node.client().await;
-    reader.call("rpc.subscribe", json!(["news"])).await;
-    for round in 0..10 {
+    let (_node, mut reader) = news_reader(&backend).await;
+    for round in 0..10u64 {
         let hub = spec::hub()
             .broker(backend.broker().connect().await.unwrap())
             .build();
@@ -441,20 +439,31 @@ async fn a_hub_dropped_right_after_publishing_loses_nothing(backend: Backend) {
             hub.publish("news", [round, n]).unwrap();
         }
         drop(hub);
-        for n in 0..100 {
-            let news = timed("a publish of a dropped hub", reader.notification()).await;
-            assert_eq!(news["params"], json!([round, n]));
-        }
+        read_round(&mut reader, round, "a publish of a dropped hub").await;
+    }
+}
+
+/// A process with a client subscribed to `news`, for a job on another to publish to.
+async fn news_reader(backend: &Backend) -> (Node, Client) {
+    let node = Node::start(backend).await;
+    let mut reader = node.client().await;
+    reader.call("rpc.subscribe", json!(["news"])).await;
+    (node, reader)
+}
+
+/// `[round, 0]` to `[round, 99]` on `news`, in order.
+async fn read_round(reader: &mut Client, round: u64, what: &str) {
+    for n in 0..100 {
+        let news = timed(what, reader.notification()).await;
+        assert_eq!(news["params"], json!([round, n]));
     }
 }
 
 /// A job that publishes, flushes and ends, its runtime (and the broker's task with it) gone
 /// as soon as the flush returns: what it published had reached Redis, and so the subscriber.
 async fn a_flushed_publish_outlives_its_runtime(backend: Backend) {
-    let node = Node::start(&backend).await;
-    let mut reader = node.client().await;
-    reader.call("rpc.subscribe", json!(["news"])).await;
-    for round in 0..5 {
+    let (_node, mut reader) = news_reader(&backend).await;
+    for round in 0..5u64 {
         let broker = backend.broker();
         let job = tokio::task::spawn_blocking(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -470,10 +479,7 @@ async fn a_flushed_publish_outlives_its_runtime(backend: Backend) {
             });
         });
         timed("the job", job).await.unwrap();
-        for n in 0..100 {
-            let news = timed("a flushed publish", reader.notification()).await;
-            assert_eq!(news["params"], json!([round, n]));
-        }
+        read_round(&mut reader, round, "a flushed publish").await;
     }
 }
 

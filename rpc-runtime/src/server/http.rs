@@ -226,8 +226,8 @@ async fn until_done<C: Graceful>(
 }
 
 /// Answers a connection over the limit with 503 (over TLS if the server has it), then closes
-/// it: once the first answer is handed to the connection, when the server stops, or within one header read timeout from
-/// its accept, whichever comes first.
+/// it: once the first answer is handed to the connection, when the server stops, or within one
+/// header read timeout from its accept, whichever comes first.
 pub(super) async fn refuse(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     let refusing = async {
         match open(&shared, stream, peer).await {
